@@ -1,0 +1,78 @@
+//! `vmpush`: publish staged VM images to public clouds. This binary only parses arguments
+//! and calls the library; `main` prints an error's one-line `Display` and exits 1 (usage
+//! errors exit 2, as clap's do).
+
+mod plan;
+
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser, Subcommand};
+
+/// Publish staged VM images (AMIs, Azure VHDs) to public clouds.
+#[derive(Debug, Parser)]
+#[command(name = "vmpush", version, about, args_override_self = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Show what a push would do, without doing anything: every image, destination and name.
+    Plan(plan::Args),
+}
+
+/// How a command failed.
+#[derive(Debug)]
+pub enum Failure {
+    /// Bad command-line usage: exit 2 with clap's usage text.
+    Usage(String),
+    /// Bad input or a failing service: exit 1 with one line.
+    Input(String),
+}
+
+impl From<vmpush_domain::Error> for Failure {
+    fn from(e: vmpush_domain::Error) -> Self {
+        Failure::Input(e.to_string())
+    }
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("VMPUSH_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_target(false)
+        .without_time()
+        .init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Plan(args) => plan::run(args).await,
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(Failure::Usage(message)) => {
+            Cli::command()
+                .error(clap::error::ErrorKind::ArgumentConflict, message)
+                .exit();
+        }
+        Err(Failure::Input(message)) => {
+            eprintln!("error: {message}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,19 @@
+//! vmpush's domain: staged trees, StArMap mappings, credentials, naming, billing and plans.
+//!
+//! Nothing here talks to a network or names a cloud SDK type: adapters (`vmpush-cloud`)
+//! implement the small traits this crate defines ([`tree::FileTree`],
+//! [`starmap::StarmapServer`]), so every rule is testable offline.
+
+pub mod billing;
+pub mod credentials;
+pub mod error;
+mod fields;
+pub mod item;
+pub mod naming;
+pub mod plan;
+pub mod staged;
+pub mod starmap;
+pub mod tree;
+mod workflow;
+
+pub use error::{Error, Result};

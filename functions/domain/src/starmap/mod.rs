@@ -1,0 +1,19 @@
+//! StArMap APIv2: the destination mapping service of pubtools-marketplacesvm.
+
+mod merge;
+mod model;
+mod resolve;
+
+pub use merge::dict_merge;
+pub use model::{
+    BillingRule, BillingType, Destination, Entity, Mapping, Workflow, decode_entities,
+};
+pub use resolve::{Mode, NoServer, Resolver, StarmapServer};
+
+use crate::error::Result;
+use crate::fields::parse_document;
+
+/// Reads a `--repo` JSON value or `--repo-file` YAML/JSON document: a list of entities.
+pub fn read_repo(file: &str, bytes: &[u8]) -> Result<Vec<Entity>> {
+    decode_entities(file, &parse_document(file, bytes)?)
+}
