@@ -4,6 +4,7 @@
 
 mod plan;
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand};
@@ -44,6 +45,7 @@ fn main() -> ExitCode {
             tracing_subscriber::EnvFilter::try_from_env("VMPUSH_LOG")
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
+        .with_ansi(std::io::stderr().is_terminal())
         .with_target(false)
         .without_time()
         .init();

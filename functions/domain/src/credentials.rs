@@ -116,10 +116,18 @@ pub enum Auth {
 pub const UPLOAD_CONTAINER_NAME: &str = "pubupload";
 
 /// The credentials given to a push, by account alias. Later entries with the same alias
-/// replace earlier ones.
-#[derive(Debug, Clone, Default)]
+/// replace earlier ones. Its `Debug` shows the aliases only.
+#[derive(Clone, Default)]
 pub struct CredentialSet {
     raw: BTreeMap<String, (String, Value)>,
+}
+
+impl fmt::Debug for CredentialSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CredentialSet")
+            .field("aliases", &self.aliases())
+            .finish()
+    }
 }
 
 /// The default source of `--credentials`.

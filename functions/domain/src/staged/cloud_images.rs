@@ -127,14 +127,18 @@ fn read_resources(
         .child("images")
         .ok_or_else(|| obj.error("images", "required list is missing"))?;
     let images = images.list()?;
-    let mut items = Vec::new();
+    let mut paths = Vec::new();
     for image in &images {
-        let img = image.obj()?;
-        let path = img.str_nonempty("path")?;
+        let path = image.obj()?.str_nonempty("path")?;
         if path.contains('/') {
             staged.warn(format!("Unexpected '/' in {file} (ignored)"));
             return Ok(());
         }
+        paths.push(path);
+    }
+    let mut items = Vec::new();
+    for (image, path) in images.iter().zip(paths) {
+        let img = image.obj()?;
         check_relative(&file, &img.field("path"), &path)?;
         let arch = img.str_nonempty("architecture")?;
         let source = format!("{dir}/{path}");

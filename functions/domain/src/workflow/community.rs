@@ -104,7 +104,7 @@ pub(crate) fn expand(
 }
 
 enum Enriched {
-    Item(PushItem),
+    Item(Box<PushItem>),
     Skipped(String),
 }
 
@@ -152,7 +152,7 @@ fn enrich(
             pi.source, dest.destination
         )));
     }
-    Ok(Enriched::Item(pi))
+    Ok(Enriched::Item(Box::new(pi)))
 }
 
 /// The release type of a destination: its meta's `release.type` lower-cased, `beta` with
