@@ -2,7 +2,7 @@
 CARGO ?= cargo
 PEER_KIT ?= $(abspath ../shared/peer-kit)
 
-.PHONY: build demo test lint
+.PHONY: build demo test lint local-up local-down
 
 build:
 	$(CARGO) build --workspace --locked
@@ -18,3 +18,10 @@ test:
 lint:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+
+## The local cloud stack on 127.0.0.1 (installs on first use into .local-stack/).
+local-up:
+	$(CARGO) run --locked -q -p vmpush-cli -- local up
+
+local-down:
+	$(CARGO) run --locked -q -p vmpush-cli -- local down

@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
-# The main job, today: build vmpush and plan the peer kit's example push (1 image, 4 regions,
-# hourly + access) with no side effects, as a table and as JSON. Generates the example with
-# ../shared/peer-kit/gen_staged.py when present, else uses the committed copy of its output.
+# The main job, today: bring the local stack up, plan the peer kit's example push (1 image,
+# 4 regions, hourly + access) with the StArMap mapping served by the stack's StArMap fake
+# (online mode), then take the stack down. The whole pipeline (push) joins as it lands.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 cargo build --locked -p vmpush-cli
-vmpush=target/debug/vmpush
+vmpush="$PWD/target/debug/vmpush"
 kit="${VMPUSH_PEER_KIT:-../shared/peer-kit}"
 work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
+cleanup() { "$vmpush" local down >/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+
+"$vmpush" local up
+# shellcheck disable=SC1091
+source .local-stack/env
 
 if [ -f "$kit/gen_staged.py" ]; then
   python3 "$kit/gen_staged.py" --out "$work/case" --images 1 --image-mb 8
@@ -19,9 +24,10 @@ else
 fi
 
 set -x
-"$vmpush" plan --offline --repo-file "$case_dir/mapping.yaml" \
-  --credentials "$case_dir/credentials.json" --format table "staged:$case_dir/staged"
-"$vmpush" plan --offline --repo-file "$case_dir/mapping.yaml" \
-  --credentials "$case_dir/credentials.json" "staged:$case_dir/staged" > "$work/plan.json"
+"$vmpush" plan --starmap-url "$VMPUSH_STARMAP_URL" --credentials "$case_dir/credentials.json" \
+  --format table "staged:$case_dir/staged"
+"$vmpush" plan --starmap-url "$VMPUSH_STARMAP_URL" --credentials "$case_dir/credentials.json" \
+  "staged:$case_dir/staged" > "$work/plan.json"
 set +x
 echo "plan.json: $(wc -c < "$work/plan.json") bytes, $(grep -c '"ami_name"' "$work/plan.json") AMI destination(s)"
+echo "StArMap fake served: $(curl -s "$VMPUSH_STARMAP_URL/_fake/requests" | grep -o '"/api/v2/query"' | wc -l) query(ies)"

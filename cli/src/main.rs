@@ -2,6 +2,7 @@
 //! and calls the library; `main` prints an error's one-line `Display` and exits 1 (usage
 //! errors exit 2, as clap's do).
 
+mod local;
 mod plan;
 
 use std::io::IsTerminal;
@@ -20,7 +21,9 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Show what a push would do, without doing anything: every image, destination and name.
-    Plan(plan::Args),
+    Plan(Box<plan::Args>),
+    /// Run the local cloud stack (moto, cargo lambda watch, Azurite, fakes) on 127.0.0.1.
+    Local(local::Args),
 }
 
 /// How a command failed.
@@ -62,7 +65,8 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Plan(args) => plan::run(args).await,
+            Command::Plan(args) => plan::run(*args).await,
+            Command::Local(args) => local::run(args).await,
         }
     });
     match result {

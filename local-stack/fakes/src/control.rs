@@ -123,8 +123,10 @@ impl Control {
             ErrorStyle::Plain => (status, Json(json!({"error": message}))).into_response(),
             ErrorStyle::AwsJson => {
                 let mut r = (status, Json(json!({"message": message}))).into_response();
-                r.headers_mut()
-                    .insert("x-amzn-ErrorType", HeaderValue::from_str(aws_type).expect("ascii error type"));
+                r.headers_mut().insert(
+                    "x-amzn-ErrorType",
+                    HeaderValue::from_str(aws_type).expect("ascii error type"),
+                );
                 r
             }
         }
@@ -146,9 +148,20 @@ pub async fn record(State(control): State<Control>, request: Request, next: Next
         status: 0,
     };
     let response = match control.draw_fault() {
-        Some(FaultKind::Throttle) => control.error(StatusCode::TOO_MANY_REQUESTS, "ThrottlingException", "Rate exceeded (injected)"),
-        Some(FaultKind::Unavailable) => control.error(StatusCode::SERVICE_UNAVAILABLE, "InternalServiceException", "Service unavailable (injected)"),
-        None => next.run(Request::from_parts(parts, Body::from(bytes))).await,
+        Some(FaultKind::Throttle) => control.error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "ThrottlingException",
+            "Rate exceeded (injected)",
+        ),
+        Some(FaultKind::Unavailable) => control.error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "InternalServiceException",
+            "Service unavailable (injected)",
+        ),
+        None => {
+            next.run(Request::from_parts(parts, Body::from(bytes)))
+                .await
+        }
     };
     recorded.status = response.status().as_u16();
     control.log.lock().expect("log lock").push(recorded);

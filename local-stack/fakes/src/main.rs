@@ -59,7 +59,9 @@ async fn run(args: Args) -> Result<(), String> {
         ..FaultConfig::default()
     };
     let products = match &args.rhsm_products {
-        Some(p) => serde_json::from_value(read_yaml(p)?).map_err(|e| format!("{}: {e}", p.display()))?,
+        Some(p) => {
+            serde_json::from_value(read_yaml(p)?).map_err(|e| format!("{}: {e}", p.display()))?
+        }
         None => rhsm::default_products(),
     };
     let mut mp_config = marketplace::MarketplaceConfig {
@@ -77,20 +79,35 @@ async fn run(args: Args) -> Result<(), String> {
             .map_err(|e| format!("cannot bind 127.0.0.1:{port}: {e}"))
     };
     let listeners = [
-        ("rhsm", bind(args.rhsm_port).await?, rhsm::router(products, faults.clone())),
-        ("starmap", bind(args.starmap_port).await?, starmap::router(args.starmap_dir.clone(), faults.clone())),
-        ("marketplace", bind(args.marketplace_port).await?, marketplace::router(mp_config, faults)),
+        (
+            "rhsm",
+            bind(args.rhsm_port).await?,
+            rhsm::router(products, faults.clone()),
+        ),
+        (
+            "starmap",
+            bind(args.starmap_port).await?,
+            starmap::router(args.starmap_dir.clone(), faults.clone()),
+        ),
+        (
+            "marketplace",
+            bind(args.marketplace_port).await?,
+            marketplace::router(mp_config, faults),
+        ),
     ];
     let mut ports = Map::new();
     let mut tasks = Vec::new();
     for (name, listener, router) in listeners {
         let port = listener.local_addr().map_err(|e| e.to_string())?.port();
         ports.insert(name.into(), json!(port));
-        tasks.push(tokio::spawn(async move { axum::serve(listener, router).await }));
+        tasks.push(tokio::spawn(
+            async move { axum::serve(listener, router).await },
+        ));
     }
     let line = Value::Object(ports).to_string();
     if let Some(path) = &args.ports_file {
-        std::fs::write(path, format!("{line}\n")).map_err(|e| format!("{}: {e}", path.display()))?;
+        std::fs::write(path, format!("{line}\n"))
+            .map_err(|e| format!("{}: {e}", path.display()))?;
     }
     println!("{line}");
     tokio::select! {
@@ -110,7 +127,9 @@ async fn terminate() {
 }
 
 /// Resolves when the first server stops (it only does on error).
-async fn first_failure(tasks: Vec<tokio::task::JoinHandle<std::io::Result<()>>>) -> Result<(), String> {
+async fn first_failure(
+    tasks: Vec<tokio::task::JoinHandle<std::io::Result<()>>>,
+) -> Result<(), String> {
     for task in tasks {
         match task.await {
             Ok(Ok(())) => {}
@@ -123,7 +142,10 @@ async fn first_failure(tasks: Vec<tokio::task::JoinHandle<std::io::Result<()>>>)
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt().with_writer(std::io::stderr).with_ansi(false).init();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .init();
     match run(Args::parse()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

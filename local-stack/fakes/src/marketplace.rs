@@ -87,7 +87,10 @@ impl ChangeSet {
     }
 
     fn arn(&self) -> String {
-        format!("arn:aws:aws-marketplace:us-east-1:{ACCOUNT}:{CATALOG}/ChangeSet/{}", self.id)
+        format!(
+            "arn:aws:aws-marketplace:us-east-1:{ACCOUNT}:{CATALOG}/ChangeSet/{}",
+            self.id
+        )
     }
 }
 
@@ -149,19 +152,36 @@ pub fn router(config: MarketplaceConfig, faults: FaultConfig) -> Router {
 }
 
 /// Checks one change of a `StartChangeSet` request; returns its entity id.
-fn check_change(change: &Value, entities: &Map<String, Value>) -> Result<String, (StatusCode, &'static str, String)> {
+fn check_change(
+    change: &Value,
+    entities: &Map<String, Value>,
+) -> Result<String, (StatusCode, &'static str, String)> {
     let invalid = |m: String| (StatusCode::UNPROCESSABLE_ENTITY, "ValidationException", m);
-    let change_type = change["ChangeType"].as_str().ok_or_else(|| invalid("ChangeType is required".into()))?;
-    let entity_type = change["Entity"]["Type"].as_str().ok_or_else(|| invalid("Entity.Type is required".into()))?;
-    let id = change["Entity"]["Identifier"].as_str().ok_or_else(|| invalid("Entity.Identifier is required".into()))?;
+    let change_type = change["ChangeType"]
+        .as_str()
+        .ok_or_else(|| invalid("ChangeType is required".into()))?;
+    let entity_type = change["Entity"]["Type"]
+        .as_str()
+        .ok_or_else(|| invalid("Entity.Type is required".into()))?;
+    let id = change["Entity"]["Identifier"]
+        .as_str()
+        .ok_or_else(|| invalid("Entity.Identifier is required".into()))?;
     match (change.get("Details"), change.get("DetailsDocument")) {
         (Some(Value::String(s)), None) if serde_json::from_str::<Value>(s).is_ok() => {}
         (None, Some(Value::Object(_))) => {}
-        _ => return Err(invalid(format!("{change_type}: exactly one of Details (a JSON string) or DetailsDocument (an object) is required"))),
+        _ => {
+            return Err(invalid(format!(
+                "{change_type}: exactly one of Details (a JSON string) or DetailsDocument (an object) is required"
+            )));
+        }
     }
-    let entity = entities
-        .get(id)
-        .ok_or_else(|| (StatusCode::NOT_FOUND, "ResourceNotFoundException", format!("Entity {id} not found")))?;
+    let entity = entities.get(id).ok_or_else(|| {
+        (
+            StatusCode::NOT_FOUND,
+            "ResourceNotFoundException",
+            format!("Entity {id} not found"),
+        )
+    })?;
     if entity["EntityType"].as_str() != Some(entity_type) {
         return Err(invalid(format!("Entity {id} is not of type {entity_type}")));
     }
@@ -170,23 +190,42 @@ fn check_change(change: &Value, entities: &Map<String, Value>) -> Result<String,
 
 async fn start_change_set(State(mp): State<Marketplace>, Json(body): Json<Value>) -> Response {
     if body["Catalog"].as_str() != Some(CATALOG) {
-        return mp.fail(StatusCode::UNPROCESSABLE_ENTITY, "ValidationException", "Catalog must be AWSMarketplace");
+        return mp.fail(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "ValidationException",
+            "Catalog must be AWSMarketplace",
+        );
     }
     let intent = body["Intent"].as_str().unwrap_or("APPLY").to_string();
     if intent != "APPLY" && intent != "VALIDATE" {
-        return mp.fail(StatusCode::UNPROCESSABLE_ENTITY, "ValidationException", "Intent must be VALIDATE or APPLY");
+        return mp.fail(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "ValidationException",
+            "Intent must be VALIDATE or APPLY",
+        );
     }
     let changes = match body["ChangeSet"].as_array() {
         Some(c) if !c.is_empty() => c.clone(),
-        _ => return mp.fail(StatusCode::UNPROCESSABLE_ENTITY, "ValidationException", "ChangeSet must be a non-empty list"),
+        _ => {
+            return mp.fail(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "ValidationException",
+                "ChangeSet must be a non-empty list",
+            );
+        }
     };
     let token = body["ClientRequestToken"].as_str().map(str::to_string);
     let mut store = mp.store();
-    if let Some(existing) = token
-        .as_ref()
-        .and_then(|t| store.change_sets.values().find(|cs| cs.token.as_ref() == Some(t)))
-    {
-        return reply(StatusCode::OK, json!({"ChangeSetId": existing.id, "ChangeSetArn": existing.arn()}));
+    if let Some(existing) = token.as_ref().and_then(|t| {
+        store
+            .change_sets
+            .values()
+            .find(|cs| cs.token.as_ref() == Some(t))
+    }) {
+        return reply(
+            StatusCode::OK,
+            json!({"ChangeSetId": existing.id, "ChangeSetArn": existing.arn()}),
+        );
     }
     let mut ids = Vec::new();
     for change in &changes {
@@ -205,7 +244,10 @@ async fn start_change_set(State(mp): State<Marketplace>, Json(body): Json<Value>
         return mp.fail(
             StatusCode::LOCKED,
             "ResourceInUseException",
-            format!("Requested change set has entities locked by change sets - {}", locking.join(", ")),
+            format!(
+                "Requested change set has entities locked by change sets - {}",
+                locking.join(", ")
+            ),
         );
     }
     store.counter += 1;
@@ -224,7 +266,10 @@ async fn start_change_set(State(mp): State<Marketplace>, Json(body): Json<Value>
     };
     let arn = cs.arn();
     store.change_sets.insert(id.clone(), cs);
-    reply(StatusCode::OK, json!({"ChangeSetId": id, "ChangeSetArn": arn}))
+    reply(
+        StatusCode::OK,
+        json!({"ChangeSetId": id, "ChangeSetArn": arn}),
+    )
 }
 
 /// The `DetailsDocument` of a change, whichever form it was sent in.
@@ -243,19 +288,28 @@ fn error(code: &str, message: String) -> Value {
 /// Applies one change to an entity's details; an `Err` is the change's error detail.
 fn apply(change: &Value, entity: &mut Value, counter: &mut u64) -> Result<(), Value> {
     let doc = details(change);
-    let versions = entity["DetailsDocument"]["Versions"].as_array().cloned().unwrap_or_default();
+    let versions = entity["DetailsDocument"]["Versions"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     let mut next = |prefix: &str| {
         *counter += 1;
         format!("{prefix}-{:012}", *counter)
     };
     match change["ChangeType"].as_str().unwrap_or("") {
         "AddDeliveryOptions" | "UpdateDeliveryOptions" => {
-            let title = doc["Version"]["VersionTitle"].as_str().unwrap_or("").to_string();
+            let title = doc["Version"]["VersionTitle"]
+                .as_str()
+                .unwrap_or("")
+                .to_string();
             let option = &doc["DeliveryOptions"][0];
             let ami = &option["Details"]["AmiDeliveryOptionDetails"];
             let ami_id = ami["AmiSource"]["AmiId"].as_str().unwrap_or("");
             if !ami_id.starts_with("ami-") {
-                return Err(error("INVALID_AMI_ID", format!("AmiId '{ami_id}' is not a valid AMI id")));
+                return Err(error(
+                    "INVALID_AMI_ID",
+                    format!("AmiId '{ami_id}' is not a valid AMI id"),
+                ));
             }
             let source_id = next("source");
             let source = json!({"Id": source_id, "Type": "AmazonMachineImage", "Image": ami_id,
@@ -267,18 +321,25 @@ fn apply(change: &Value, entity: &mut Value, counter: &mut u64) -> Result<(), Va
             let mut versions = versions;
             if change["ChangeType"] == "AddDeliveryOptions" {
                 if versions.iter().any(|v| v["VersionTitle"] == title.as_str()) {
-                    return Err(error("INVALID_INPUT", format!("Version title '{title}' already exists")));
+                    return Err(error(
+                        "INVALID_INPUT",
+                        format!("Version title '{title}' already exists"),
+                    ));
                 }
                 delivery["Id"] = json!(next("do"));
                 versions.push(json!({"Id": next("version"), "VersionTitle": title, "ReleaseNotes": doc["Version"]["ReleaseNotes"],
                     "CreationDate": now(), "Sources": [source], "DeliveryOptions": [delivery]}));
             } else {
                 let option_id = option["Id"].as_str().unwrap_or("");
-                let Some(version) = versions
-                    .iter_mut()
-                    .find(|v| v["DeliveryOptions"].as_array().is_some_and(|d| d.iter().any(|o| o["Id"] == option_id)))
-                else {
-                    return Err(error("INVALID_INPUT", format!("Delivery option '{option_id}' not found")));
+                let Some(version) = versions.iter_mut().find(|v| {
+                    v["DeliveryOptions"]
+                        .as_array()
+                        .is_some_and(|d| d.iter().any(|o| o["Id"] == option_id))
+                }) else {
+                    return Err(error(
+                        "INVALID_INPUT",
+                        format!("Delivery option '{option_id}' not found"),
+                    ));
                 };
                 delivery["Id"] = json!(option_id);
                 version["VersionTitle"] = json!(title);
@@ -289,7 +350,10 @@ fn apply(change: &Value, entity: &mut Value, counter: &mut u64) -> Result<(), Va
             entity["DetailsDocument"]["Versions"] = Value::Array(versions);
         }
         "RestrictDeliveryOptions" => {
-            let ids: Vec<&str> = doc["DeliveryOptionIds"].as_array().map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+            let ids: Vec<&str> = doc["DeliveryOptionIds"]
+                .as_array()
+                .map(|a| a.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
             let mut versions = versions;
             for id in &ids {
                 let option = versions
@@ -298,7 +362,12 @@ fn apply(change: &Value, entity: &mut Value, counter: &mut u64) -> Result<(), Va
                     .find(|o| o["Id"] == *id);
                 match option {
                     Some(o) => o["Visibility"] = json!("Restricted"),
-                    None => return Err(error("INVALID_INPUT", format!("Delivery option '{id}' not found"))),
+                    None => {
+                        return Err(error(
+                            "INVALID_INPUT",
+                            format!("Delivery option '{id}' not found"),
+                        ));
+                    }
                 }
             }
             entity["DetailsDocument"]["Versions"] = Value::Array(versions);
@@ -310,14 +379,24 @@ fn apply(change: &Value, entity: &mut Value, counter: &mut u64) -> Result<(), Va
 
 /// Moves a change set one poll forward, applying it when it completes.
 fn advance(store: &mut Store, id: &str, polls: u32) {
-    let Store { entities, change_sets, counter } = store;
-    let Some(cs) = change_sets.get_mut(id) else { return };
+    let Store {
+        entities,
+        change_sets,
+        counter,
+    } = store;
+    let Some(cs) = change_sets.get_mut(id) else {
+        return;
+    };
     if !cs.open() {
         return;
     }
     cs.polls += 1;
     if cs.polls <= polls {
-        cs.status = if cs.polls == 1 { "PREPARING" } else { "APPLYING" };
+        cs.status = if cs.polls == 1 {
+            "PREPARING"
+        } else {
+            "APPLYING"
+        };
         return;
     }
     // Apply on copies: a change set is all or nothing.
@@ -325,7 +404,9 @@ fn advance(store: &mut Store, id: &str, polls: u32) {
     let mut failed = false;
     for (i, change) in cs.changes.iter().enumerate() {
         let id = change["Entity"]["Identifier"].as_str().unwrap_or("");
-        let Some(entity) = staged.get_mut(id) else { continue };
+        let Some(entity) = staged.get_mut(id) else {
+            continue;
+        };
         if let Err(detail) = apply(change, entity, counter) {
             cs.errors[i].push(detail);
             failed = true;
@@ -347,15 +428,26 @@ struct DescribeParams {
     entity_id: Option<String>,
 }
 
-async fn describe_change_set(State(mp): State<Marketplace>, Query(q): Query<DescribeParams>) -> Response {
+async fn describe_change_set(
+    State(mp): State<Marketplace>,
+    Query(q): Query<DescribeParams>,
+) -> Response {
     if q.catalog.as_deref() != Some(CATALOG) {
-        return mp.fail(StatusCode::UNPROCESSABLE_ENTITY, "ValidationException", "catalog must be AWSMarketplace");
+        return mp.fail(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "ValidationException",
+            "catalog must be AWSMarketplace",
+        );
     }
     let id = q.change_set_id.unwrap_or_default();
     let mut store = mp.store();
     advance(&mut store, &id, mp.config.changeset_polls);
     let Some(cs) = store.change_sets.get(&id) else {
-        return mp.fail(StatusCode::NOT_FOUND, "ResourceNotFoundException", format!("Change set {id} not found"));
+        return mp.fail(
+            StatusCode::NOT_FOUND,
+            "ResourceNotFoundException",
+            format!("Change set {id} not found"),
+        );
     };
     let changes: Vec<Value> = cs
         .changes
@@ -377,14 +469,23 @@ async fn describe_change_set(State(mp): State<Marketplace>, Query(q): Query<Desc
 
 async fn list_change_sets(State(mp): State<Marketplace>, Json(body): Json<Value>) -> Response {
     if body["Catalog"].as_str() != Some(CATALOG) {
-        return mp.fail(StatusCode::UNPROCESSABLE_ENTITY, "ValidationException", "Catalog must be AWSMarketplace");
+        return mp.fail(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "ValidationException",
+            "Catalog must be AWSMarketplace",
+        );
     }
     let filters: Vec<(String, Vec<String>)> = body["FilterList"]
         .as_array()
         .into_iter()
         .flatten()
         .map(|f| {
-            let values = f["ValueList"].as_array().into_iter().flatten().filter_map(|v| v.as_str().map(str::to_string)).collect();
+            let values = f["ValueList"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect();
             (f["Name"].as_str().unwrap_or("").to_string(), values)
         })
         .collect();
@@ -408,14 +509,25 @@ async fn list_change_sets(State(mp): State<Marketplace>, Json(body): Json<Value>
     reply(StatusCode::OK, json!({"ChangeSetSummaryList": summaries}))
 }
 
-async fn describe_entity(State(mp): State<Marketplace>, Query(q): Query<DescribeParams>) -> Response {
+async fn describe_entity(
+    State(mp): State<Marketplace>,
+    Query(q): Query<DescribeParams>,
+) -> Response {
     if q.catalog.as_deref() != Some(CATALOG) {
-        return mp.fail(StatusCode::UNPROCESSABLE_ENTITY, "ValidationException", "catalog must be AWSMarketplace");
+        return mp.fail(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "ValidationException",
+            "catalog must be AWSMarketplace",
+        );
     }
     let id = q.entity_id.unwrap_or_default();
     let store = mp.store();
     let Some(entity) = store.entities.get(&id) else {
-        return mp.fail(StatusCode::NOT_FOUND, "ResourceNotFoundException", format!("Entity {id} not found"));
+        return mp.fail(
+            StatusCode::NOT_FOUND,
+            "ResourceNotFoundException",
+            format!("Entity {id} not found"),
+        );
     };
     let entity_type = entity["EntityType"].as_str().unwrap_or("AmiProduct@1.0");
     let kind = entity_type.split('@').next().unwrap_or(entity_type);
@@ -428,9 +540,17 @@ async fn describe_entity(State(mp): State<Marketplace>, Query(q): Query<Describe
     )
 }
 
-async fn put_entity(State(mp): State<Marketplace>, Path(id): Path<String>, Json(entity): Json<Value>) -> Response {
+async fn put_entity(
+    State(mp): State<Marketplace>,
+    Path(id): Path<String>,
+    Json(entity): Json<Value>,
+) -> Response {
     if !entity["EntityType"].is_string() || !entity["DetailsDocument"].is_object() {
-        return mp.fail(StatusCode::UNPROCESSABLE_ENTITY, "ValidationException", "EntityType (string) and DetailsDocument (object) are required");
+        return mp.fail(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "ValidationException",
+            "EntityType (string) and DetailsDocument (object) are required",
+        );
     }
     mp.store().entities.insert(id, entity);
     reply(StatusCode::NO_CONTENT, Value::Null)

@@ -42,10 +42,17 @@ pub fn default_products() -> Vec<Product> {
         name: name.into(),
         provider_short_name: provider.into(),
     };
-    let mut products: Vec<Product> = ["RHEL", "RHEL_HOURLY", "RHEL_HA", "RHEL_HA_HOURLY", "SAP", "SAP_HOURLY"]
-        .iter()
-        .map(|n| p(n, "AWS"))
-        .collect();
+    let mut products: Vec<Product> = [
+        "RHEL",
+        "RHEL_HOURLY",
+        "RHEL_HA",
+        "RHEL_HA_HOURLY",
+        "SAP",
+        "SAP_HOURLY",
+    ]
+    .iter()
+    .map(|n| p(n, "AWS"))
+    .collect();
     for provider in ["ACN", "AGOV"] {
         products.push(p("RHEL", provider));
         products.push(p("RHEL_HOURLY", provider));
@@ -94,7 +101,10 @@ pub fn router(products: Vec<Product>, faults: FaultConfig) -> Router {
     Router::new()
         .route(&format!("{BASE}/provider_image_groups"), get(image_groups))
         .route(&format!("{BASE}/regions"), post(create_region))
-        .route(&format!("{BASE}/amis"), get(list_amis).put(update_ami).post(create_ami))
+        .route(
+            &format!("{BASE}/amis"),
+            get(list_amis).put(update_ami).post(create_ami),
+        )
         .with_state(state)
         .merge(control::routes(control.clone(), reset))
         .layer(middleware::from_fn_with_state(control, control::record))
@@ -104,41 +114,63 @@ async fn image_groups(State(rhsm): State<Rhsm>) -> Json<Value> {
     Json(json!({"body": rhsm.store().products}))
 }
 
-fn string_field(body: &Map<String, Value>, key: &str) -> Result<String, Response> {
+/// A validation failure: the 400's message.
+type Invalid = String;
+
+fn string_field(body: &Map<String, Value>, key: &str) -> Result<String, Invalid> {
     match body.get(key) {
         Some(Value::String(s)) if !s.is_empty() => Ok(s.clone()),
-        Some(_) => Err(bad_request(format!("{key} must be a non-empty string"))),
-        None => Err(bad_request(format!("missing field {key}"))),
+        Some(_) => Err(format!("{key} must be a non-empty string")),
+        None => Err(format!("missing field {key}")),
     }
 }
 
-fn exact_keys(body: &Map<String, Value>, keys: &[&str]) -> Result<(), Response> {
+fn exact_keys(body: &Map<String, Value>, keys: &[&str]) -> Result<(), Invalid> {
     if let Some(k) = body.keys().find(|k| !keys.contains(&k.as_str())) {
-        return Err(bad_request(format!("unexpected field {k}")));
+        return Err(format!("unexpected field {k}"));
     }
     Ok(())
 }
 
 async fn create_region(State(rhsm): State<Rhsm>, Json(body): Json<Map<String, Value>>) -> Response {
-    let check = || -> Result<(String, String), Response> {
+    let check = || -> Result<(String, String), Invalid> {
         exact_keys(&body, &["regionID", "providerShortname"])?;
-        Ok((string_field(&body, "regionID")?, string_field(&body, "providerShortname")?))
+        Ok((
+            string_field(&body, "regionID")?,
+            string_field(&body, "providerShortname")?,
+        ))
     };
     let (region, provider) = match check() {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(message) => return bad_request(message),
     };
     let mut store = rhsm.store();
-    if !store.products.iter().any(|p| p.provider_short_name == provider) {
+    if !store
+        .products
+        .iter()
+        .any(|p| p.provider_short_name == provider)
+    {
         return bad_request(format!("unknown provider {provider}"));
     }
     store.regions.insert((region, provider));
     reply(StatusCode::OK, json!({}))
 }
 
-const AMI_KEYS: [&str; 7] = ["amiID", "arch", "product", "version", "variant", "description", "status"];
+const AMI_KEYS: [&str; 7] = [
+    "amiID",
+    "arch",
+    "product",
+    "version",
+    "variant",
+    "description",
+    "status",
+];
 
-fn check_ami(store: &Store, body: &Map<String, Value>, with_region: bool) -> Result<String, Response> {
+fn check_ami(
+    store: &Store,
+    body: &Map<String, Value>,
+    with_region: bool,
+) -> Result<String, Invalid> {
     let mut keys = AMI_KEYS.to_vec();
     if with_region {
         keys.push("region");
@@ -149,16 +181,16 @@ fn check_ami(store: &Store, body: &Map<String, Value>, with_region: bool) -> Res
     }
     let arch = string_field(body, "arch")?;
     if !["x86_64", "arm64"].contains(&arch.as_str()) {
-        return Err(bad_request(format!("arch {arch} is not x86_64 or arm64")));
+        return Err(format!("arch {arch} is not x86_64 or arm64"));
     }
     let product = string_field(body, "product")?;
     if !store.products.iter().any(|p| p.name == product) {
-        return Err(bad_request(format!("unknown product {product}")));
+        return Err(format!("unknown product {product}"));
     }
     if with_region {
         let region = string_field(body, "region")?;
         if !store.regions.iter().any(|(r, _)| *r == region) {
-            return Err(bad_request(format!("region {region} is not registered")));
+            return Err(format!("region {region} is not registered"));
         }
     }
     string_field(body, "amiID")
@@ -168,10 +200,14 @@ async fn update_ami(State(rhsm): State<Rhsm>, Json(body): Json<Map<String, Value
     let mut store = rhsm.store();
     let id = match check_ami(&store, &body, false) {
         Ok(id) => id,
-        Err(r) => return r,
+        Err(message) => return bad_request(message),
     };
     let Some(existing) = store.amis.get_mut(&id) else {
-        return rhsm.control.error(StatusCode::NOT_FOUND, "NotFound", &format!("image {id} not found"));
+        return rhsm.control.error(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            &format!("image {id} not found"),
+        );
     };
     for (k, v) in body {
         existing.insert(k, v);
@@ -183,10 +219,14 @@ async fn create_ami(State(rhsm): State<Rhsm>, Json(body): Json<Map<String, Value
     let mut store = rhsm.store();
     let id = match check_ami(&store, &body, true) {
         Ok(id) => id,
-        Err(r) => return r,
+        Err(message) => return bad_request(message),
     };
     if store.amis.contains_key(&id) {
-        return rhsm.control.error(StatusCode::CONFLICT, "Conflict", &format!("image {id} already exists"));
+        return rhsm.control.error(
+            StatusCode::CONFLICT,
+            "Conflict",
+            &format!("image {id} already exists"),
+        );
     }
     store.amis.insert(id, body.clone());
     reply(StatusCode::OK, Value::Object(body))
@@ -203,5 +243,7 @@ async fn list_amis(State(rhsm): State<Rhsm>, Query(page): Query<Page>) -> Json<V
     let limit = page.limit.unwrap_or(1000);
     let offset = page.offset.unwrap_or(0);
     let body: Vec<&Map<String, Value>> = store.amis.values().skip(offset).take(limit).collect();
-    Json(json!({"pagination": {"count": body.len(), "limit": limit, "offset": offset}, "body": body}))
+    Json(
+        json!({"pagination": {"count": body.len(), "limit": limit, "offset": offset}, "body": body}),
+    )
 }

@@ -52,7 +52,8 @@ fn read_mapping(base: &Path) -> Option<Result<Value, String>> {
         path.push(format!(".{ext}"));
         let path = PathBuf::from(path);
         if let Ok(text) = std::fs::read_to_string(&path) {
-            let parsed: Result<Value, String> = serde_yaml_ng::from_str(&text).map_err(|e| format!("{}: {e}", path.display()));
+            let parsed: Result<Value, String> =
+                serde_yaml_ng::from_str(&text).map_err(|e| format!("{}: {e}", path.display()));
             return Some(parsed);
         }
     }
@@ -61,7 +62,10 @@ fn read_mapping(base: &Path) -> Option<Result<Value, String>> {
 
 async fn query(State(starmap): State<Starmap>, Query(q): Query<QueryParams>) -> Response {
     let Some(name) = q.name.filter(|n| component(n)) else {
-        return reply(StatusCode::BAD_REQUEST, json!({"error": "the name parameter is required"}));
+        return reply(
+            StatusCode::BAD_REQUEST,
+            json!({"error": "the name parameter is required"}),
+        );
     };
     let versioned = q
         .version

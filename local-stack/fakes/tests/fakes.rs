@@ -22,77 +22,223 @@ const AMAZON: &str = "/v1/internal/cloud_access_providers/amazon";
 
 #[tokio::test]
 async fn rhsm_ship_flow_of_the_reference() {
-    let base = serve(rhsm::router(rhsm::default_products(), FaultConfig::default())).await;
+    let base = serve(rhsm::router(
+        rhsm::default_products(),
+        FaultConfig::default(),
+    ))
+    .await;
     let c = Client::new();
     // GIVEN the products list
-    let (s, groups) = json_of(c.get(format!("{base}{AMAZON}/provider_image_groups")).send().await.unwrap()).await;
+    let (s, groups) = json_of(
+        c.get(format!("{base}{AMAZON}/provider_image_groups"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(s, 200);
-    assert!(groups["body"].as_array().unwrap().contains(&json!({"name": "RHEL_HOURLY", "providerShortName": "AWS"})));
+    assert!(
+        groups["body"]
+            .as_array()
+            .unwrap()
+            .contains(&json!({"name": "RHEL_HOURLY", "providerShortName": "AWS"}))
+    );
     // WHEN an image is shipped: region, PUT (unknown → 404), POST create, then PUT update
     let region = json!({"regionID": "us-east-1", "providerShortname": "AWS"});
-    assert_eq!(c.post(format!("{base}{AMAZON}/regions")).json(&region).send().await.unwrap().status(), 200);
-    assert_eq!(c.post(format!("{base}{AMAZON}/regions")).json(&region).send().await.unwrap().status(), 200, "existing region is OK");
+    assert_eq!(
+        c.post(format!("{base}{AMAZON}/regions"))
+            .json(&region)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        c.post(format!("{base}{AMAZON}/regions"))
+            .json(&region)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200,
+        "existing region is OK"
+    );
     let mut image = json!({"amiID": "ami-00000001", "arch": "x86_64", "product": "RHEL_HOURLY", "version": "9.4", "variant": "BaseOS",
         "description": "Released RHEL-9.4_HVM_GA-20240501-x86_64-1-Hourly2-GP3 on 2026-11-21T07:44:57+00:00", "status": "VISIBLE"});
-    assert_eq!(c.put(format!("{base}{AMAZON}/amis")).json(&image).send().await.unwrap().status(), 404);
+    assert_eq!(
+        c.put(format!("{base}{AMAZON}/amis"))
+            .json(&image)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
     let mut create = image.clone();
     create["region"] = json!("us-east-1");
-    assert_eq!(c.post(format!("{base}{AMAZON}/amis")).json(&create).send().await.unwrap().status(), 200);
-    assert_eq!(c.post(format!("{base}{AMAZON}/amis")).json(&create).send().await.unwrap().status(), 409);
+    assert_eq!(
+        c.post(format!("{base}{AMAZON}/amis"))
+            .json(&create)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        c.post(format!("{base}{AMAZON}/amis"))
+            .json(&create)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        409
+    );
     image["status"] = json!("invisible");
-    assert_eq!(c.put(format!("{base}{AMAZON}/amis")).json(&image).send().await.unwrap().status(), 200);
+    assert_eq!(
+        c.put(format!("{base}{AMAZON}/amis"))
+            .json(&image)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
     // THEN the list shows it, paged, and the log holds the exact bodies
-    let (_, page) = json_of(c.get(format!("{base}{AMAZON}/amis?limit=1000&offset=0")).send().await.unwrap()).await;
+    let (_, page) = json_of(
+        c.get(format!("{base}{AMAZON}/amis?limit=1000&offset=0"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(page["pagination"]["count"], 1);
     assert_eq!(page["body"][0]["status"], "invisible");
     assert_eq!(page["body"][0]["region"], "us-east-1");
-    let (_, empty) = json_of(c.get(format!("{base}{AMAZON}/amis?limit=1000&offset=1")).send().await.unwrap()).await;
+    let (_, empty) = json_of(
+        c.get(format!("{base}{AMAZON}/amis?limit=1000&offset=1"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(empty["pagination"]["count"], 0);
-    let log: Vec<Recorded> = c.get(format!("{base}/_fake/requests")).send().await.unwrap().json().await.unwrap();
-    let calls: Vec<(String, String, u16)> = log.iter().map(|r| (r.method.clone(), r.path.clone(), r.status)).collect();
+    let log: Vec<Recorded> = c
+        .get(format!("{base}/_fake/requests"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let calls: Vec<(String, String, u16)> = log
+        .iter()
+        .map(|r| (r.method.clone(), r.path.clone(), r.status))
+        .collect();
     assert_eq!(calls[1], ("POST".into(), format!("{AMAZON}/regions"), 200));
     assert_eq!(log[1].body, region);
     assert_eq!(log[3].body["amiID"], "ami-00000001");
     assert_eq!(log.len(), 9);
     // reset wipes images and the log
-    assert_eq!(c.post(format!("{base}/_fake/reset")).send().await.unwrap().status(), 204);
+    assert_eq!(
+        c.post(format!("{base}/_fake/reset"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
     let (_, page) = json_of(c.get(format!("{base}{AMAZON}/amis")).send().await.unwrap()).await;
     assert_eq!(page["pagination"]["count"], 0);
 }
 
 #[tokio::test]
 async fn rhsm_refuses_what_the_real_api_would() {
-    let base = serve(rhsm::router(rhsm::default_products(), FaultConfig::default())).await;
+    let base = serve(rhsm::router(
+        rhsm::default_products(),
+        FaultConfig::default(),
+    ))
+    .await;
     let c = Client::new();
     let cases = [
-        (format!("{AMAZON}/regions"), json!({"regionID": "us-east-1", "providerShortName": "AWS"}), "unexpected field providerShortName"),
-        (format!("{AMAZON}/regions"), json!({"regionID": "us-east-1", "providerShortname": "GCP"}), "unknown provider GCP"),
-        (format!("{AMAZON}/amis"), json!({"amiID": "ami-1", "arch": "aarch64", "product": "RHEL", "version": "9", "variant": "v",
-            "description": "d", "status": "VISIBLE", "region": "us-east-1"}), "arch aarch64 is not x86_64 or arm64"),
-        (format!("{AMAZON}/amis"), json!({"amiID": "ami-1", "arch": "x86_64", "product": "FEDORA", "version": "9", "variant": "v",
-            "description": "d", "status": "VISIBLE", "region": "us-east-1"}), "unknown product FEDORA"),
-        (format!("{AMAZON}/amis"), json!({"amiID": "ami-1", "arch": "x86_64", "product": "RHEL", "version": "9", "variant": "v",
-            "description": "d", "status": "VISIBLE", "region": "eu-west-9"}), "region eu-west-9 is not registered"),
-        (format!("{AMAZON}/amis"), json!({"amiID": "ami-1", "arch": "x86_64", "product": "RHEL", "version": "9",
-            "description": "d", "status": "VISIBLE", "region": "us-east-1"}), "missing field variant"),
+        (
+            format!("{AMAZON}/regions"),
+            json!({"regionID": "us-east-1", "providerShortName": "AWS"}),
+            "unexpected field providerShortName",
+        ),
+        (
+            format!("{AMAZON}/regions"),
+            json!({"regionID": "us-east-1", "providerShortname": "GCP"}),
+            "unknown provider GCP",
+        ),
+        (
+            format!("{AMAZON}/amis"),
+            json!({"amiID": "ami-1", "arch": "aarch64", "product": "RHEL", "version": "9", "variant": "v",
+            "description": "d", "status": "VISIBLE", "region": "us-east-1"}),
+            "arch aarch64 is not x86_64 or arm64",
+        ),
+        (
+            format!("{AMAZON}/amis"),
+            json!({"amiID": "ami-1", "arch": "x86_64", "product": "FEDORA", "version": "9", "variant": "v",
+            "description": "d", "status": "VISIBLE", "region": "us-east-1"}),
+            "unknown product FEDORA",
+        ),
+        (
+            format!("{AMAZON}/amis"),
+            json!({"amiID": "ami-1", "arch": "x86_64", "product": "RHEL", "version": "9", "variant": "v",
+            "description": "d", "status": "VISIBLE", "region": "eu-west-9"}),
+            "region eu-west-9 is not registered",
+        ),
+        (
+            format!("{AMAZON}/amis"),
+            json!({"amiID": "ami-1", "arch": "x86_64", "product": "RHEL", "version": "9",
+            "description": "d", "status": "VISIBLE", "region": "us-east-1"}),
+            "missing field variant",
+        ),
     ];
     for (path, body, expected) in cases {
-        let (s, v) = json_of(c.post(format!("{base}{path}")).json(&body).send().await.unwrap()).await;
-        assert_eq!((s, v["error"].as_str().unwrap()), (StatusCode::BAD_REQUEST, expected));
+        let (s, v) = json_of(
+            c.post(format!("{base}{path}"))
+                .json(&body)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(
+            (s, v["error"].as_str().unwrap()),
+            (StatusCode::BAD_REQUEST, expected)
+        );
     }
 }
 
 #[tokio::test]
 async fn starmap_serves_mapping_files_with_version_overrides() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("rhel-ec2.yaml"), "- {name: rhel-ec2, cloud: aws, workflow: community, mappings: {}}\n").unwrap();
+    std::fs::write(
+        dir.path().join("rhel-ec2.yaml"),
+        "- {name: rhel-ec2, cloud: aws, workflow: community, mappings: {}}\n",
+    )
+    .unwrap();
     std::fs::create_dir(dir.path().join("rhel-ec2")).unwrap();
-    std::fs::write(dir.path().join("rhel-ec2/9.5.json"), r#"[{"name": "rhel-ec2", "cloud": "aws", "workflow": "stratosphere", "mappings": {}}]"#).unwrap();
-    let base = serve(starmap::router(dir.path().to_path_buf(), FaultConfig::default())).await;
+    std::fs::write(
+        dir.path().join("rhel-ec2/9.5.json"),
+        r#"[{"name": "rhel-ec2", "cloud": "aws", "workflow": "stratosphere", "mappings": {}}]"#,
+    )
+    .unwrap();
+    let base = serve(starmap::router(
+        dir.path().to_path_buf(),
+        FaultConfig::default(),
+    ))
+    .await;
     let c = Client::new();
     let get = |q: &'static str| c.get(format!("{base}/api/v2/query?{q}")).send();
     let (s, v) = json_of(get("name=rhel-ec2&version=9.4").await.unwrap()).await;
-    assert_eq!((s, v[0]["workflow"].as_str()), (StatusCode::OK, Some("community")));
+    assert_eq!(
+        (s, v[0]["workflow"].as_str()),
+        (StatusCode::OK, Some("community"))
+    );
     let (_, v) = json_of(get("name=rhel-ec2&version=9.5").await.unwrap()).await;
     assert_eq!(v[0]["workflow"], "stratosphere");
     let (_, v) = json_of(get("name=rhel-ec2").await.unwrap()).await;
@@ -118,55 +264,156 @@ fn add_version(entity: &str, title: &str, ami: &str, token: Option<&str>) -> Val
 }
 
 async fn describe(c: &Client, base: &str, id: &str) -> Value {
-    json_of(c.get(format!("{base}/DescribeChangeSet?catalog=AWSMarketplace&changeSetId={id}")).send().await.unwrap()).await.1
+    json_of(
+        c.get(format!(
+            "{base}/DescribeChangeSet?catalog=AWSMarketplace&changeSetId={id}"
+        ))
+        .send()
+        .await
+        .unwrap(),
+    )
+    .await
+    .1
 }
 
 #[tokio::test]
 async fn marketplace_change_set_lifecycle() {
-    let base = serve(marketplace::router(marketplace::MarketplaceConfig::default(), FaultConfig::default())).await;
+    let base = serve(marketplace::router(
+        marketplace::MarketplaceConfig::default(),
+        FaultConfig::default(),
+    ))
+    .await;
     let c = Client::new();
     let entity = marketplace::DEFAULT_ENTITY;
     // GIVEN a started change set
-    let (s, started) = json_of(c.post(format!("{base}/StartChangeSet")).json(&add_version(entity, "9.4 20240501-1", "ami-0123", Some("tok-1"))).send().await.unwrap()).await;
+    let (s, started) = json_of(
+        c.post(format!("{base}/StartChangeSet"))
+            .json(&add_version(
+                entity,
+                "9.4 20240501-1",
+                "ami-0123",
+                Some("tok-1"),
+            ))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(s, 200);
     let id = started["ChangeSetId"].as_str().unwrap().to_string();
-    assert!(started["ChangeSetArn"].as_str().unwrap().ends_with(&format!("AWSMarketplace/ChangeSet/{id}")));
+    assert!(
+        started["ChangeSetArn"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("AWSMarketplace/ChangeSet/{id}"))
+    );
     // the same token gives the same change set; another change on the entity is refused while open
-    let (_, again) = json_of(c.post(format!("{base}/StartChangeSet")).json(&add_version(entity, "9.4 20240501-1", "ami-0123", Some("tok-1"))).send().await.unwrap()).await;
+    let (_, again) = json_of(
+        c.post(format!("{base}/StartChangeSet"))
+            .json(&add_version(
+                entity,
+                "9.4 20240501-1",
+                "ami-0123",
+                Some("tok-1"),
+            ))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(again["ChangeSetId"], id.as_str());
-    let locked = c.post(format!("{base}/StartChangeSet")).json(&add_version(entity, "other", "ami-9", None)).send().await.unwrap();
+    let locked = c
+        .post(format!("{base}/StartChangeSet"))
+        .json(&add_version(entity, "other", "ami-9", None))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(locked.status(), 423);
-    assert_eq!(locked.headers()["x-amzn-ErrorType"], "ResourceInUseException");
-    assert_eq!(locked.json::<Value>().await.unwrap()["message"], format!("Requested change set has entities locked by change sets - {id}"));
+    assert_eq!(
+        locked.headers()["x-amzn-ErrorType"],
+        "ResourceInUseException"
+    );
+    assert_eq!(
+        locked.json::<Value>().await.unwrap()["message"],
+        format!("Requested change set has entities locked by change sets - {id}")
+    );
     // WHEN it is described until it ends
     let statuses: Vec<String> = futures_statuses(&c, &base, &id, 3).await;
     assert_eq!(statuses, ["PREPARING", "APPLYING", "SUCCEEDED"]);
     // THEN the entity has the version with a public delivery option for the AMI
-    let (_, e) = json_of(c.get(format!("{base}/DescribeEntity?catalog=AWSMarketplace&entityId={entity}")).send().await.unwrap()).await;
+    let (_, e) = json_of(
+        c.get(format!(
+            "{base}/DescribeEntity?catalog=AWSMarketplace&entityId={entity}"
+        ))
+        .send()
+        .await
+        .unwrap(),
+    )
+    .await;
     assert_eq!(e["EntityType"], "AmiProduct@1.0");
     let v = &e["DetailsDocument"]["Versions"][0];
     assert_eq!(v["VersionTitle"], "9.4 20240501-1");
     assert_eq!(v["Sources"][0]["Image"], "ami-0123");
     assert_eq!(v["Sources"][0]["OperatingSystem"]["ScanningPort"], 22);
     assert_eq!(v["DeliveryOptions"][0]["Visibility"], "Public");
-    assert_eq!(serde_json::from_str::<Value>(e["Details"].as_str().unwrap()).unwrap(), e["DetailsDocument"]);
+    assert_eq!(
+        serde_json::from_str::<Value>(e["Details"].as_str().unwrap()).unwrap(),
+        e["DetailsDocument"]
+    );
     let option_id = v["DeliveryOptions"][0]["Id"].as_str().unwrap().to_string();
     // a duplicate title and a bad AMI id fail the change set, not the request
-    for (title, ami, code) in [("9.4 20240501-1", "ami-0456", "INVALID_INPUT"), ("9.5", "snap-1", "INVALID_AMI_ID")] {
-        let (_, s) = json_of(c.post(format!("{base}/StartChangeSet")).json(&add_version(entity, title, ami, None)).send().await.unwrap()).await;
+    for (title, ami, code) in [
+        ("9.4 20240501-1", "ami-0456", "INVALID_INPUT"),
+        ("9.5", "snap-1", "INVALID_AMI_ID"),
+    ] {
+        let (_, s) = json_of(
+            c.post(format!("{base}/StartChangeSet"))
+                .json(&add_version(entity, title, ami, None))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
         let cs = s["ChangeSetId"].as_str().unwrap();
         let statuses = futures_statuses(&c, &base, cs, 3).await;
         assert_eq!(statuses[2], "FAILED");
         let d = describe(&c, &base, cs).await;
-        assert_eq!((d["FailureCode"].as_str(), d["ChangeSet"][0]["ErrorDetailList"][0]["ErrorCode"].as_str()), (Some("CLIENT_ERROR"), Some(code)));
+        assert_eq!(
+            (
+                d["FailureCode"].as_str(),
+                d["ChangeSet"][0]["ErrorDetailList"][0]["ErrorCode"].as_str()
+            ),
+            (Some("CLIENT_ERROR"), Some(code))
+        );
     }
     // Restrict the option; ListChangeSets filters by entity and status
     let restrict = json!({"Catalog": "AWSMarketplace", "ChangeSet": [{"ChangeType": "RestrictDeliveryOptions",
         "Entity": {"Type": "AmiProduct@1.0", "Identifier": entity}, "Details": json!({"DeliveryOptionIds": [option_id]}).to_string()}]});
-    let (_, s) = json_of(c.post(format!("{base}/StartChangeSet")).json(&restrict).send().await.unwrap()).await;
-    assert_eq!(futures_statuses(&c, &base, s["ChangeSetId"].as_str().unwrap(), 3).await[2], "SUCCEEDED");
-    let (_, e) = json_of(c.get(format!("{base}/DescribeEntity?catalog=AWSMarketplace&entityId={entity}")).send().await.unwrap()).await;
-    assert_eq!(e["DetailsDocument"]["Versions"][0]["DeliveryOptions"][0]["Visibility"], "Restricted");
+    let (_, s) = json_of(
+        c.post(format!("{base}/StartChangeSet"))
+            .json(&restrict)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        futures_statuses(&c, &base, s["ChangeSetId"].as_str().unwrap(), 3).await[2],
+        "SUCCEEDED"
+    );
+    let (_, e) = json_of(
+        c.get(format!(
+            "{base}/DescribeEntity?catalog=AWSMarketplace&entityId={entity}"
+        ))
+        .send()
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        e["DetailsDocument"]["Versions"][0]["DeliveryOptions"][0]["Visibility"],
+        "Restricted"
+    );
     let (_, list) = json_of(c.post(format!("{base}/ListChangeSets")).json(&json!({"Catalog": "AWSMarketplace",
         "FilterList": [{"Name": "EntityId", "ValueList": [entity]}, {"Name": "Status", "ValueList": ["FAILED"]}]})).send().await.unwrap()).await;
     assert_eq!(list["ChangeSetSummaryList"].as_array().unwrap().len(), 2);
@@ -175,42 +422,100 @@ async fn marketplace_change_set_lifecycle() {
 async fn futures_statuses(c: &Client, base: &str, id: &str, n: usize) -> Vec<String> {
     let mut out = Vec::new();
     for _ in 0..n {
-        out.push(describe(c, base, id).await["Status"].as_str().unwrap().to_string());
+        out.push(
+            describe(c, base, id).await["Status"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
     }
     out
 }
 
 #[tokio::test]
 async fn marketplace_validates_requests() {
-    let base = serve(marketplace::router(marketplace::MarketplaceConfig::default(), FaultConfig::default())).await;
+    let base = serve(marketplace::router(
+        marketplace::MarketplaceConfig::default(),
+        FaultConfig::default(),
+    ))
+    .await;
     let c = Client::new();
     let mut wrong_catalog = add_version(marketplace::DEFAULT_ENTITY, "t", "ami-1", None);
     wrong_catalog["Catalog"] = json!("Other");
     let unknown = add_version("no-such-entity", "t", "ami-1", None);
     let mut both = add_version(marketplace::DEFAULT_ENTITY, "t", "ami-1", None);
     both["ChangeSet"][0]["Details"] = json!("{}");
-    for (body, status, kind) in [(wrong_catalog, 422, "ValidationException"), (unknown, 404, "ResourceNotFoundException"), (both, 422, "ValidationException")] {
-        let r = c.post(format!("{base}/StartChangeSet")).json(&body).send().await.unwrap();
-        assert_eq!((r.status().as_u16(), r.headers()["x-amzn-ErrorType"].to_str().unwrap()), (status, kind));
+    for (body, status, kind) in [
+        (wrong_catalog, 422, "ValidationException"),
+        (unknown, 404, "ResourceNotFoundException"),
+        (both, 422, "ValidationException"),
+    ] {
+        let r = c
+            .post(format!("{base}/StartChangeSet"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            (
+                r.status().as_u16(),
+                r.headers()["x-amzn-ErrorType"].to_str().unwrap()
+            ),
+            (status, kind)
+        );
     }
     // VALIDATE succeeds without changing the entity
     let mut validate = add_version(marketplace::DEFAULT_ENTITY, "t", "ami-1", None);
     validate["Intent"] = json!("VALIDATE");
-    let (_, s) = json_of(c.post(format!("{base}/StartChangeSet")).json(&validate).send().await.unwrap()).await;
-    assert_eq!(futures_statuses(&c, &base, s["ChangeSetId"].as_str().unwrap(), 3).await[2], "SUCCEEDED");
-    let (_, e) = json_of(c.get(format!("{base}/DescribeEntity?catalog=AWSMarketplace&entityId={}", marketplace::DEFAULT_ENTITY)).send().await.unwrap()).await;
+    let (_, s) = json_of(
+        c.post(format!("{base}/StartChangeSet"))
+            .json(&validate)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        futures_statuses(&c, &base, s["ChangeSetId"].as_str().unwrap(), 3).await[2],
+        "SUCCEEDED"
+    );
+    let (_, e) = json_of(
+        c.get(format!(
+            "{base}/DescribeEntity?catalog=AWSMarketplace&entityId={}",
+            marketplace::DEFAULT_ENTITY
+        ))
+        .send()
+        .await
+        .unwrap(),
+    )
+    .await;
     assert_eq!(e["DetailsDocument"]["Versions"], json!([]));
 }
 
 #[tokio::test]
 async fn faults_are_seeded_and_typed() {
-    let base = serve(marketplace::router(marketplace::MarketplaceConfig::default(), FaultConfig::default())).await;
+    let base = serve(marketplace::router(
+        marketplace::MarketplaceConfig::default(),
+        FaultConfig::default(),
+    ))
+    .await;
     let c = Client::new();
-    let url = format!("{base}/DescribeEntity?catalog=AWSMarketplace&entityId={}", marketplace::DEFAULT_ENTITY);
+    let url = format!(
+        "{base}/DescribeEntity?catalog=AWSMarketplace&entityId={}",
+        marketplace::DEFAULT_ENTITY
+    );
     let config = json!({"rate": 0.5, "seed": 7, "kinds": ["throttle"]});
     let mut runs = Vec::new();
     for _ in 0..2 {
-        assert_eq!(c.post(format!("{base}/_fake/faults")).json(&config).send().await.unwrap().status(), 204);
+        assert_eq!(
+            c.post(format!("{base}/_fake/faults"))
+                .json(&config)
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            204
+        );
         let mut statuses = Vec::new();
         for _ in 0..20 {
             let r = c.get(&url).send().await.unwrap();
@@ -222,7 +527,21 @@ async fn faults_are_seeded_and_typed() {
         runs.push(statuses);
     }
     assert_eq!(runs[0], runs[1], "the same seed gives the same faults");
-    assert!(runs[0].contains(&429) && runs[0].contains(&200), "{:?}", runs[0]);
-    let log: Vec<Recorded> = c.get(format!("{base}/_fake/requests")).send().await.unwrap().json().await.unwrap();
-    assert_eq!(log.iter().filter(|r| r.status == 429).count(), runs[0].iter().filter(|s| **s == 429).count() * 2);
+    assert!(
+        runs[0].contains(&429) && runs[0].contains(&200),
+        "{:?}",
+        runs[0]
+    );
+    let log: Vec<Recorded> = c
+        .get(format!("{base}/_fake/requests"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        log.iter().filter(|r| r.status == 429).count(),
+        runs[0].iter().filter(|s| **s == 429).count() * 2
+    );
 }

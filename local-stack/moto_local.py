@@ -1,0 +1,656 @@
+#!/usr/bin/env python3
+"""moto server (pinned 5.2.5) with what vmpush needs that moto lacks.
+
+    python moto_local.py --port 5000 [--log requests.jsonl]
+
+Runs moto in-process with:
+
+* Step Functions that really execute ASL (moto's config ``stepfunctions.execute_state_machine``).
+* Lambda invokes (direct, from Step Functions tasks, from S3 notifications) forwarded to
+  ``cargo lambda watch``'s Invoke API (``LAMBDA_FORWARD_URL``), so the Rust functions run
+  unmodified. S3 -> Lambda notifications are asynchronous, as in AWS. Every invocation is kept
+  for tests (``GET /_local/invocations``).
+* EC2 gaps filled:
+  - ``ImportSnapshot`` (``DiskContainer`` Format/UserBucket, ``TagSpecifications`` on the
+    ``import-snapshot-task``, ``ClientToken`` idempotency) and ``DescribeImportSnapshotTasks``
+    (by id, ``tag:<key>`` / ``tag-key`` filters): ``active`` -> ``completed`` over
+    ``IMPORT_SNAPSHOT_POLLS`` describe calls, then a real moto snapshot sized from the S3
+    object; a missing object ends ``deleted`` with a ``StatusMessage``.
+  - ``RegisterImage`` keeps what moto drops (architecture, virtualization, root device, boot
+    mode, ENA, SR-IOV, TPM, IMDS, billing products, block device mappings pointing at the given
+    snapshot, ``TagSpecifications``) and refuses a duplicate name (``InvalidAMIName.Duplicate``).
+  - ``ModifySnapshotAttribute`` honours the ``CreateVolumePermission.Add/Remove`` form.
+  - ``Get/Enable/DisableImageBlockPublicAccess`` (per region; ``unblocked`` by default).
+* ``MOTO_EC2_LOAD_DEFAULT_AMIS=false``.
+* A request log (service, region, action, key parameters, status) for call counting:
+  ``GET /_local/requests`` (and the JSONL file given with ``--log``).
+* Seeded fault injection: ``POST /_local/faults {"rate", "seed", "kinds": ["throttle", "5xx"],
+  "services": [...]}`` (or ``MOTO_FAULT_RATE`` / ``MOTO_FAULT_SEED``), answered in each
+  protocol's own error format (``RequestLimitExceeded``, ``Throttling``, ``ThrottlingException``,
+  ``SlowDown``; ``InternalError`` for 5xx).
+* ``POST /_local/reset`` wipes moto and the launcher's own state; ``GET /_local/health``.
+
+It relies on moto internals, hence the pin.
+"""
+import argparse
+import io
+import json
+import math
+import os
+import random
+import re
+import signal
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from urllib.parse import parse_qs
+
+os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
+
+from moto.core.config import default_user_config  # noqa: E402
+
+default_user_config["stepfunctions"] = {"execute_state_machine": True}
+
+from moto.awslambda import models as lambda_models  # noqa: E402
+from moto.core.responses import ActionResult, EmptyResult  # noqa: E402
+from moto.ec2.exceptions import EC2ClientError  # noqa: E402
+from moto.ec2.models.amis import Ami  # noqa: E402
+from moto.ec2.responses import EC2Response  # noqa: E402
+from moto.moto_api._internal.models import moto_api_backend  # noqa: E402
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app  # noqa: E402
+from moto.s3 import notifications as s3_notifications  # noqa: E402
+from moto.utilities.utils import get_partition  # noqa: E402
+from werkzeug.serving import run_simple  # noqa: E402
+
+_LOCK = threading.RLock()
+_STATE = {
+    "import_tasks": {},  # (account, region, task id) -> task
+    "billing_products": {},  # region -> {ami id: [codes]}
+    "block_public_access": {},  # (account, region) -> "block-new-sharing" | "unblocked"
+    "invocations": [],
+    "requests": [],
+}
+_CONFIG = {"import_snapshot_polls": int(os.environ.get("IMPORT_SNAPSHOT_POLLS", "2"))}
+
+
+# ---------------------------------------------------------------------------------------------
+# Lambda: forward invokes to `cargo lambda watch`
+# ---------------------------------------------------------------------------------------------
+FORWARD = os.environ.get("LAMBDA_FORWARD_URL", "http://127.0.0.1:9000").rstrip("/")
+FORWARD_TIMEOUT = float(os.environ.get("LAMBDA_FORWARD_TIMEOUT", "900"))  # a first invoke compiles
+NAME_MAP = json.loads(os.environ.get("LAMBDA_FORWARD_MAP", "{}"))  # function name -> binary name
+
+
+def _payload(body):
+    try:
+        return json.loads(body)
+    except ValueError:
+        return body
+
+
+def _forwarded_invoke(self, event=None):
+    if isinstance(event, bytes):
+        body = event
+    elif isinstance(event, str):
+        body = event.encode()
+    else:
+        body = json.dumps(event or {}).encode()
+    name = NAME_MAP.get(self.function_name, self.function_name)
+    request = urllib.request.Request(
+        f"{FORWARD}/2015-03-31/functions/{name}/invocations",
+        data=body,
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
+    started = time.time()
+    try:
+        with urllib.request.urlopen(request, timeout=FORWARD_TIMEOUT) as response:
+            result, error = response.read().decode(), False
+    except urllib.error.HTTPError as e:  # cargo-lambda answers a handler error with HTTP 500
+        result, error = e.read().decode(), True
+    except Exception as e:  # noqa: BLE001 - report any transport failure as the function's error
+        result, error = json.dumps({"errorType": type(e).__name__, "errorMessage": str(e)}), True
+    with _LOCK:
+        _STATE["invocations"].append(
+            {
+                "function": self.function_name,
+                "payload": _payload(body.decode("utf-8", "replace")),
+                "error": error,
+                "result": _payload(result),
+                "ms": round((time.time() - started) * 1000, 1),
+            }
+        )
+    return result, error, ""
+
+
+lambda_models.LambdaFunction._invoke_lambda = _forwarded_invoke
+lambda_models.LambdaFunction.docker_client = property(lambda self: None)  # keeps data.json working
+
+_orig_invoke_awslambda = s3_notifications._invoke_awslambda
+
+
+def _async_invoke_awslambda(*args, **kwargs):  # S3 -> Lambda is an asynchronous invoke in AWS
+    threading.Thread(target=_orig_invoke_awslambda, args=args, kwargs=kwargs, daemon=True).start()
+
+
+s3_notifications._invoke_awslambda = _async_invoke_awslambda
+
+
+# ---------------------------------------------------------------------------------------------
+# EC2: ImportSnapshot / DescribeImportSnapshotTasks
+# ---------------------------------------------------------------------------------------------
+IMPORT_FORMATS = ("RAW", "VHD", "VMDK")
+
+
+def _tags_of(spec_list, resource_type):
+    tags = []
+    for spec in spec_list or []:
+        if spec.get("ResourceType") == resource_type:
+            tags.extend({"Key": t.get("Key"), "Value": t.get("Value", "")} for t in spec.get("Tags") or [])
+    return tags
+
+
+def _s3_object_size(account, region, bucket, key):
+    from moto.s3.models import s3_backends
+
+    try:
+        obj = s3_backends[account][get_partition(region)].get_object(bucket, key)
+    except Exception:  # noqa: BLE001 - NoSuchBucket / NoSuchKey: the task fails, not the call
+        return None
+    return None if obj is None else obj.size
+
+
+def _task_view(task):
+    detail = {
+        "Description": task["Description"],
+        "DiskImageSize": float(task["Size"] or 0),
+        "Format": task["Format"],
+        "UserBucket": {"S3Bucket": task["Bucket"], "S3Key": task["Key"]},
+        "Status": task["Status"],
+    }
+    if task["Status"] == "active":
+        detail.update(StatusMessage=task["StatusMessage"], Progress=task["Progress"])
+    elif task["Status"] == "completed":
+        detail["SnapshotId"] = task["SnapshotId"]
+    else:
+        detail["StatusMessage"] = task["StatusMessage"]
+    return {
+        "ImportTaskId": task["ImportTaskId"],
+        "Description": task["Description"],
+        "SnapshotTaskDetail": detail,
+        "Tags": list(task["Tags"]),
+    }
+
+
+def import_snapshot(self):
+    self.error_on_dryrun()
+    disk = self._get_param("DiskContainer", {}) or {}
+    user_bucket = disk.get("UserBucket") or {}
+    fmt = str(disk.get("Format") or "RAW").upper()
+    if fmt not in IMPORT_FORMATS:
+        raise EC2ClientError("InvalidParameter", f"Unsupported disk format {fmt} (VHD, VMDK or RAW)")
+    bucket, key = user_bucket.get("S3Bucket"), user_bucket.get("S3Key")
+    if not bucket or not key:
+        raise EC2ClientError("InvalidParameter", "DiskContainer.UserBucket needs S3Bucket and S3Key")
+    token = self._get_param("ClientToken")
+    with _LOCK:
+        if token:
+            for (acct, region, _), task in _STATE["import_tasks"].items():
+                if (acct, region) == (self.current_account, self.region) and task["ClientToken"] == token:
+                    return ActionResult(_task_view(task))
+        task_id = "import-snap-" + uuid.uuid4().hex[:17]
+        task = {
+            "ImportTaskId": task_id,
+            "Description": self._get_param("Description") or "",
+            "Bucket": bucket,
+            "Key": key,
+            "Format": fmt,
+            "Size": _s3_object_size(self.current_account, self.region, bucket, key),
+            "Status": "active",
+            "StatusMessage": "pending",
+            "Progress": "0",
+            "Tags": _tags_of(self._get_param("TagSpecifications", []), "import-snapshot-task"),
+            "ClientToken": token,
+            "polls": 0,
+        }
+        _STATE["import_tasks"][(self.current_account, self.region, task_id)] = task
+    return ActionResult(_task_view(task))
+
+
+def _advance(backend, account, region, task):
+    if task["Status"] != "active":
+        return
+    task["polls"] += 1
+    polls = _CONFIG["import_snapshot_polls"]
+    if task["polls"] < polls:
+        task["StatusMessage"] = "converting"
+        task["Progress"] = str(int(100 * task["polls"] / polls))
+        return
+    size = _s3_object_size(account, region, task["Bucket"], task["Key"])
+    if size is None:
+        task["Status"] = "deleted"
+        task["StatusMessage"] = (
+            f"ClientError: Disk validation failed [Unable to read the disk image s3://{task['Bucket']}/{task['Key']}]"
+        )
+        return
+    volume = backend.create_volume(size=max(1, math.ceil(size / float(1 << 30))), zone_name=f"{region}a")
+    snapshot = backend.create_snapshot(volume.id, f"Created by AWS-VMImport service for {task['ImportTaskId']}")
+    backend.delete_volume(volume.id)
+    task.update(Status="completed", Size=size, SnapshotId=snapshot.id)
+
+
+def _matches(task, filters):
+    tags = {t["Key"]: t["Value"] for t in task["Tags"]}
+    for f in filters:
+        name, values = f.get("Name", ""), f.get("Values") or []
+        if name.startswith("tag:"):
+            if tags.get(name[4:]) not in values:
+                return False
+        elif name == "tag-key":
+            if not any(k in tags for k in values):
+                return False
+        elif name == "task-state":
+            if task["Status"] not in values:
+                return False
+        else:
+            raise EC2ClientError("InvalidParameterValue", f"The filter '{name}' is invalid")
+    return True
+
+
+def describe_import_snapshot_tasks(self):
+    self.error_on_dryrun()
+    ids = self._get_param("ImportTaskIds", []) or []
+    filters = self._get_param("Filters", []) or []
+    out = []
+    with _LOCK:
+        for (acct, region, task_id), task in _STATE["import_tasks"].items():
+            if (acct, region) != (self.current_account, self.region):
+                continue
+            if ids and task_id not in ids:
+                continue
+            if not _matches(task, filters):
+                continue
+            _advance(self.ec2_backend, acct, region, task)
+            out.append(_task_view(task))
+    return ActionResult({"ImportSnapshotTasks": out})
+
+
+# ---------------------------------------------------------------------------------------------
+# EC2: RegisterImage keeps what moto drops
+# ---------------------------------------------------------------------------------------------
+def register_image(self):
+    self.error_on_dryrun()
+    name = self._get_param("Name")
+    backend = self.ec2_backend
+    for existing in backend.amis.values():
+        if existing.name == name and existing.owner_id == self.current_account and existing.state != "deregistered":
+            raise EC2ClientError("InvalidAMIName.Duplicate", f"AMI name {name} is already in use by AMI {existing.id}")
+    bdms = self._get_param("BlockDeviceMappings", []) or []
+    root = self._get_param("RootDeviceName") or "/dev/sda1"
+    root_snapshot = None
+    for mapping in bdms:
+        snapshot_id = (mapping.get("Ebs") or {}).get("SnapshotId")
+        if snapshot_id:
+            if snapshot_id not in backend.snapshots:
+                raise EC2ClientError("InvalidSnapshot.NotFound", f"The snapshot '{snapshot_id}' does not exist.")
+            if mapping.get("DeviceName") == root or root_snapshot is None:
+                root_snapshot = backend.snapshots[snapshot_id]
+    ami = backend.register_image(name, self._get_param("Description", ""))
+    ami.architecture = self._get_param("Architecture") or "x86_64"
+    ami.virtualization_type = self._get_param("VirtualizationType") or "hvm"
+    ami.root_device_name = root
+    ami.root_device_type = "ebs"
+    ami.boot_mode = self._get_param("BootMode")
+    ena = self._get_param("EnaSupport")
+    ami.ena_support = None if ena is None else str(ena).lower() == "true"
+    ami.sriov = ami.sriov_net_support = self._get_param("SriovNetSupport")
+    ami.tpm_support = self._get_param("TpmSupport")
+    ami.imds_support = self._get_param("ImdsSupport")
+    if root_snapshot is not None:
+        auto = ami.ebs_snapshot
+        ami.ebs_snapshot = root_snapshot
+        if auto is not None and auto.id != root_snapshot.id:
+            backend.snapshots.pop(auto.id, None)
+    ami._local_bdms = bdms
+    billing = list(self._get_param("BillingProducts", []) or [])
+    ami.billing_products = billing
+    with _LOCK:
+        _STATE["billing_products"].setdefault(self.region, {})[ami.id] = billing
+    specs = self._get_param("TagSpecifications", []) or []
+    image_tags = {t["Key"]: t["Value"] for t in _tags_of(specs, "image")}
+    if image_tags:
+        backend.create_tags([ami.id], image_tags)
+    snapshot_tags = {t["Key"]: t["Value"] for t in _tags_of(specs, "snapshot")}
+    if snapshot_tags and root_snapshot is not None:
+        backend.create_tags([root_snapshot.id], snapshot_tags)
+    return ActionResult({"ImageId": ami.id})
+
+
+_orig_block_device_mappings = Ami.block_device_mappings
+
+
+def _block_device_mappings(self):
+    bdms = getattr(self, "_local_bdms", None)
+    if not bdms:
+        return _orig_block_device_mappings.fget(self)
+    out = []
+    for mapping in bdms:
+        ebs = dict(mapping.get("Ebs") or {})
+        snapshot = self.ec2_backend.snapshots.get(ebs.get("SnapshotId")) if ebs.get("SnapshotId") else None
+        if snapshot is not None and "VolumeSize" not in ebs:
+            ebs["VolumeSize"] = snapshot.volume.size
+        if "DeleteOnTermination" in ebs:
+            ebs["DeleteOnTermination"] = str(ebs["DeleteOnTermination"]).lower() == "true"
+        entry = {"DeviceName": mapping.get("DeviceName")}
+        if ebs:
+            entry["Ebs"] = ebs
+        if mapping.get("VirtualName"):
+            entry["VirtualName"] = mapping["VirtualName"]
+        out.append(entry)
+    return out
+
+
+Ami.block_device_mappings = property(_block_device_mappings)
+
+# ---------------------------------------------------------------------------------------------
+# EC2: ModifySnapshotAttribute (CreateVolumePermission form), image block public access
+# ---------------------------------------------------------------------------------------------
+_orig_modify_snapshot_attribute = EC2Response.modify_snapshot_attribute
+
+
+def modify_snapshot_attribute(self):
+    permission = self._get_param("CreateVolumePermission", {}) or {}
+    if not permission or self._get_param("OperationType"):
+        return _orig_modify_snapshot_attribute(self)
+    self.error_on_dryrun()
+    snapshot_id = self._get_param("SnapshotId")
+    backend = self.ec2_backend
+    for key, change in (("Add", backend.add_create_volume_permission), ("Remove", backend.remove_create_volume_permission)):
+        entries = permission.get(key) or []
+        if entries:
+            change(
+                snapshot_id,
+                user_ids=[e["UserId"] for e in entries if e.get("UserId")],
+                groups=[e["Group"] for e in entries if e.get("Group")],
+            )
+    return EmptyResult()
+
+
+def _bpa_key(self):
+    return (self.current_account, self.region)
+
+
+def get_image_block_public_access_state(self):
+    with _LOCK:
+        state = _STATE["block_public_access"].get(_bpa_key(self), "unblocked")
+    return ActionResult({"ImageBlockPublicAccessState": state})
+
+
+def enable_image_block_public_access(self):
+    state = self._get_param("ImageBlockPublicAccessState") or "block-new-sharing"
+    with _LOCK:
+        _STATE["block_public_access"][_bpa_key(self)] = state
+    return ActionResult({"ImageBlockPublicAccessState": state})
+
+
+def disable_image_block_public_access(self):
+    with _LOCK:
+        _STATE["block_public_access"][_bpa_key(self)] = "unblocked"
+    return ActionResult({"ImageBlockPublicAccessState": "unblocked"})
+
+
+EC2Response.import_snapshot = import_snapshot
+EC2Response.describe_import_snapshot_tasks = describe_import_snapshot_tasks
+EC2Response.register_image = register_image
+EC2Response.modify_snapshot_attribute = modify_snapshot_attribute
+EC2Response.get_image_block_public_access_state = get_image_block_public_access_state
+EC2Response.enable_image_block_public_access = enable_image_block_public_access
+EC2Response.disable_image_block_public_access = disable_image_block_public_access
+
+
+# ---------------------------------------------------------------------------------------------
+# Request log, fault injection and the /_local control API (WSGI middleware)
+# ---------------------------------------------------------------------------------------------
+_CREDENTIAL = re.compile(r"Credential=[^/]+/\d{8}/([^/]+)/([^/]+)/aws4_request")
+
+
+class Faults:
+    """Seeded fault injection: each request fails with probability `rate`."""
+
+    def __init__(self):
+        self.configure(
+            {"rate": float(os.environ.get("MOTO_FAULT_RATE", "0")), "seed": int(os.environ.get("MOTO_FAULT_SEED", "0"))}
+        )
+
+    def configure(self, config):
+        self.rate = float(config.get("rate", 0))
+        self.kinds = list(config.get("kinds") or ["throttle", "5xx"])
+        self.services = set(config.get("services") or [])
+        self.rng = random.Random(int(config.get("seed", 0)))
+
+    def draw(self, service):
+        if self.rate <= 0 or (self.services and service not in self.services):
+            return None
+        if self.rng.random() >= self.rate:
+            return None
+        return self.kinds[self.rng.randrange(len(self.kinds))]
+
+
+def _fault_response(kind, service, protocol):
+    """Status, headers and body of an injected fault, in the protocol's error format."""
+    request_id = uuid.uuid4().hex
+    if kind == "throttle":
+        code = {"ec2": "RequestLimitExceeded", "s3": "SlowDown"}.get(service, "Throttling")
+        status = 503 if service in ("ec2", "s3") else 400
+        message = "Request limit exceeded (injected)."
+    else:
+        code, status, message = "InternalError", 500, "An internal error has occurred (injected)."
+    if protocol == "json":
+        code = "ThrottlingException" if kind == "throttle" else "InternalServerError"
+        body = json.dumps({"__type": code, "message": message})
+        return status, [("Content-Type", "application/x-amz-json-1.0"), ("x-amzn-ErrorType", code)], body
+    if service == "ec2":
+        body = (
+            f"<Response><Errors><Error><Code>{code}</Code><Message>{message}</Message></Error></Errors>"
+            f"<RequestID>{request_id}</RequestID></Response>"
+        )
+    elif service == "s3":
+        body = f"<Error><Code>{code}</Code><Message>{message}</Message><RequestId>{request_id}</RequestId></Error>"
+    else:
+        body = (
+            f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error>"
+            f"<RequestId>{request_id}</RequestId></ErrorResponse>"
+        )
+    return status, [("Content-Type", "text/xml")], body
+
+
+def _s3_action(method, path, query):
+    parts = [p for p in path.split("/") if p]
+    has_key = len(parts) > 1
+    if method == "PUT":
+        if "tagging" in query:
+            return "PutObjectTagging" if has_key else "PutBucketTagging"
+        if "partNumber" in query:
+            return "UploadPart"
+        if "notification" in query:
+            return "PutBucketNotificationConfiguration"
+        return "PutObject" if has_key else "CreateBucket"
+    if method == "HEAD":
+        return "HeadObject" if has_key else "HeadBucket"
+    if method == "POST":
+        if "uploads" in query:
+            return "CreateMultipartUpload"
+        if "uploadId" in query:
+            return "CompleteMultipartUpload"
+        return "PostObject"
+    if method == "GET":
+        if not parts:
+            return "ListBuckets"
+        if "uploads" in query:
+            return "ListMultipartUploads"
+        if "uploadId" in query:
+            return "ListParts"
+        return "GetObject" if has_key else "ListObjects"
+    if method == "DELETE":
+        if "uploadId" in query:
+            return "AbortMultipartUpload"
+        return "DeleteObject" if has_key else "DeleteBucket"
+    return method
+
+
+def _short(value, limit=300):
+    text = value if isinstance(value, str) else json.dumps(value)
+    return text if len(text) <= limit else text[:limit] + f"...({len(text)} chars)"
+
+
+def _json_response(start_response, status, data):
+    body = json.dumps(data, default=str).encode()
+    start_response(f"{status} {'OK' if status < 400 else 'Error'}", [("Content-Type", "application/json")])
+    return [body]
+
+
+class Local:
+    """WSGI middleware: the /_local API, fault injection and the request log."""
+
+    def __init__(self, app, log_path):
+        self.app = app
+        self.log = open(log_path, "a", buffering=1) if log_path else None
+        self.faults = Faults()
+        self.seq = 0
+
+    def control(self, environ, start_response):
+        path, method = environ["PATH_INFO"], environ["REQUEST_METHOD"]
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = json.loads(environ["wsgi.input"].read(length) or b"{}") if length else {}
+        with _LOCK:
+            if path == "/_local/health":
+                return _json_response(start_response, 200, {"ok": True, "moto": _moto_version()})
+            if path in ("/_local/requests", "/_local/invocations"):
+                key = path.rsplit("/", 1)[1]
+                if method == "DELETE":
+                    _STATE[key].clear()
+                    return _json_response(start_response, 200, {})
+                return _json_response(start_response, 200, _STATE[key])
+            if path == "/_local/billing-products":
+                return _json_response(start_response, 200, _STATE["billing_products"])
+            if path == "/_local/faults" and method == "POST":
+                self.faults.configure(body)
+                return _json_response(start_response, 200, {})
+            if path == "/_local/config" and method == "POST":
+                _CONFIG.update({k: int(v) for k, v in body.items() if k in _CONFIG})
+                return _json_response(start_response, 200, _CONFIG)
+            if path == "/_local/reset" and method == "POST":
+                moto_api_backend.reset()
+                for key in ("import_tasks", "billing_products", "block_public_access", "invocations", "requests"):
+                    _STATE[key].clear()
+                self.faults.configure({"rate": 0})
+                return _json_response(start_response, 200, {})
+        return _json_response(start_response, 404, {"error": f"no such control endpoint {method} {path}"})
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if path.startswith("/_local/"):
+            return self.control(environ, start_response)
+        if path.startswith("/moto-api"):
+            return self.app(environ, start_response)
+        started = time.time()
+        method = environ.get("REQUEST_METHOD")
+        query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+        match = _CREDENTIAL.search(environ.get("HTTP_AUTHORIZATION", ""))
+        region, service = (match.group(1), match.group(2)) if match else (None, None)
+        target = environ.get("HTTP_X_AMZ_TARGET")
+        protocol = "json" if target else ("rest" if service == "s3" else "query")
+        params, action = None, None
+        if service == "s3":
+            action = _s3_action(method, path, query)
+            if method == "PUT" and "partNumber" in query and environ.get("HTTP_X_AMZ_COPY_SOURCE"):
+                action = "UploadPartCopy"
+            elif method == "PUT" and environ.get("HTTP_X_AMZ_COPY_SOURCE"):
+                action = "CopyObject"
+            params = {"path": path}
+            if query:
+                params["query"] = {k: v[0] for k, v in query.items()}
+        elif method in ("POST", "PUT", "PATCH"):
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            body = environ["wsgi.input"].read(length) if length else b""
+            environ["wsgi.input"] = io.BytesIO(body)
+            if "x-www-form-urlencoded" in environ.get("CONTENT_TYPE", ""):
+                form = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
+                action = (form.pop("Action", [None]) or [None])[0]
+                form.pop("Version", None)
+                params = {k: _short(v[0] if len(v) == 1 else v) for k, v in sorted(form.items())}
+            elif body:
+                try:
+                    params = json.loads(body)
+                except ValueError:
+                    params = {"_raw": _short(body.decode("utf-8", "replace"))}
+            if target:
+                action = target.split(".")[-1]
+        action = action or f"{method} {path}"
+        status_holder = {}
+
+        def _start(status, headers, exc_info=None):
+            status_holder["status"] = int(status.split(" ", 1)[0])
+            return start_response(status, headers, exc_info)
+
+        fault = self.faults.draw(service) if service else None
+        if fault:
+            status, headers, body = _fault_response(fault, service, protocol)
+            _start(f"{status} Injected", headers)
+            chunks = [body.encode()]
+        else:
+            result = self.app(environ, _start)
+            try:
+                chunks = list(result)
+            finally:
+                if hasattr(result, "close"):
+                    result.close()
+        with _LOCK:
+            self.seq += 1
+            record = {
+                "seq": self.seq,
+                "ms": round((time.time() - started) * 1000, 1),
+                "service": service,
+                "region": region,
+                "action": action,
+                "status": status_holder.get("status"),
+                "fault": fault,
+                "params": params,
+            }
+            _STATE["requests"].append(record)
+            if self.log:
+                self.log.write(json.dumps(record, sort_keys=True) + "\n")
+        return chunks
+
+
+def _moto_version():
+    import moto
+
+    return moto.__version__
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=5000)
+    parser.add_argument("--log", default=None, help="append every request to this JSONL file")
+    args = parser.parse_args()
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        parser.error("the local stack binds to loopback only")
+    # Step Functions service integrations call back into this server on MOTO_PORT.
+    os.environ["MOTO_PORT"] = str(args.port)
+
+    def _stop(signum, frame):
+        sys.exit(0)
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    app = Local(DomainDispatcherApplication(create_backend_app), args.log)
+    run_simple(args.host, args.port, app, threaded=True, use_reloader=False, use_debugger=False)
+
+
+if __name__ == "__main__":
+    main()

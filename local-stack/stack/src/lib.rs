@@ -1,0 +1,464 @@
+//! The local cloud stack: moto (with vmpush's launcher), `cargo lambda watch`, Azurite and
+//! vmpush's fakes, on free 127.0.0.1 ports, started and stopped by PID. `vmpush local` and the
+//! end-to-end tests both go through [`up`], [`down`], [`status`] and [`reset`].
+
+mod error;
+mod install;
+mod layout;
+mod process;
+mod state;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use snafu::ResultExt;
+
+pub use error::{Error, Result};
+pub use install::{NPM_PACKAGES, PYTHON_PACKAGES};
+pub use layout::Layout;
+pub use state::{Service, State};
+
+use error::{CommandSnafu, ControlSnafu, IoSnafu, NotReadySnafu};
+
+/// The Azurite development account (public, documented by Microsoft).
+pub const AZURITE_ACCOUNT: &str = "devstoreaccount1";
+/// The Azurite development account key (public, documented by Microsoft).
+pub const AZURITE_KEY: &str =
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+
+/// How long a stopping service gets before SIGKILL.
+const STOP_GRACE: Duration = Duration::from_secs(10);
+
+/// Settings of a stack.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// `DescribeImportSnapshotTasks` calls before an import completes.
+    pub import_snapshot_polls: u32,
+    /// `DescribeChangeSet` calls a Marketplace change set stays open for.
+    pub changeset_polls: u32,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            import_snapshot_polls: 2,
+            changeset_polls: 2,
+        }
+    }
+}
+
+/// A service's readiness probe: the URL, and whether any HTTP answer counts.
+struct Probe {
+    url: String,
+    any_status: bool,
+    timeout: Duration,
+}
+
+/// Starts the stack (installing tools on first use); a no-op returning the running state when
+/// it already runs and answers.
+pub async fn up(layout: &Layout, options: &Options, progress: &dyn Fn(&str)) -> Result<State> {
+    if let Ok(state) = State::load(layout) {
+        if healthy(&state).await {
+            progress("the local stack is already running");
+            return Ok(state);
+        }
+        progress("restarting a local stack that is partly down");
+        down(layout)?;
+    }
+    for dir in [layout.dir.clone(), layout.logs()] {
+        std::fs::create_dir_all(&dir).context(IoSnafu {
+            what: format!("create {}", dir.display()),
+        })?;
+    }
+    install::ensure(layout, progress)?;
+    progress("building the workspace binaries (functions and fakes)");
+    let mut build = Command::new("cargo");
+    build
+        .current_dir(&layout.root)
+        .args(["build", "--workspace", "--bins", "--locked"]);
+    let log = layout.log("build");
+    if let Some(code) = process::run(build, &log)? {
+        return CommandSnafu {
+            what: "cargo build",
+            code,
+            log,
+        }
+        .fail();
+    }
+    seed_starmap(layout)?;
+    let mut started = Vec::new();
+    match start_all(layout, options, progress, &mut started).await {
+        Ok(state) => {
+            state.save(layout)?;
+            progress(&format!(
+                "ready; environment in {}",
+                layout.env_file().display()
+            ));
+            Ok(state)
+        }
+        Err(e) => {
+            for pid in started {
+                process::stop_group(pid, STOP_GRACE);
+            }
+            Err(e)
+        }
+    }
+}
+
+fn seed_starmap(layout: &Layout) -> Result<()> {
+    let dir = layout.starmap_dir();
+    std::fs::create_dir_all(&dir).context(IoSnafu {
+        what: format!("create {}", dir.display()),
+    })?;
+    let seeds = layout.root.join("local-stack/starmap");
+    let Ok(entries) = std::fs::read_dir(&seeds) else {
+        return Ok(());
+    };
+    for entry in entries.flatten() {
+        let target = dir.join(entry.file_name());
+        if entry.path().is_file() && !target.exists() {
+            std::fs::copy(entry.path(), &target).context(IoSnafu {
+                what: format!("copy {}", entry.path().display()),
+            })?;
+        }
+    }
+    Ok(())
+}
+
+async fn start_all(
+    layout: &Layout,
+    options: &Options,
+    progress: &dyn Fn(&str),
+    started: &mut Vec<u32>,
+) -> Result<State> {
+    let url = |port: u16| format!("http://127.0.0.1:{port}");
+    let [aws, invoke, rhsm, starmap, marketplace, blob] = process::free_ports::<6>()?;
+    let connection_string = format!(
+        "DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};AccountKey={AZURITE_KEY};BlobEndpoint={}/{AZURITE_ACCOUNT};",
+        url(blob)
+    );
+    let env: Vec<(String, String)> = [
+        ("AWS_ENDPOINT_URL", url(aws)),
+        ("AWS_ENDPOINT_URL_MARKETPLACE_CATALOG", url(marketplace)),
+        ("AWS_ACCESS_KEY_ID", "test".into()),
+        ("AWS_SECRET_ACCESS_KEY", "test".into()),
+        ("AWS_REGION", "us-east-1".into()),
+        ("AWS_DEFAULT_REGION", "us-east-1".into()),
+        ("AWS_EC2_METADATA_DISABLED", "true".into()),
+        ("VMPUSH_RHSM_URL", url(rhsm)),
+        ("VMPUSH_STARMAP_URL", url(starmap)),
+        ("VMPUSH_MARKETPLACE_URL", url(marketplace)),
+        ("VMPUSH_LAMBDA_URL", url(invoke)),
+        (
+            "VMPUSH_AZURITE_URL",
+            format!("{}/{AZURITE_ACCOUNT}", url(blob)),
+        ),
+        ("AZURE_STORAGE_CONNECTION_STRING", connection_string),
+        ("VMPUSH_LOCAL_STACK", layout.dir.display().to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+
+    let mut services = Vec::new();
+    let mut launch = |name: &str, command: Command, urls: Vec<(&str, String)>, probe: Probe| {
+        let log = layout.log(name);
+        let pid = process::spawn(command, &log)?;
+        started.push(pid);
+        services.push((
+            Service {
+                name: name.into(),
+                pid,
+                urls: urls.into_iter().map(|(r, u)| (r.to_string(), u)).collect(),
+                log,
+            },
+            probe,
+        ));
+        Ok::<(), Error>(())
+    };
+
+    let mut fakes = Command::new(layout.binary("vmpush-fakes"));
+    fakes
+        .args([
+            "--rhsm-port",
+            &rhsm.to_string(),
+            "--starmap-port",
+            &starmap.to_string(),
+        ])
+        .args(["--marketplace-port", &marketplace.to_string()])
+        .args(["--changeset-polls", &options.changeset_polls.to_string()])
+        .arg("--starmap-dir")
+        .arg(layout.starmap_dir());
+    launch(
+        "fakes",
+        fakes,
+        vec![
+            ("rhsm", url(rhsm)),
+            ("starmap", url(starmap)),
+            ("marketplace", url(marketplace)),
+        ],
+        Probe {
+            url: format!("{}/_fake/requests", url(rhsm)),
+            any_status: false,
+            timeout: Duration::from_secs(30),
+        },
+    )?;
+
+    let mut moto = Command::new(layout.venv_bin("python"));
+    moto.arg(layout.launcher())
+        .args(["--port", &aws.to_string(), "--log"])
+        .arg(layout.logs().join("aws-requests.jsonl"))
+        .env("LAMBDA_FORWARD_URL", url(invoke))
+        .env(
+            "IMPORT_SNAPSHOT_POLLS",
+            options.import_snapshot_polls.to_string(),
+        );
+    launch(
+        "moto",
+        moto,
+        vec![("aws", url(aws))],
+        Probe {
+            url: format!("{}/_local/health", url(aws)),
+            any_status: false,
+            timeout: Duration::from_secs(60),
+        },
+    )?;
+
+    let mut azurite = Command::new(layout.npm().join("node_modules/.bin/azurite-blob"));
+    azurite.args([
+        "--blobHost",
+        "127.0.0.1",
+        "--blobPort",
+        &blob.to_string(),
+        "--inMemoryPersistence",
+    ]);
+    launch(
+        "azurite",
+        azurite,
+        vec![("blob", format!("{}/{AZURITE_ACCOUNT}", url(blob)))],
+        Probe {
+            url: format!("{}/{AZURITE_ACCOUNT}?comp=list", url(blob)),
+            any_status: true,
+            timeout: Duration::from_secs(60),
+        },
+    )?;
+
+    let path = format!(
+        "{}:{}",
+        layout.venv().join("bin").display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut lambda = Command::new(layout.venv_bin("cargo-lambda"));
+    lambda
+        .current_dir(&layout.root)
+        .args([
+            "lambda",
+            "watch",
+            "--invoke-address",
+            "127.0.0.1",
+            "--invoke-port",
+            &invoke.to_string(),
+        ])
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .env("PATH", path);
+    launch(
+        "lambda",
+        lambda,
+        vec![("invoke", url(invoke))],
+        Probe {
+            url: format!("{}/2015-03-31/functions/none/invocations", url(invoke)),
+            any_status: true,
+            timeout: Duration::from_secs(120),
+        },
+    )?;
+
+    let client = http_client();
+    for (service, probe) in &services {
+        progress(&format!(
+            "waiting for {} (pid {})",
+            service.name, service.pid
+        ));
+        wait_ready(&client, service, probe).await?;
+    }
+    Ok(State {
+        services: services.into_iter().map(|(s, _)| s).collect(),
+        env,
+    })
+}
+
+fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .no_proxy()
+        .build()
+        .expect("an HTTP client builds")
+}
+
+async fn wait_ready(client: &reqwest::Client, service: &Service, probe: &Probe) -> Result<()> {
+    let deadline = Instant::now() + probe.timeout;
+    loop {
+        if !process::alive(service.pid) {
+            return NotReadySnafu {
+                service: &service.name,
+                url: &probe.url,
+                seconds: 0u64,
+                log: &service.log,
+            }
+            .fail();
+        }
+        if let Ok(r) = client.get(&probe.url).send().await
+            && (probe.any_status || r.status().is_success())
+        {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return NotReadySnafu {
+                service: &service.name,
+                url: &probe.url,
+                seconds: probe.timeout.as_secs(),
+                log: &service.log,
+            }
+            .fail();
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Whether every service of a state runs and answers.
+async fn healthy(state: &State) -> bool {
+    state.services.iter().all(|s| process::alive(s.pid)) && {
+        let client = http_client();
+        let mut ok = true;
+        for s in &state.services {
+            let probe = match s.name.as_str() {
+                "moto" => s.url("aws").map(|u| format!("{u}/_local/health")),
+                "fakes" => s.url("rhsm").map(|u| format!("{u}/_fake/requests")),
+                _ => s.urls.first().map(|(_, u)| u.clone()),
+            };
+            ok &= match probe {
+                Some(url) => client.get(url).send().await.is_ok(),
+                None => false,
+            };
+        }
+        ok
+    }
+}
+
+/// Stops every service the state file records (by process group) and removes the state.
+/// Returns each service with whether it was still running.
+pub fn down(layout: &Layout) -> Result<Vec<(String, bool)>> {
+    let state = match State::load(layout) {
+        Ok(state) => state,
+        Err(Error::NotRunning { .. }) => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let stopped = state
+        .services
+        .iter()
+        .rev()
+        .map(|s| (s.name.clone(), process::stop_group(s.pid, STOP_GRACE)))
+        .collect();
+    for path in [layout.state_file(), layout.env_file()] {
+        if path.exists() {
+            std::fs::remove_file(&path).context(IoSnafu {
+                what: format!("remove {}", path.display()),
+            })?;
+        }
+    }
+    Ok(stopped)
+}
+
+/// One service as `vmpush local status` shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServiceStatus {
+    /// The service.
+    pub service: Service,
+    /// Whether its process (group) runs.
+    pub running: bool,
+}
+
+/// What runs where.
+pub fn status(layout: &Layout) -> Result<Vec<ServiceStatus>> {
+    Ok(State::load(layout)?
+        .services
+        .into_iter()
+        .map(|service| ServiceStatus {
+            running: process::group_alive(service.pid),
+            service,
+        })
+        .collect())
+}
+
+/// Wipes emulator state between tests: moto and the launcher's tables, every fake, and
+/// Azurite (restarted on the same port, as it keeps its data in memory).
+pub async fn reset(layout: &Layout) -> Result<State> {
+    let mut state = State::load(layout)?;
+    let client = http_client();
+    let post = |service: &str, url: String| {
+        let client = client.clone();
+        let service = service.to_string();
+        async move {
+            match client.post(&url).send().await {
+                Ok(r) if r.status().is_success() => Ok(()),
+                Ok(r) => ControlSnafu {
+                    service,
+                    message: format!("POST {url} answered {}", r.status()),
+                }
+                .fail(),
+                Err(e) => ControlSnafu {
+                    service,
+                    message: format!("POST {url}: {e}"),
+                }
+                .fail(),
+            }
+        }
+    };
+    let urls: Vec<(String, String)> = state
+        .services
+        .iter()
+        .flat_map(|s| match s.name.as_str() {
+            "moto" => s
+                .url("aws")
+                .map(|u| vec![(s.name.clone(), format!("{u}/_local/reset"))])
+                .unwrap_or_default(),
+            "fakes" => s
+                .urls
+                .iter()
+                .map(|(_, u)| (s.name.clone(), format!("{u}/_fake/reset")))
+                .collect(),
+            _ => Vec::new(),
+        })
+        .collect();
+    for (service, url) in urls {
+        post(&service, url).await?;
+    }
+    if let Some(index) = state.services.iter().position(|s| s.name == "azurite") {
+        let old = state.services[index].clone();
+        process::stop_group(old.pid, STOP_GRACE);
+        let port = old
+            .url("blob")
+            .and_then(|u| u.rsplit_once(':'))
+            .and_then(|(_, rest)| rest.split('/').next())
+            .unwrap_or("10000")
+            .to_string();
+        let mut azurite = Command::new(layout.npm().join("node_modules/.bin/azurite-blob"));
+        azurite.args([
+            "--blobHost",
+            "127.0.0.1",
+            "--blobPort",
+            &port,
+            "--inMemoryPersistence",
+        ]);
+        let pid = process::spawn(azurite, &old.log)?;
+        let service = Service { pid, ..old };
+        let probe = Probe {
+            url: format!("{}?comp=list", service.url("blob").unwrap_or_default()),
+            any_status: true,
+            timeout: Duration::from_secs(60),
+        };
+        wait_ready(&client, &service, &probe).await?;
+        state.services[index] = service;
+        state.save(layout)?;
+    }
+    Ok(state)
+}

@@ -1,0 +1,472 @@
+//! The local stack end to end, started through the same code path as `vmpush local up`:
+//! ImportSnapshot completes into a snapshot, a state machine with a Rust Lambda task
+//! succeeds, an S3 notification invokes the Rust function, the fakes answer with their
+//! documented shapes, a second `up` is a no-op, and `down` leaves no process behind.
+//! AWS is driven with the AWS CLI the stack installs.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use vmpush_local::{Layout, Options, State};
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(2)
+        .unwrap()
+        .to_path_buf()
+}
+
+/// Runs the stack's AWS CLI with the stack's environment.
+fn aws_run(layout: &Layout, state: &State, args: &[&str]) -> std::process::Output {
+    let path = format!(
+        "{}:{}",
+        layout.venv().join("bin").display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    Command::new(layout.venv_bin("aws"))
+        .args(args)
+        .args(["--output", "json"])
+        .envs(state.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .env("PATH", path)
+        .output()
+        .unwrap()
+}
+
+/// Runs the stack's AWS CLI; returns its JSON output.
+fn aws(layout: &Layout, state: &State, args: &[&str]) -> Value {
+    let out = aws_run(layout, state, args);
+    assert!(
+        out.status.success(),
+        "aws {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if out.stdout.iter().all(u8::is_ascii_whitespace) {
+        return Value::Null;
+    }
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Polls `probe` until it returns `Some`, for at most `secs`.
+async fn eventually<T>(secs: u64, mut probe: impl AsyncFnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = probe().await {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out after {secs} s");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+async fn get_json(url: &str) -> Value {
+    reqwest::get(url).await.unwrap().json().await.unwrap()
+}
+
+fn group_alive(pgid: u32) -> bool {
+    std::fs::read_dir("/proc").unwrap().flatten().any(|e| {
+        std::fs::read_to_string(e.path().join("stat")).is_ok_and(|stat| {
+            let fields: Vec<&str> = stat
+                .rsplit_once(") ")
+                .map(|(_, r)| r.split(' ').collect())
+                .unwrap_or_default();
+            fields.get(2) == Some(&pgid.to_string().as_str()) && fields.first() != Some(&"Z")
+        })
+    })
+}
+
+/// A minimal deployment package (moto keeps it; `cargo lambda watch` runs the real binary).
+fn zip_file(dir: &Path) -> PathBuf {
+    let zip = dir.join("probe.zip");
+    let status = Command::new("python3")
+        .args(["-c", "import sys, zipfile; z = zipfile.ZipFile(sys.argv[1], 'w'); z.writestr('bootstrap', 'x'); z.close()"])
+        .arg(&zip)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    zip
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn local_stack_end_to_end() {
+    let scratch = tempfile::tempdir().unwrap();
+    let layout = Layout::new(workspace()).with_state_dir(scratch.path().join("stack"));
+    let progress = |m: &str| eprintln!("stack: {m}");
+    let state = vmpush_local::up(&layout, &Options::default(), &progress)
+        .await
+        .unwrap();
+    let guard = StopOnDrop(&layout);
+    exercise(&layout, &state, scratch.path()).await;
+    std::mem::forget(guard);
+    let pids: Vec<u32> = state.services.iter().map(|s| s.pid).collect();
+    let stopped = vmpush_local::down(&layout).unwrap();
+    assert_eq!(
+        stopped.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
+        ["lambda", "azurite", "moto", "fakes"]
+    );
+    assert!(stopped.iter().all(|(_, was_running)| *was_running));
+    for pid in pids {
+        assert!(!group_alive(pid), "process group {pid} survived down");
+    }
+    assert!(!layout.state_file().exists() && !layout.env_file().exists());
+}
+
+/// Stops the stack when a failed assertion unwinds, so no process outlives the test.
+struct StopOnDrop<'a>(&'a Layout);
+
+impl Drop for StopOnDrop<'_> {
+    fn drop(&mut self) {
+        let _ = vmpush_local::down(self.0);
+    }
+}
+
+async fn exercise(layout: &Layout, state: &State, scratch: &Path) {
+    // Every URL is on loopback, and the env file matches the state.
+    for (key, value) in &state.env {
+        if value.starts_with("http") {
+            assert!(value.starts_with("http://127.0.0.1:"), "{key}={value}");
+        }
+    }
+    let env_text = std::fs::read_to_string(layout.env_file()).unwrap();
+    assert!(env_text.contains(&format!(
+        "export AWS_ENDPOINT_URL='{}'",
+        state.var("AWS_ENDPOINT_URL").unwrap()
+    )));
+
+    // A second up while running is a no-op.
+    let again = vmpush_local::up(layout, &Options::default(), &|_| {})
+        .await
+        .unwrap();
+    assert_eq!(&again, state);
+
+    let aws_url = state.var("AWS_ENDPOINT_URL").unwrap().to_string();
+
+    // ImportSnapshot from an object in moto completes into a snapshot.
+    let image = scratch.join("disk.raw");
+    std::fs::write(&image, vec![0u8; 1 << 20]).unwrap();
+    aws(
+        layout,
+        state,
+        &["s3api", "create-bucket", "--bucket", "vmpush-e2e"],
+    );
+    aws(
+        layout,
+        state,
+        &[
+            "s3api",
+            "put-object",
+            "--bucket",
+            "vmpush-e2e",
+            "--key",
+            "disk.raw",
+            "--body",
+            image.to_str().unwrap(),
+        ],
+    );
+    let task = aws(
+        layout,
+        state,
+        &[
+            "ec2",
+            "import-snapshot",
+            "--disk-container",
+            "Format=raw,UserBucket={S3Bucket=vmpush-e2e,S3Key=disk.raw}",
+            "--tag-specifications",
+            "ResourceType=import-snapshot-task,Tags=[{Key=Name,Value=e2e-snap}]",
+        ],
+    );
+    assert_eq!(task["SnapshotTaskDetail"]["Status"], "active");
+    let snapshot_id = eventually(10, async || {
+        let tasks = aws(
+            layout,
+            state,
+            &[
+                "ec2",
+                "describe-import-snapshot-tasks",
+                "--filters",
+                "Name=tag:Name,Values=e2e-snap",
+            ],
+        );
+        let detail = &tasks["ImportSnapshotTasks"][0]["SnapshotTaskDetail"];
+        (detail["Status"] == "completed")
+            .then(|| detail["SnapshotId"].as_str().unwrap().to_string())
+    })
+    .await;
+    let snapshots = aws(
+        layout,
+        state,
+        &["ec2", "describe-snapshots", "--snapshot-ids", &snapshot_id],
+    );
+    assert_eq!(snapshots["Snapshots"][0]["State"], "completed");
+
+    // A state machine with a Rust Lambda task succeeds; Retry and Catch match the error type.
+    aws(
+        layout,
+        state,
+        &[
+            "iam",
+            "create-role",
+            "--role-name",
+            "e2e",
+            "--assume-role-policy-document",
+            "{}",
+        ],
+    );
+    let zip = zip_file(scratch);
+    let function = aws(
+        layout,
+        state,
+        &[
+            "lambda",
+            "create-function",
+            "--function-name",
+            "vmpush-probe",
+            "--runtime",
+            "provided.al2023",
+            "--role",
+            "arn:aws:iam::123456789012:role/e2e",
+            "--handler",
+            "bootstrap",
+            "--zip-file",
+            &format!("fileb://{}", zip.display()),
+        ],
+    );
+    let function_arn = function["FunctionArn"].as_str().unwrap().to_string();
+    let definition = json!({"StartAt": "Probe", "States": {
+        "Probe": {"Type": "Task", "Resource": function_arn, "ResultPath": "$.probe", "Next": "Fail on purpose"},
+        "Fail on purpose": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+            "Parameters": {"FunctionName": "vmpush-probe", "Payload": {"fail": true}},
+            "Retry": [{"ErrorEquals": ["ProbeFailure"], "MaxAttempts": 1, "IntervalSeconds": 1}],
+            "Catch": [{"ErrorEquals": ["ProbeFailure"], "ResultPath": "$.caught", "Next": "Done"}], "Next": "Done"},
+        "Done": {"Type": "Succeed"}}});
+    let machine = aws(
+        layout,
+        state,
+        &[
+            "stepfunctions",
+            "create-state-machine",
+            "--name",
+            "e2e",
+            "--definition",
+            &definition.to_string(),
+            "--role-arn",
+            "arn:aws:iam::123456789012:role/e2e",
+        ],
+    );
+    let execution = aws(
+        layout,
+        state,
+        &[
+            "stepfunctions",
+            "start-execution",
+            "--state-machine-arn",
+            machine["stateMachineArn"].as_str().unwrap(),
+            "--input",
+            r#"{"push": "e2e"}"#,
+        ],
+    );
+    let execution_arn = execution["executionArn"].as_str().unwrap().to_string();
+    let described = eventually(60, async || {
+        let d = aws(
+            layout,
+            state,
+            &[
+                "stepfunctions",
+                "describe-execution",
+                "--execution-arn",
+                &execution_arn,
+            ],
+        );
+        (d["status"] != "RUNNING").then_some(d)
+    })
+    .await;
+    assert_eq!(described["status"], "SUCCEEDED");
+    let output: Value = serde_json::from_str(described["output"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        output["probe"],
+        json!({"probe": "ok", "event": {"push": "e2e"}})
+    );
+    assert_eq!(output["caught"]["Error"], "ProbeFailure");
+    let invocations = get_json(&format!("{aws_url}/_local/invocations")).await;
+    assert_eq!(
+        invocations
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| i["payload"] == json!({"fail": true}))
+            .count(),
+        2,
+        "one retry"
+    );
+
+    // An S3 PutObject with a notification invokes the Rust function (asynchronously).
+    let notification = json!({"LambdaFunctionConfigurations": [{"LambdaFunctionArn": function_arn, "Events": ["s3:ObjectCreated:*"],
+        "Filter": {"Key": {"FilterRules": [{"Name": "suffix", "Value": "push.yaml"}]}}}]});
+    aws(
+        layout,
+        state,
+        &[
+            "s3api",
+            "put-bucket-notification-configuration",
+            "--bucket",
+            "vmpush-e2e",
+            "--notification-configuration",
+            &notification.to_string(),
+        ],
+    );
+    aws(
+        layout,
+        state,
+        &[
+            "s3api",
+            "put-object",
+            "--bucket",
+            "vmpush-e2e",
+            "--key",
+            "drops/p1/push.yaml",
+            "--body",
+            image.to_str().unwrap(),
+        ],
+    );
+    let event = eventually(30, async || {
+        let all = get_json(&format!("{aws_url}/_local/invocations")).await;
+        all.as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["payload"]["Records"].is_array())
+            .cloned()
+    })
+    .await;
+    // Keys arrive URL-encoded, as AWS sends them.
+    assert_eq!(
+        event["payload"]["Records"][0]["s3"]["object"]["key"],
+        "drops%2Fp1%2Fpush.yaml"
+    );
+    assert_eq!(event["result"]["probe"], "ok");
+
+    // The fakes answer with the documented shapes; the Marketplace one through the SDK's endpoint variable.
+    let rhsm = state.var("VMPUSH_RHSM_URL").unwrap();
+    let groups = get_json(&format!(
+        "{rhsm}/v1/internal/cloud_access_providers/amazon/provider_image_groups"
+    ))
+    .await;
+    assert!(
+        groups["body"]
+            .as_array()
+            .unwrap()
+            .contains(&json!({"name": "RHEL_HOURLY", "providerShortName": "AWS"}))
+    );
+    let starmap = state.var("VMPUSH_STARMAP_URL").unwrap();
+    let mapping = get_json(&format!("{starmap}/api/v2/query?name=rhel-ec2&version=9.0")).await;
+    assert_eq!(
+        mapping[0]["mappings"]["aws-us-storage"]["destinations"]
+            .as_array()
+            .unwrap()
+            .len(),
+        8
+    );
+    assert_eq!(
+        reqwest::get(format!("{starmap}/api/v2/query?name=unknown"))
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    let entity = aws(
+        layout,
+        state,
+        &[
+            "marketplace-catalog",
+            "describe-entity",
+            "--catalog",
+            "AWSMarketplace",
+            "--entity-id",
+            "d87bcebf-9cf4-47f5-9b5b-5470d4490f3d",
+        ],
+    );
+    assert_eq!(entity["EntityType"], "AmiProduct@1.0");
+    let blob = state.var("VMPUSH_AZURITE_URL").unwrap();
+    let azurite = reqwest::get(format!("{blob}?comp=list")).await.unwrap();
+    assert!(
+        azurite.headers().contains_key("x-ms-request-id"),
+        "Azurite answers: {:?}",
+        azurite.headers()
+    );
+
+    // The request log counts calls by action.
+    let requests = get_json(&format!("{aws_url}/_local/requests")).await;
+    let count = |action: &str| {
+        requests
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["action"] == action)
+            .count()
+    };
+    assert_eq!(count("ImportSnapshot"), 1);
+    assert!(count("DescribeImportSnapshotTasks") >= 2);
+
+    // Seeded fault injection answers in the protocol's own error format.
+    let client = reqwest::Client::new();
+    let faults = json!({"rate": 1.0, "seed": 1, "kinds": ["throttle"], "services": ["ec2"]});
+    assert!(
+        client
+            .post(format!("{aws_url}/_local/faults"))
+            .json(&faults)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .is_success()
+    );
+    let throttled = aws_run(
+        layout,
+        state,
+        &["ec2", "describe-images", "--owners", "self"],
+    );
+    assert!(
+        String::from_utf8_lossy(&throttled.stderr).contains("(RequestLimitExceeded)"),
+        "{throttled:?}"
+    );
+    let requests = get_json(&format!("{aws_url}/_local/requests")).await;
+    let last = requests.as_array().unwrap().last().unwrap().clone();
+    assert_eq!(
+        (
+            last["action"].as_str(),
+            last["status"].as_u64(),
+            last["fault"].as_str()
+        ),
+        (Some("DescribeImages"), Some(503), Some("throttle"))
+    );
+    assert!(
+        aws_run(layout, state, &["s3api", "list-buckets"])
+            .status
+            .success(),
+        "other services are not faulted"
+    );
+    client
+        .post(format!("{aws_url}/_local/faults"))
+        .json(&json!({"rate": 0}))
+        .send()
+        .await
+        .unwrap();
+
+    // reset wipes emulator state.
+    let state = vmpush_local::reset(layout).await.unwrap();
+    let tasks = aws(layout, &state, &["ec2", "describe-import-snapshot-tasks"]);
+    assert_eq!(tasks["ImportSnapshotTasks"], json!([]));
+    assert_eq!(
+        get_json(&format!("{aws_url}/_local/invocations")).await,
+        json!([])
+    );
+    let blob = state.var("VMPUSH_AZURITE_URL").unwrap();
+    assert!(
+        reqwest::get(format!("{blob}?comp=list"))
+            .await
+            .unwrap()
+            .headers()
+            .contains_key("x-ms-request-id")
+    );
+}
