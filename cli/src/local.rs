@@ -30,6 +30,9 @@ enum Action {
         /// DescribeChangeSet calls a Marketplace change set stays open for.
         #[arg(long, default_value_t = 2)]
         changeset_polls: u32,
+        /// Serve RHSM over mutual TLS (exports RHSM_CERT, RHSM_KEY and VMPUSH_RHSM_CA).
+        #[arg(long)]
+        rhsm_tls: bool,
     },
     /// Stop exactly the processes `up` started.
     Down,
@@ -66,10 +69,12 @@ pub async fn run(args: Args) -> Result<ExitCode, Failure> {
         Action::Up {
             import_snapshot_polls,
             changeset_polls,
+            rhsm_tls,
         } => {
             let options = Options {
                 import_snapshot_polls,
                 changeset_polls,
+                rhsm_tls,
             };
             let state = vmpush_local::up(&layout, &options, &progress)
                 .await

@@ -8,6 +8,7 @@ pub mod control;
 pub mod marketplace;
 pub mod rhsm;
 pub mod starmap;
+pub mod tls;
 
 use axum::Json;
 use axum::http::StatusCode;

@@ -9,7 +9,7 @@ use clap::Parser;
 use serde_json::{Map, Value, json};
 use tokio::net::TcpListener;
 use vmpush_fakes::control::FaultConfig;
-use vmpush_fakes::{marketplace, rhsm, starmap};
+use vmpush_fakes::{marketplace, rhsm, starmap, tls};
 
 /// Fakes of RHSM, StArMap and the AWS Marketplace Catalog, for local runs and tests.
 #[derive(Debug, Parser)]
@@ -42,6 +42,10 @@ struct Args {
     /// Seed of the fault injection.
     #[arg(long, default_value_t = 0)]
     fault_seed: u64,
+    /// Serve RHSM over mutual TLS with the CA and server certificate of this folder (generated,
+    /// with a client certificate, when it has no ca.pem).
+    #[arg(long)]
+    rhsm_tls_dir: Option<PathBuf>,
     /// Also write the ports JSON to this file.
     #[arg(long)]
     ports_file: Option<PathBuf>,
@@ -78,12 +82,35 @@ async fn run(args: Args) -> Result<(), String> {
             .await
             .map_err(|e| format!("cannot bind 127.0.0.1:{port}: {e}"))
     };
-    let listeners = [
-        (
-            "rhsm",
-            bind(args.rhsm_port).await?,
-            rhsm::router(products, faults.clone()),
-        ),
+    let mut ports = Map::new();
+    let mut tasks = Vec::new();
+    let rhsm_router = rhsm::router(products, faults.clone());
+    match &args.rhsm_tls_dir {
+        Some(dir) => {
+            let files = tls::ensure(dir)?;
+            let config = tls::server_config(&files)?;
+            let listener =
+                std::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], args.rhsm_port)))
+                    .map_err(|e| format!("cannot bind 127.0.0.1:{}: {e}", args.rhsm_port))?;
+            ports.insert(
+                "rhsm".into(),
+                json!(listener.local_addr().map_err(|e| e.to_string())?.port()),
+            );
+            ports.insert("rhsm_tls".into(), json!({"ca": files.ca, "client_cert": files.client_cert, "client_key": files.client_key}));
+            tasks.push(tokio::spawn(tls::serve(listener, rhsm_router, config)));
+        }
+        None => {
+            let listener = bind(args.rhsm_port).await?;
+            ports.insert(
+                "rhsm".into(),
+                json!(listener.local_addr().map_err(|e| e.to_string())?.port()),
+            );
+            tasks.push(tokio::spawn(async move {
+                axum::serve(listener, rhsm_router).await
+            }));
+        }
+    }
+    let plain = [
         (
             "starmap",
             bind(args.starmap_port).await?,
@@ -95,9 +122,7 @@ async fn run(args: Args) -> Result<(), String> {
             marketplace::router(mp_config, faults),
         ),
     ];
-    let mut ports = Map::new();
-    let mut tasks = Vec::new();
-    for (name, listener, router) in listeners {
+    for (name, listener, router) in plain {
         let port = listener.local_addr().map_err(|e| e.to_string())?.port();
         ports.insert(name.into(), json!(port));
         tasks.push(tokio::spawn(

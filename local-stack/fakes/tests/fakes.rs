@@ -545,3 +545,59 @@ async fn faults_are_seeded_and_typed() {
         runs[0].iter().filter(|s| **s == 429).count() * 2
     );
 }
+
+mod mutual_tls {
+    use super::*;
+    use vmpush_fakes::tls;
+
+    fn client(
+        files: &tls::TlsFiles,
+        identity: Option<(&std::path::Path, &std::path::Path)>,
+    ) -> Client {
+        let ca = reqwest::Certificate::from_pem(&std::fs::read(&files.ca).unwrap()).unwrap();
+        let mut builder = Client::builder().add_root_certificate(ca);
+        if let Some((cert, key)) = identity {
+            let mut pem = std::fs::read(cert).unwrap();
+            pem.extend(std::fs::read(key).unwrap());
+            builder = builder.identity(reqwest::Identity::from_pem(&pem).unwrap());
+        }
+        builder.build().unwrap()
+    }
+
+    #[tokio::test]
+    async fn rhsm_requires_a_client_certificate_from_its_ca() {
+        // GIVEN an RHSM fake over mutual TLS with a generated CA
+        let dir = tempfile::tempdir().unwrap();
+        let files = tls::ensure(&dir.path().join("tls")).unwrap();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let config = tls::server_config(&files).unwrap();
+        tokio::spawn(tls::serve(
+            listener,
+            rhsm::router(rhsm::default_products(), FaultConfig::default()),
+            config,
+        ));
+        let url = format!("https://127.0.0.1:{port}{AMAZON}/provider_image_groups");
+        // THEN the generated client certificate is accepted
+        let ok = client(&files, Some((&files.client_cert, &files.client_key)))
+            .get(&url)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(ok.status(), 200);
+        // AND no certificate, or one from another CA, is refused at the handshake
+        assert!(client(&files, None).get(&url).send().await.is_err());
+        let other = tls::ensure(&dir.path().join("other")).unwrap();
+        let foreign = client(&files, Some((&other.client_cert, &other.client_key)))
+            .get(&url)
+            .send()
+            .await;
+        assert!(foreign.is_err(), "{foreign:?}");
+        // AND an existing folder is reused as is
+        let again = tls::ensure(&dir.path().join("tls")).unwrap();
+        assert_eq!(
+            std::fs::read(&again.ca).unwrap(),
+            std::fs::read(&files.ca).unwrap()
+        );
+    }
+}

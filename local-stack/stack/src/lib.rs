@@ -30,12 +30,15 @@ pub const AZURITE_KEY: &str =
 const STOP_GRACE: Duration = Duration::from_secs(10);
 
 /// Settings of a stack.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Options {
     /// `DescribeImportSnapshotTasks` calls before an import completes.
     pub import_snapshot_polls: u32,
     /// `DescribeChangeSet` calls a Marketplace change set stays open for.
     pub changeset_polls: u32,
+    /// Serve RHSM over mutual TLS (a CA and client certificate are generated in
+    /// `<state>/rhsm-tls`; `RHSM_CERT`, `RHSM_KEY` and `VMPUSH_RHSM_CA` point at them).
+    pub rhsm_tls: bool,
 }
 
 impl Default for Options {
@@ -43,6 +46,7 @@ impl Default for Options {
         Options {
             import_snapshot_polls: 2,
             changeset_polls: 2,
+            rhsm_tls: false,
         }
     }
 }
@@ -58,11 +62,16 @@ struct Probe {
 /// it already runs and answers.
 pub async fn up(layout: &Layout, options: &Options, progress: &dyn Fn(&str)) -> Result<State> {
     if let Ok(state) = State::load(layout) {
-        if healthy(&state).await {
+        let same_options = state.options == format!("{options:?}");
+        if same_options && healthy(&state).await {
             progress("the local stack is already running");
             return Ok(state);
         }
-        progress("restarting a local stack that is partly down");
+        progress(if same_options {
+            "restarting a local stack that is partly down"
+        } else {
+            "restarting the local stack with new options"
+        });
         down(layout)?;
     }
     for dir in [layout.dir.clone(), layout.logs()] {
@@ -137,7 +146,13 @@ async fn start_all(
         "DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};AccountKey={AZURITE_KEY};BlobEndpoint={}/{AZURITE_ACCOUNT};",
         url(blob)
     );
-    let env: Vec<(String, String)> = [
+    let tls_dir = layout.dir.join("rhsm-tls");
+    let rhsm_url = if options.rhsm_tls {
+        format!("https://127.0.0.1:{rhsm}")
+    } else {
+        url(rhsm)
+    };
+    let mut env: Vec<(String, String)> = [
         ("AWS_ENDPOINT_URL", url(aws)),
         ("AWS_ENDPOINT_URL_MARKETPLACE_CATALOG", url(marketplace)),
         ("AWS_ACCESS_KEY_ID", "test".into()),
@@ -145,7 +160,7 @@ async fn start_all(
         ("AWS_REGION", "us-east-1".into()),
         ("AWS_DEFAULT_REGION", "us-east-1".into()),
         ("AWS_EC2_METADATA_DISABLED", "true".into()),
-        ("VMPUSH_RHSM_URL", url(rhsm)),
+        ("VMPUSH_RHSM_URL", rhsm_url.clone()),
         ("VMPUSH_STARMAP_URL", url(starmap)),
         ("VMPUSH_MARKETPLACE_URL", url(marketplace)),
         ("VMPUSH_LAMBDA_URL", url(invoke)),
@@ -159,6 +174,15 @@ async fn start_all(
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
     .collect();
+    if options.rhsm_tls {
+        for (key, file) in [
+            ("RHSM_CERT", "client.pem"),
+            ("RHSM_KEY", "client.key"),
+            ("VMPUSH_RHSM_CA", "ca.pem"),
+        ] {
+            env.push((key.into(), tls_dir.join(file).display().to_string()));
+        }
+    }
 
     let mut services = Vec::new();
     let mut launch = |name: &str, command: Command, urls: Vec<(&str, String)>, probe: Probe| {
@@ -189,16 +213,19 @@ async fn start_all(
         .args(["--changeset-polls", &options.changeset_polls.to_string()])
         .arg("--starmap-dir")
         .arg(layout.starmap_dir());
+    if options.rhsm_tls {
+        fakes.arg("--rhsm-tls-dir").arg(&tls_dir);
+    }
     launch(
         "fakes",
         fakes,
         vec![
-            ("rhsm", url(rhsm)),
+            ("rhsm", rhsm_url),
             ("starmap", url(starmap)),
             ("marketplace", url(marketplace)),
         ],
         Probe {
-            url: format!("{}/_fake/requests", url(rhsm)),
+            url: format!("{}/_fake/requests", url(starmap)),
             any_status: false,
             timeout: Duration::from_secs(30),
         },
@@ -283,6 +310,7 @@ async fn start_all(
     Ok(State {
         services: services.into_iter().map(|(s, _)| s).collect(),
         env,
+        options: format!("{options:?}"),
     })
 }
 
@@ -292,6 +320,36 @@ fn http_client() -> reqwest::Client {
         .no_proxy()
         .build()
         .expect("an HTTP client builds")
+}
+
+/// A client for the stack's control endpoints: with the RHSM CA and client certificate when
+/// RHSM runs over mutual TLS.
+fn control_client(state: &State) -> Result<reqwest::Client> {
+    let (Some(ca), Some(cert), Some(key)) = (
+        state.var("VMPUSH_RHSM_CA"),
+        state.var("RHSM_CERT"),
+        state.var("RHSM_KEY"),
+    ) else {
+        return Ok(http_client());
+    };
+    let read = |path: &str| {
+        std::fs::read(path).context(IoSnafu {
+            what: format!("read {path}"),
+        })
+    };
+    let tls = |e: reqwest::Error| Error::Control {
+        service: "fakes".into(),
+        message: format!("RHSM client certificate: {e}"),
+    };
+    let mut identity = read(cert)?;
+    identity.extend(read(key)?);
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .no_proxy()
+        .add_root_certificate(reqwest::Certificate::from_pem(&read(ca)?).map_err(tls)?)
+        .identity(reqwest::Identity::from_pem(&identity).map_err(tls)?)
+        .build()
+        .map_err(tls)
 }
 
 async fn wait_ready(client: &reqwest::Client, service: &Service, probe: &Probe) -> Result<()> {
@@ -332,7 +390,7 @@ async fn healthy(state: &State) -> bool {
         for s in &state.services {
             let probe = match s.name.as_str() {
                 "moto" => s.url("aws").map(|u| format!("{u}/_local/health")),
-                "fakes" => s.url("rhsm").map(|u| format!("{u}/_fake/requests")),
+                "fakes" => s.url("starmap").map(|u| format!("{u}/_fake/requests")),
                 _ => s.urls.first().map(|(_, u)| u.clone()),
             };
             ok &= match probe {
@@ -393,7 +451,7 @@ pub fn status(layout: &Layout) -> Result<Vec<ServiceStatus>> {
 /// Azurite (restarted on the same port, as it keeps its data in memory).
 pub async fn reset(layout: &Layout) -> Result<State> {
     let mut state = State::load(layout)?;
-    let client = http_client();
+    let client = control_client(&state)?;
     let post = |service: &str, url: String| {
         let client = client.clone();
         let service = service.to_string();

@@ -38,6 +38,9 @@ pub struct State {
     pub services: Vec<Service>,
     /// Environment for clients (also written to `.local-stack/env`).
     pub env: Vec<(String, String)>,
+    /// The options the stack was started with.
+    #[serde(default)]
+    pub options: String,
 }
 
 impl State {

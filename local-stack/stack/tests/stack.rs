@@ -470,3 +470,58 @@ async fn exercise(layout: &Layout, state: &State, scratch: &Path) {
             .contains_key("x-ms-request-id")
     );
 }
+
+/// RHSM over mutual TLS: the stack exports pubtools' `RHSM_CERT`/`RHSM_KEY` and the CA, the
+/// fake accepts that certificate and refuses a client without one; a second `up` with other
+/// options restarts the stack instead of keeping the old one.
+#[tokio::test(flavor = "multi_thread")]
+async fn local_stack_rhsm_over_mutual_tls() {
+    let scratch = tempfile::tempdir().unwrap();
+    let layout = Layout::new(workspace()).with_state_dir(scratch.path().join("stack"));
+    let options = Options {
+        rhsm_tls: true,
+        ..Options::default()
+    };
+    let state = vmpush_local::up(&layout, &options, &|m| eprintln!("tls stack: {m}"))
+        .await
+        .unwrap();
+    let guard = StopOnDrop(&layout);
+    let rhsm = state.var("VMPUSH_RHSM_URL").unwrap().to_string();
+    assert!(rhsm.starts_with("https://127.0.0.1:"), "{rhsm}");
+    let read = |var: &str| std::fs::read(state.var(var).unwrap()).unwrap();
+    let ca = reqwest::Certificate::from_pem(&read("VMPUSH_RHSM_CA")).unwrap();
+    let mut identity = read("RHSM_CERT");
+    identity.extend(read("RHSM_KEY"));
+    let with_cert = reqwest::Client::builder()
+        .add_root_certificate(ca.clone())
+        .identity(reqwest::Identity::from_pem(&identity).unwrap())
+        .build()
+        .unwrap();
+    let url = format!("{rhsm}/v1/internal/cloud_access_providers/amazon/provider_image_groups");
+    assert_eq!(with_cert.get(&url).send().await.unwrap().status(), 200);
+    let without = reqwest::Client::builder()
+        .add_root_certificate(ca)
+        .build()
+        .unwrap();
+    assert!(without.get(&url).send().await.is_err());
+    vmpush_local::reset(&layout).await.unwrap();
+
+    let plain = vmpush_local::up(&layout, &Options::default(), &|_| {})
+        .await
+        .unwrap();
+    assert!(
+        plain
+            .var("VMPUSH_RHSM_URL")
+            .unwrap()
+            .starts_with("http://127.0.0.1:")
+    );
+    assert_ne!(
+        plain.services[0].pid, state.services[0].pid,
+        "restarted with the new options"
+    );
+    std::mem::forget(guard);
+    vmpush_local::down(&layout).unwrap();
+    for s in state.services.iter().chain(&plain.services) {
+        assert!(!group_alive(s.pid), "{} survived", s.name);
+    }
+}
