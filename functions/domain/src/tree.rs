@@ -256,6 +256,20 @@ impl MemoryTree {
         })
     }
 
+    /// A tree of files with their contents (fixtures, or metadata fetched up front).
+    pub fn from_contents<'a>(
+        label: impl Into<String>,
+        files: impl IntoIterator<Item = (&'a str, &'a [u8])>,
+    ) -> Result<Self> {
+        let files: Vec<(&str, &[u8])> = files.into_iter().collect();
+        let mut tree =
+            MemoryTree::from_files(label, files.iter().map(|(p, c)| (*p, c.len() as u64)))?;
+        for (path, content) in files {
+            tree.set_content(path, content.to_vec());
+        }
+        Ok(tree)
+    }
+
     /// Sets the content of a file (a metadata file fetched by the adapter).
     pub fn set_content(&mut self, path: &str, content: Vec<u8>) {
         self.contents.insert(path.to_string(), content);

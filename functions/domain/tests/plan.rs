@@ -44,15 +44,11 @@ fn stage(build: &str, product_file: &str, arches: &[&str]) -> MemoryTree {
             "img".into(),
         ));
     }
-    let mut t = MemoryTree::from_files(
+    MemoryTree::from_contents(
         "/stage",
-        files.iter().map(|(p, c)| (p.as_str(), c.len() as u64)),
+        files.iter().map(|(p, c)| (p.as_str(), c.as_bytes())),
     )
-    .unwrap();
-    for (p, c) in files {
-        t.set_content(&p, c.into_bytes());
-    }
-    t
+    .unwrap()
 }
 
 /// The community mapping of Appendix A.1.
@@ -688,12 +684,7 @@ fn ami_stage() -> MemoryTree {
         ("us-east-1-hourly/AWS_IMAGES/rhel-8.5-x86_64.raw", "x"),
         ("us-east-1-access/AWS_IMAGES/rhel-8.5-x86_64.raw", "x"),
     ];
-    let mut t =
-        MemoryTree::from_files("/ami", files.iter().map(|(p, c)| (*p, c.len() as u64))).unwrap();
-    for (p, c) in files {
-        t.set_content(p, c.as_bytes().to_vec());
-    }
-    t
+    MemoryTree::from_contents("/ami", files.iter().map(|(p, c)| (*p, c.as_bytes()))).unwrap()
 }
 
 #[tokio::test]

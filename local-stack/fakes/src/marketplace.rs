@@ -116,6 +116,17 @@ impl Marketplace {
     fn fail(&self, status: StatusCode, kind: &str, message: impl AsRef<str>) -> Response {
         self.control.error(status, kind, message.as_ref())
     }
+
+    /// The `ValidationException` for any catalog but `AWSMarketplace`.
+    fn refuse_catalog(&self, catalog: Option<&str>) -> Option<Response> {
+        (catalog != Some(CATALOG)).then(|| {
+            self.fail(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "ValidationException",
+                "Catalog must be AWSMarketplace",
+            )
+        })
+    }
 }
 
 fn now() -> String {
@@ -189,12 +200,8 @@ fn check_change(
 }
 
 async fn start_change_set(State(mp): State<Marketplace>, Json(body): Json<Value>) -> Response {
-    if body["Catalog"].as_str() != Some(CATALOG) {
-        return mp.fail(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "ValidationException",
-            "Catalog must be AWSMarketplace",
-        );
+    if let Some(refused) = mp.refuse_catalog(body["Catalog"].as_str()) {
+        return refused;
     }
     let intent = body["Intent"].as_str().unwrap_or("APPLY").to_string();
     if intent != "APPLY" && intent != "VALIDATE" {
@@ -432,12 +439,8 @@ async fn describe_change_set(
     State(mp): State<Marketplace>,
     Query(q): Query<DescribeParams>,
 ) -> Response {
-    if q.catalog.as_deref() != Some(CATALOG) {
-        return mp.fail(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "ValidationException",
-            "catalog must be AWSMarketplace",
-        );
+    if let Some(refused) = mp.refuse_catalog(q.catalog.as_deref()) {
+        return refused;
     }
     let id = q.change_set_id.unwrap_or_default();
     let mut store = mp.store();
@@ -468,12 +471,8 @@ async fn describe_change_set(
 }
 
 async fn list_change_sets(State(mp): State<Marketplace>, Json(body): Json<Value>) -> Response {
-    if body["Catalog"].as_str() != Some(CATALOG) {
-        return mp.fail(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "ValidationException",
-            "Catalog must be AWSMarketplace",
-        );
+    if let Some(refused) = mp.refuse_catalog(body["Catalog"].as_str()) {
+        return refused;
     }
     let filters: Vec<(String, Vec<String>)> = body["FilterList"]
         .as_array()
@@ -513,12 +512,8 @@ async fn describe_entity(
     State(mp): State<Marketplace>,
     Query(q): Query<DescribeParams>,
 ) -> Response {
-    if q.catalog.as_deref() != Some(CATALOG) {
-        return mp.fail(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "ValidationException",
-            "catalog must be AWSMarketplace",
-        );
+    if let Some(refused) = mp.refuse_catalog(q.catalog.as_deref()) {
+        return refused;
     }
     let id = q.entity_id.unwrap_or_default();
     let store = mp.store();

@@ -4,12 +4,7 @@ use crate::tree::MemoryTree;
 
 /// A tree whose files have the given contents.
 fn tree(files: &[(&str, &str)]) -> MemoryTree {
-    let mut t =
-        MemoryTree::from_files("/stage", files.iter().map(|(p, c)| (*p, c.len() as u64))).unwrap();
-    for (p, c) in files {
-        t.set_content(p, c.as_bytes().to_vec());
-    }
-    t
+    MemoryTree::from_contents("/stage", files.iter().map(|(p, c)| (*p, c.as_bytes()))).unwrap()
 }
 
 const SHA: &str = "04db0c39aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
