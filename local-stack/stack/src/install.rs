@@ -3,9 +3,10 @@
 
 use std::process::Command;
 
+use nix::fcntl::{Flock, FlockArg};
 use snafu::ResultExt;
 
-use crate::error::{CommandSnafu, IoSnafu, MissingToolSnafu, Result};
+use crate::error::{CommandSnafu, Error, IoSnafu, MissingToolSnafu, Result};
 use crate::layout::Layout;
 use crate::process;
 
@@ -49,6 +50,22 @@ pub fn ensure(layout: &Layout, progress: &dyn Fn(&str)) -> Result<()> {
     if installed(layout) {
         return Ok(());
     }
+    std::fs::create_dir_all(layout.tools()).context(IoSnafu {
+        what: "create .local-stack/tools",
+    })?;
+    // Two stacks (or two tests) may install at once: one does, the other waits and reuses it.
+    let lock_path = layout.tools().join(".install.lock");
+    let lock_file = std::fs::File::create(&lock_path).context(IoSnafu {
+        what: format!("create {}", lock_path.display()),
+    })?;
+    let _lock =
+        Flock::lock(lock_file, FlockArg::LockExclusive).map_err(|(_, errno)| Error::Io {
+            what: format!("lock {}", lock_path.display()),
+            source: std::io::Error::from(errno),
+        })?;
+    if installed(layout) {
+        return Ok(());
+    }
     for (tool, hint) in [
         (
             "python3",
@@ -64,9 +81,6 @@ pub fn ensure(layout: &Layout, progress: &dyn Fn(&str)) -> Result<()> {
             return MissingToolSnafu { tool, hint }.fail();
         }
     }
-    std::fs::create_dir_all(layout.tools()).context(IoSnafu {
-        what: "create .local-stack/tools",
-    })?;
     std::fs::create_dir_all(layout.logs()).context(IoSnafu {
         what: "create .local-stack/logs",
     })?;
