@@ -201,6 +201,137 @@ async fn exercise(layout: &Layout, state: &State, scratch: &Path) {
     );
     assert_eq!(snapshots["Snapshots"][0]["State"], "completed");
 
+    // RegisterImage keeps what moto drops; a duplicate name is refused as in EC2.
+    let bdm = format!(
+        r#"[{{"DeviceName": "/dev/sda1", "Ebs": {{"SnapshotId": "{snapshot_id}", "VolumeType": "gp3", "DeleteOnTermination": true}}}}]"#
+    );
+    let register = |name: &str| {
+        vec![
+            "ec2".to_string(),
+            "register-image".into(),
+            "--name".into(),
+            name.into(),
+            "--architecture".into(),
+            "arm64".into(),
+            "--virtualization-type".into(),
+            "hvm".into(),
+            "--root-device-name".into(),
+            "/dev/sda1".into(),
+            "--boot-mode".into(),
+            "uefi-preferred".into(),
+            "--ena-support".into(),
+            "--sriov-net-support".into(),
+            "simple".into(),
+            "--billing-products".into(),
+            "bp-6fa54006".into(),
+            "--block-device-mappings".into(),
+            bdm.clone(),
+            "--tag-specifications".into(),
+            "ResourceType=image,Tags=[{Key=billing_type,Value=hourly}]".into(),
+        ]
+    };
+    let args = register("RHEL-9.4_HVM_GA-20240501-arm64-1-Hourly2-GP3");
+    let registered = aws(
+        layout,
+        state,
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    let image_id = registered["ImageId"].as_str().unwrap().to_string();
+    let described = aws(
+        layout,
+        state,
+        &["ec2", "describe-images", "--image-ids", &image_id],
+    );
+    let d = &described["Images"][0];
+    assert_eq!(
+        (
+            d["Architecture"].as_str(),
+            d["BootMode"].as_str(),
+            d["EnaSupport"].as_bool(),
+            d["SriovNetSupport"].as_str()
+        ),
+        (
+            Some("arm64"),
+            Some("uefi-preferred"),
+            Some(true),
+            Some("simple")
+        )
+    );
+    assert_eq!(
+        d["BlockDeviceMappings"][0]["Ebs"]["SnapshotId"],
+        snapshot_id.as_str()
+    );
+    assert_eq!(d["BlockDeviceMappings"][0]["Ebs"]["VolumeType"], "gp3");
+    assert_eq!(
+        d["Tags"],
+        json!([{"Key": "billing_type", "Value": "hourly"}])
+    );
+    let billing = get_json(&format!("{aws_url}/_local/billing-products")).await;
+    assert_eq!(billing["us-east-1"][&image_id], json!(["bp-6fa54006"]));
+    let duplicate = aws_run(
+        layout,
+        state,
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    assert!(
+        String::from_utf8_lossy(&duplicate.stderr).contains("(InvalidAMIName.Duplicate)"),
+        "{duplicate:?}"
+    );
+    aws(
+        layout,
+        state,
+        &[
+            "ec2",
+            "modify-snapshot-attribute",
+            "--snapshot-id",
+            &snapshot_id,
+            "--attribute",
+            "createVolumePermission",
+            "--create-volume-permission",
+            r#"{"Add": [{"UserId": "111122223333"}]}"#,
+        ],
+    );
+    let permissions = aws(
+        layout,
+        state,
+        &[
+            "ec2",
+            "describe-snapshot-attribute",
+            "--snapshot-id",
+            &snapshot_id,
+            "--attribute",
+            "createVolumePermission",
+        ],
+    );
+    assert_eq!(
+        permissions["CreateVolumePermissions"],
+        json!([{"UserId": "111122223333"}])
+    );
+    let bpa = aws(
+        layout,
+        state,
+        &["ec2", "get-image-block-public-access-state"],
+    );
+    assert_eq!(bpa["ImageBlockPublicAccessState"], "unblocked");
+    aws(
+        layout,
+        state,
+        &[
+            "ec2",
+            "enable-image-block-public-access",
+            "--image-block-public-access-state",
+            "block-new-sharing",
+        ],
+    );
+    assert_eq!(
+        aws(
+            layout,
+            state,
+            &["ec2", "get-image-block-public-access-state"]
+        )["ImageBlockPublicAccessState"],
+        "block-new-sharing"
+    );
+
     // A state machine with a Rust Lambda task succeeds; Retry and Catch match the error type.
     aws(
         layout,
