@@ -1,5 +1,13 @@
-//! vmpush's adapters: the implementations of the domain's ports that talk to networks.
-//! For now the StArMap APIv2 client; S3, EC2, SNS, Step Functions, RHSM and Azure adapters
-//! join it as the pipeline grows.
+//! vmpush's adapters: the implementations of the domain's ports that talk to networks — the
+//! StArMap client, and the AWS SDK adapters behind features (`s3`, `sfn`), so each function
+//! builds only the SDKs it uses.
 
+#[cfg(feature = "aws")]
+pub mod aws;
+#[cfg(feature = "lambda")]
+pub mod lambda;
+#[cfg(feature = "s3")]
+pub mod s3;
+#[cfg(feature = "sfn")]
+pub mod sfn;
 pub mod starmap;

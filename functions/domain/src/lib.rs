@@ -11,8 +11,11 @@ mod fields;
 pub mod item;
 pub mod naming;
 pub mod plan;
+pub mod ports;
+pub mod push;
 pub mod staged;
 pub mod starmap;
+pub mod step;
 pub mod tree;
 mod workflow;
 

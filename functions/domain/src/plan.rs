@@ -11,7 +11,7 @@ use crate::starmap::{Resolver, StarmapServer, Workflow};
 use crate::workflow;
 
 /// The workflows `vmpush plan --workflow` offers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PlanWorkflow {
     /// community-push: storage accounts, billing codes, RHSM, public hourly images.

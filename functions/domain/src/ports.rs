@@ -1,0 +1,36 @@
+//! The small traits the steps use to reach the world; adapters in `vmpush-cloud` implement
+//! them over the AWS SDK, tests implement them in memory.
+
+use std::future::Future;
+
+use crate::step::StepError;
+
+/// Reads small objects (metadata, push requests) from an object store.
+pub trait ObjectReader: Sync {
+    /// The whole object, refused when larger than `limit` bytes.
+    fn read_small(
+        &self,
+        bucket: &str,
+        key: &str,
+        limit: u64,
+    ) -> impl Future<Output = Result<Vec<u8>, StepError>> + Send;
+}
+
+/// An execution of the push state machine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Execution {
+    /// Its ARN.
+    pub arn: String,
+    /// Whether this call started it (false: it already existed).
+    pub started: bool,
+}
+
+/// Starts executions of the push state machine by name, get-or-create.
+pub trait Executions: Sync {
+    /// Starts the execution `name` with `input`, or returns the existing one of that name.
+    fn start(
+        &self,
+        name: &str,
+        input: &str,
+    ) -> impl Future<Output = Result<Execution, StepError>> + Send;
+}
