@@ -36,13 +36,16 @@ pub fn classify<E>(what: &str, err: &SdkError<E, HttpResponse>) -> StepError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
-    let kind = match err {
+    match err {
         SdkError::ServiceError(service) => {
             let code = service.err().code().unwrap_or("");
             let status = service.raw().status().as_u16();
-            if THROTTLING.contains(&code) || status == 429 {
+            let kind = if THROTTLING.contains(&code) || status == 429 {
                 ErrorKind::Throttled
-            } else if code.contains("NotFound") || code.starts_with("NoSuch") {
+            } else if code.contains("NotFound")
+                || code.contains("DoesNotExist")
+                || code.starts_with("NoSuch")
+            {
                 ErrorKind::NotFound
             } else if code.contains("AlreadyExists")
                 || code.contains("Conflict")
@@ -53,12 +56,19 @@ where
                 ErrorKind::Transient
             } else {
                 ErrorKind::Fatal
-            }
+            };
+            let message = service.err().message().unwrap_or("no message");
+            StepError::new(kind, format!("{what}: {code} (HTTP {status}): {message}"))
         }
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
-            ErrorKind::Transient
+            StepError::new(
+                ErrorKind::Transient,
+                format!("{what}: {}", DisplayErrorContext(err)),
+            )
         }
-        _ => ErrorKind::Fatal,
-    };
-    StepError::new(kind, format!("{what}: {}", DisplayErrorContext(err)))
+        _ => StepError::new(
+            ErrorKind::Fatal,
+            format!("{what}: {}", DisplayErrorContext(err)),
+        ),
+    }
 }

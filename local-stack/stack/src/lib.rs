@@ -7,6 +7,8 @@ mod install;
 mod layout;
 mod process;
 mod state;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -25,6 +27,13 @@ pub const AZURITE_ACCOUNT: &str = "devstoreaccount1";
 /// The Azurite development account key (public, documented by Microsoft).
 pub const AZURITE_KEY: &str =
     "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+
+/// The name of the push state machine, as the SAM template and `vmpush local` create it.
+pub const STATE_MACHINE_NAME: &str = "vmpush-push";
+/// The staging bucket of the local stack.
+pub const STAGING_BUCKET: &str = "vmpush-staging";
+/// moto's account.
+pub const ACCOUNT: &str = "123456789012";
 
 /// How long a stopping service gets before SIGKILL.
 const STOP_GRACE: Duration = Duration::from_secs(10);
@@ -170,6 +179,11 @@ async fn start_all(
         ),
         ("AZURE_STORAGE_CONNECTION_STRING", connection_string),
         ("VMPUSH_LOCAL_STACK", layout.dir.display().to_string()),
+        (
+            "VMPUSH_STATE_MACHINE_ARN",
+            format!("arn:aws:states:us-east-1:{ACCOUNT}:stateMachine:{STATE_MACHINE_NAME}"),
+        ),
+        ("VMPUSH_STAGING_BUCKET", STAGING_BUCKET.into()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))

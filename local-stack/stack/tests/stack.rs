@@ -5,11 +5,10 @@
 //! AWS is driven with the AWS CLI the stack installs.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use vmpush_local::{Layout, Options, State};
+use vmpush_local::Options;
+use vmpush_local::testing::{TestStack, eventually, group_alive};
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -19,89 +18,20 @@ fn workspace() -> PathBuf {
         .to_path_buf()
 }
 
-/// Runs the stack's AWS CLI with the stack's environment.
-fn aws_run(layout: &Layout, state: &State, args: &[&str]) -> std::process::Output {
-    let path = format!(
-        "{}:{}",
-        layout.venv().join("bin").display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    Command::new(layout.venv_bin("aws"))
-        .args(args)
-        .args(["--output", "json"])
-        .envs(state.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .env("PATH", path)
-        .output()
-        .unwrap()
-}
-
-/// Runs the stack's AWS CLI; returns its JSON output.
-fn aws(layout: &Layout, state: &State, args: &[&str]) -> Value {
-    let out = aws_run(layout, state, args);
-    assert!(
-        out.status.success(),
-        "aws {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    if out.stdout.iter().all(u8::is_ascii_whitespace) {
-        return Value::Null;
-    }
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
-/// Polls `probe` until it returns `Some`, for at most `secs`.
-async fn eventually<T>(secs: u64, mut probe: impl AsyncFnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        if let Some(v) = probe().await {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out after {secs} s");
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-}
-
-async fn get_json(url: &str) -> Value {
-    reqwest::get(url).await.unwrap().json().await.unwrap()
-}
-
-fn group_alive(pgid: u32) -> bool {
-    std::fs::read_dir("/proc").unwrap().flatten().any(|e| {
-        std::fs::read_to_string(e.path().join("stat")).is_ok_and(|stat| {
-            let fields: Vec<&str> = stat
-                .rsplit_once(") ")
-                .map(|(_, r)| r.split(' ').collect())
-                .unwrap_or_default();
-            fields.get(2) == Some(&pgid.to_string().as_str()) && fields.first() != Some(&"Z")
-        })
-    })
-}
-
-/// A minimal deployment package (moto keeps it; `cargo lambda watch` runs the real binary).
-fn zip_file(dir: &Path) -> PathBuf {
-    let zip = dir.join("probe.zip");
-    let status = Command::new("python3")
-        .args(["-c", "import sys, zipfile; z = zipfile.ZipFile(sys.argv[1], 'w'); z.writestr('bootstrap', 'x'); z.close()"])
-        .arg(&zip)
-        .status()
-        .unwrap();
-    assert!(status.success());
-    zip
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn local_stack_end_to_end() {
-    let scratch = tempfile::tempdir().unwrap();
-    let layout = Layout::new(workspace()).with_state_dir(scratch.path().join("stack"));
-    let progress = |m: &str| eprintln!("stack: {m}");
-    let state = vmpush_local::up(&layout, &Options::default(), &progress)
-        .await
-        .unwrap();
-    let guard = StopOnDrop(&layout);
-    exercise(&layout, &state, scratch.path()).await;
-    std::mem::forget(guard);
-    let pids: Vec<u32> = state.services.iter().map(|s| s.pid).collect();
-    let stopped = vmpush_local::down(&layout).unwrap();
+    let stack = TestStack::up(&workspace(), &Options::default()).await;
+    exercise(&stack).await;
+    let (layout, pids) = (
+        stack.layout.clone(),
+        stack
+            .state
+            .services
+            .iter()
+            .map(|s| s.pid)
+            .collect::<Vec<_>>(),
+    );
+    let stopped = stack.down();
     assert_eq!(
         stopped.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
         ["lambda", "azurite", "moto", "fakes"]
@@ -113,16 +43,8 @@ async fn local_stack_end_to_end() {
     assert!(!layout.state_file().exists() && !layout.env_file().exists());
 }
 
-/// Stops the stack when a failed assertion unwinds, so no process outlives the test.
-struct StopOnDrop<'a>(&'a Layout);
-
-impl Drop for StopOnDrop<'_> {
-    fn drop(&mut self) {
-        let _ = vmpush_local::down(self.0);
-    }
-}
-
-async fn exercise(layout: &Layout, state: &State, scratch: &Path) {
+async fn exercise(stack: &TestStack) {
+    let (layout, state, scratch) = (&stack.layout, &stack.state, stack.scratch());
     // Every URL is on loopback, and the env file matches the state.
     for (key, value) in &state.env {
         if value.starts_with("http") {
@@ -146,59 +68,39 @@ async fn exercise(layout: &Layout, state: &State, scratch: &Path) {
     // ImportSnapshot from an object in moto completes into a snapshot.
     let image = scratch.join("disk.raw");
     std::fs::write(&image, vec![0u8; 1 << 20]).unwrap();
-    aws(
-        layout,
-        state,
-        &["s3api", "create-bucket", "--bucket", "vmpush-e2e"],
-    );
-    aws(
-        layout,
-        state,
-        &[
-            "s3api",
-            "put-object",
-            "--bucket",
-            "vmpush-e2e",
-            "--key",
-            "disk.raw",
-            "--body",
-            image.to_str().unwrap(),
-        ],
-    );
-    let task = aws(
-        layout,
-        state,
-        &[
-            "ec2",
-            "import-snapshot",
-            "--disk-container",
-            "Format=raw,UserBucket={S3Bucket=vmpush-e2e,S3Key=disk.raw}",
-            "--tag-specifications",
-            "ResourceType=import-snapshot-task,Tags=[{Key=Name,Value=e2e-snap}]",
-        ],
-    );
+    stack.aws(&["s3api", "create-bucket", "--bucket", "vmpush-e2e"]);
+    stack.aws(&[
+        "s3api",
+        "put-object",
+        "--bucket",
+        "vmpush-e2e",
+        "--key",
+        "disk.raw",
+        "--body",
+        image.to_str().unwrap(),
+    ]);
+    let task = stack.aws(&[
+        "ec2",
+        "import-snapshot",
+        "--disk-container",
+        "Format=raw,UserBucket={S3Bucket=vmpush-e2e,S3Key=disk.raw}",
+        "--tag-specifications",
+        "ResourceType=import-snapshot-task,Tags=[{Key=Name,Value=e2e-snap}]",
+    ]);
     assert_eq!(task["SnapshotTaskDetail"]["Status"], "active");
     let snapshot_id = eventually(10, async || {
-        let tasks = aws(
-            layout,
-            state,
-            &[
-                "ec2",
-                "describe-import-snapshot-tasks",
-                "--filters",
-                "Name=tag:Name,Values=e2e-snap",
-            ],
-        );
+        let tasks = stack.aws(&[
+            "ec2",
+            "describe-import-snapshot-tasks",
+            "--filters",
+            "Name=tag:Name,Values=e2e-snap",
+        ]);
         let detail = &tasks["ImportSnapshotTasks"][0]["SnapshotTaskDetail"];
         (detail["Status"] == "completed")
             .then(|| detail["SnapshotId"].as_str().unwrap().to_string())
     })
     .await;
-    let snapshots = aws(
-        layout,
-        state,
-        &["ec2", "describe-snapshots", "--snapshot-ids", &snapshot_id],
-    );
+    let snapshots = stack.aws(&["ec2", "describe-snapshots", "--snapshot-ids", &snapshot_id]);
     assert_eq!(snapshots["Snapshots"][0]["State"], "completed");
 
     // RegisterImage keeps what moto drops; a duplicate name is refused as in EC2.
@@ -231,17 +133,9 @@ async fn exercise(layout: &Layout, state: &State, scratch: &Path) {
         ]
     };
     let args = register("RHEL-9.4_HVM_GA-20240501-arm64-1-Hourly2-GP3");
-    let registered = aws(
-        layout,
-        state,
-        &args.iter().map(String::as_str).collect::<Vec<_>>(),
-    );
+    let registered = stack.aws(&args.iter().map(String::as_str).collect::<Vec<_>>());
     let image_id = registered["ImageId"].as_str().unwrap().to_string();
-    let described = aws(
-        layout,
-        state,
-        &["ec2", "describe-images", "--image-ids", &image_id],
-    );
+    let described = stack.aws(&["ec2", "describe-images", "--image-ids", &image_id]);
     let d = &described["Images"][0];
     assert_eq!(
         (
@@ -266,105 +160,53 @@ async fn exercise(layout: &Layout, state: &State, scratch: &Path) {
         d["Tags"],
         json!([{"Key": "billing_type", "Value": "hourly"}])
     );
-    let billing = get_json(&format!("{aws_url}/_local/billing-products")).await;
+    let billing = stack
+        .get_json(&format!("{aws_url}/_local/billing-products"))
+        .await;
     assert_eq!(billing["us-east-1"][&image_id], json!(["bp-6fa54006"]));
-    let duplicate = aws_run(
-        layout,
-        state,
-        &args.iter().map(String::as_str).collect::<Vec<_>>(),
-    );
+    let duplicate = stack.aws_run(&args.iter().map(String::as_str).collect::<Vec<_>>());
     assert!(
         String::from_utf8_lossy(&duplicate.stderr).contains("(InvalidAMIName.Duplicate)"),
         "{duplicate:?}"
     );
-    aws(
-        layout,
-        state,
-        &[
-            "ec2",
-            "modify-snapshot-attribute",
-            "--snapshot-id",
-            &snapshot_id,
-            "--attribute",
-            "createVolumePermission",
-            "--create-volume-permission",
-            r#"{"Add": [{"UserId": "111122223333"}]}"#,
-        ],
-    );
-    let permissions = aws(
-        layout,
-        state,
-        &[
-            "ec2",
-            "describe-snapshot-attribute",
-            "--snapshot-id",
-            &snapshot_id,
-            "--attribute",
-            "createVolumePermission",
-        ],
-    );
+    stack.aws(&[
+        "ec2",
+        "modify-snapshot-attribute",
+        "--snapshot-id",
+        &snapshot_id,
+        "--attribute",
+        "createVolumePermission",
+        "--create-volume-permission",
+        r#"{"Add": [{"UserId": "111122223333"}]}"#,
+    ]);
+    let permissions = stack.aws(&[
+        "ec2",
+        "describe-snapshot-attribute",
+        "--snapshot-id",
+        &snapshot_id,
+        "--attribute",
+        "createVolumePermission",
+    ]);
     assert_eq!(
         permissions["CreateVolumePermissions"],
         json!([{"UserId": "111122223333"}])
     );
-    let bpa = aws(
-        layout,
-        state,
-        &["ec2", "get-image-block-public-access-state"],
-    );
+    let bpa = stack.aws(&["ec2", "get-image-block-public-access-state"]);
     assert_eq!(bpa["ImageBlockPublicAccessState"], "unblocked");
-    aws(
-        layout,
-        state,
-        &[
-            "ec2",
-            "enable-image-block-public-access",
-            "--image-block-public-access-state",
-            "block-new-sharing",
-        ],
-    );
+    stack.aws(&[
+        "ec2",
+        "enable-image-block-public-access",
+        "--image-block-public-access-state",
+        "block-new-sharing",
+    ]);
     assert_eq!(
-        aws(
-            layout,
-            state,
-            &["ec2", "get-image-block-public-access-state"]
-        )["ImageBlockPublicAccessState"],
+        stack.aws(&["ec2", "get-image-block-public-access-state"])["ImageBlockPublicAccessState"],
         "block-new-sharing"
     );
 
     // A state machine with a Rust Lambda task succeeds; Retry and Catch match the error type.
-    aws(
-        layout,
-        state,
-        &[
-            "iam",
-            "create-role",
-            "--role-name",
-            "e2e",
-            "--assume-role-policy-document",
-            "{}",
-        ],
-    );
-    let zip = zip_file(scratch);
-    let function = aws(
-        layout,
-        state,
-        &[
-            "lambda",
-            "create-function",
-            "--function-name",
-            "vmpush-probe",
-            "--runtime",
-            "provided.al2023",
-            "--role",
-            "arn:aws:iam::123456789012:role/e2e",
-            "--handler",
-            "bootstrap",
-            "--zip-file",
-            &format!("fileb://{}", zip.display()),
-        ],
-    );
-    let function_arn = function["FunctionArn"].as_str().unwrap().to_string();
+    let function_arn = stack.create_function("vmpush-probe");
+
     let definition = json!({"StartAt": "Probe", "States": {
         "Probe": {"Type": "Task", "Resource": function_arn, "ResultPath": "$.probe", "Next": "Fail on purpose"},
         "Fail on purpose": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
@@ -372,44 +214,32 @@ async fn exercise(layout: &Layout, state: &State, scratch: &Path) {
             "Retry": [{"ErrorEquals": ["ProbeFailure"], "MaxAttempts": 1, "IntervalSeconds": 1}],
             "Catch": [{"ErrorEquals": ["ProbeFailure"], "ResultPath": "$.caught", "Next": "Done"}], "Next": "Done"},
         "Done": {"Type": "Succeed"}}});
-    let machine = aws(
-        layout,
-        state,
-        &[
-            "stepfunctions",
-            "create-state-machine",
-            "--name",
-            "e2e",
-            "--definition",
-            &definition.to_string(),
-            "--role-arn",
-            "arn:aws:iam::123456789012:role/e2e",
-        ],
-    );
-    let execution = aws(
-        layout,
-        state,
-        &[
-            "stepfunctions",
-            "start-execution",
-            "--state-machine-arn",
-            machine["stateMachineArn"].as_str().unwrap(),
-            "--input",
-            r#"{"push": "e2e"}"#,
-        ],
-    );
+    let machine = stack.aws(&[
+        "stepfunctions",
+        "create-state-machine",
+        "--name",
+        "e2e",
+        "--definition",
+        &definition.to_string(),
+        "--role-arn",
+        "arn:aws:iam::123456789012:role/vmpush-test",
+    ]);
+    let execution = stack.aws(&[
+        "stepfunctions",
+        "start-execution",
+        "--state-machine-arn",
+        machine["stateMachineArn"].as_str().unwrap(),
+        "--input",
+        r#"{"push": "e2e"}"#,
+    ]);
     let execution_arn = execution["executionArn"].as_str().unwrap().to_string();
     let described = eventually(60, async || {
-        let d = aws(
-            layout,
-            state,
-            &[
-                "stepfunctions",
-                "describe-execution",
-                "--execution-arn",
-                &execution_arn,
-            ],
-        );
+        let d = stack.aws(&[
+            "stepfunctions",
+            "describe-execution",
+            "--execution-arn",
+            &execution_arn,
+        ]);
         (d["status"] != "RUNNING").then_some(d)
     })
     .await;
@@ -420,7 +250,9 @@ async fn exercise(layout: &Layout, state: &State, scratch: &Path) {
         json!({"probe": "ok", "event": {"push": "e2e"}})
     );
     assert_eq!(output["caught"]["Error"], "ProbeFailure");
-    let invocations = get_json(&format!("{aws_url}/_local/invocations")).await;
+    let invocations = stack
+        .get_json(&format!("{aws_url}/_local/invocations"))
+        .await;
     assert_eq!(
         invocations
             .as_array()
@@ -435,34 +267,28 @@ async fn exercise(layout: &Layout, state: &State, scratch: &Path) {
     // An S3 PutObject with a notification invokes the Rust function (asynchronously).
     let notification = json!({"LambdaFunctionConfigurations": [{"LambdaFunctionArn": function_arn, "Events": ["s3:ObjectCreated:*"],
         "Filter": {"Key": {"FilterRules": [{"Name": "suffix", "Value": "push.yaml"}]}}}]});
-    aws(
-        layout,
-        state,
-        &[
-            "s3api",
-            "put-bucket-notification-configuration",
-            "--bucket",
-            "vmpush-e2e",
-            "--notification-configuration",
-            &notification.to_string(),
-        ],
-    );
-    aws(
-        layout,
-        state,
-        &[
-            "s3api",
-            "put-object",
-            "--bucket",
-            "vmpush-e2e",
-            "--key",
-            "drops/p1/push.yaml",
-            "--body",
-            image.to_str().unwrap(),
-        ],
-    );
+    stack.aws(&[
+        "s3api",
+        "put-bucket-notification-configuration",
+        "--bucket",
+        "vmpush-e2e",
+        "--notification-configuration",
+        &notification.to_string(),
+    ]);
+    stack.aws(&[
+        "s3api",
+        "put-object",
+        "--bucket",
+        "vmpush-e2e",
+        "--key",
+        "drops/p1/push.yaml",
+        "--body",
+        image.to_str().unwrap(),
+    ]);
     let event = eventually(30, async || {
-        let all = get_json(&format!("{aws_url}/_local/invocations")).await;
+        let all = stack
+            .get_json(&format!("{aws_url}/_local/invocations"))
+            .await;
         all.as_array()
             .unwrap()
             .iter()
@@ -479,10 +305,11 @@ async fn exercise(layout: &Layout, state: &State, scratch: &Path) {
 
     // The fakes answer with the documented shapes; the Marketplace one through the SDK's endpoint variable.
     let rhsm = state.var("VMPUSH_RHSM_URL").unwrap();
-    let groups = get_json(&format!(
-        "{rhsm}/v1/internal/cloud_access_providers/amazon/provider_image_groups"
-    ))
-    .await;
+    let groups = stack
+        .get_json(&format!(
+            "{rhsm}/v1/internal/cloud_access_providers/amazon/provider_image_groups"
+        ))
+        .await;
     assert!(
         groups["body"]
             .as_array()
@@ -490,7 +317,9 @@ async fn exercise(layout: &Layout, state: &State, scratch: &Path) {
             .contains(&json!({"name": "RHEL_HOURLY", "providerShortName": "AWS"}))
     );
     let starmap = state.var("VMPUSH_STARMAP_URL").unwrap();
-    let mapping = get_json(&format!("{starmap}/api/v2/query?name=rhel-ec2&version=9.0")).await;
+    let mapping = stack
+        .get_json(&format!("{starmap}/api/v2/query?name=rhel-ec2&version=9.0"))
+        .await;
     assert_eq!(
         mapping[0]["mappings"]["aws-us-storage"]["destinations"]
             .as_array()
@@ -505,18 +334,14 @@ async fn exercise(layout: &Layout, state: &State, scratch: &Path) {
             .status(),
         404
     );
-    let entity = aws(
-        layout,
-        state,
-        &[
-            "marketplace-catalog",
-            "describe-entity",
-            "--catalog",
-            "AWSMarketplace",
-            "--entity-id",
-            "d87bcebf-9cf4-47f5-9b5b-5470d4490f3d",
-        ],
-    );
+    let entity = stack.aws(&[
+        "marketplace-catalog",
+        "describe-entity",
+        "--catalog",
+        "AWSMarketplace",
+        "--entity-id",
+        "d87bcebf-9cf4-47f5-9b5b-5470d4490f3d",
+    ]);
     assert_eq!(entity["EntityType"], "AmiProduct@1.0");
     let blob = state.var("VMPUSH_AZURITE_URL").unwrap();
     let azurite = reqwest::get(format!("{blob}?comp=list")).await.unwrap();
@@ -527,7 +352,7 @@ async fn exercise(layout: &Layout, state: &State, scratch: &Path) {
     );
 
     // The request log counts calls by action.
-    let requests = get_json(&format!("{aws_url}/_local/requests")).await;
+    let requests = stack.get_json(&format!("{aws_url}/_local/requests")).await;
     let count = |action: &str| {
         requests
             .as_array()
@@ -552,16 +377,12 @@ async fn exercise(layout: &Layout, state: &State, scratch: &Path) {
             .status()
             .is_success()
     );
-    let throttled = aws_run(
-        layout,
-        state,
-        &["ec2", "describe-images", "--owners", "self"],
-    );
+    let throttled = stack.aws_run(&["ec2", "describe-images", "--owners", "self"]);
     assert!(
         String::from_utf8_lossy(&throttled.stderr).contains("(RequestLimitExceeded)"),
         "{throttled:?}"
     );
-    let requests = get_json(&format!("{aws_url}/_local/requests")).await;
+    let requests = stack.get_json(&format!("{aws_url}/_local/requests")).await;
     let last = requests.as_array().unwrap().last().unwrap().clone();
     assert_eq!(
         (
@@ -572,9 +393,7 @@ async fn exercise(layout: &Layout, state: &State, scratch: &Path) {
         (Some("DescribeImages"), Some(503), Some("throttle"))
     );
     assert!(
-        aws_run(layout, state, &["s3api", "list-buckets"])
-            .status
-            .success(),
+        stack.aws_run(&["s3api", "list-buckets"]).status.success(),
         "other services are not faulted"
     );
     client
@@ -586,10 +405,12 @@ async fn exercise(layout: &Layout, state: &State, scratch: &Path) {
 
     // reset wipes emulator state.
     let state = vmpush_local::reset(layout).await.unwrap();
-    let tasks = aws(layout, &state, &["ec2", "describe-import-snapshot-tasks"]);
+    let tasks = stack.aws(&["ec2", "describe-import-snapshot-tasks"]);
     assert_eq!(tasks["ImportSnapshotTasks"], json!([]));
     assert_eq!(
-        get_json(&format!("{aws_url}/_local/invocations")).await,
+        stack
+            .get_json(&format!("{aws_url}/_local/invocations"))
+            .await,
         json!([])
     );
     let blob = state.var("VMPUSH_AZURITE_URL").unwrap();
@@ -607,16 +428,12 @@ async fn exercise(layout: &Layout, state: &State, scratch: &Path) {
 /// options restarts the stack instead of keeping the old one.
 #[tokio::test(flavor = "multi_thread")]
 async fn local_stack_rhsm_over_mutual_tls() {
-    let scratch = tempfile::tempdir().unwrap();
-    let layout = Layout::new(workspace()).with_state_dir(scratch.path().join("stack"));
     let options = Options {
         rhsm_tls: true,
         ..Options::default()
     };
-    let state = vmpush_local::up(&layout, &options, &|m| eprintln!("tls stack: {m}"))
-        .await
-        .unwrap();
-    let guard = StopOnDrop(&layout);
+    let stack = TestStack::up(&workspace(), &options).await;
+    let (layout, state) = (&stack.layout, &stack.state);
     let rhsm = state.var("VMPUSH_RHSM_URL").unwrap().to_string();
     assert!(rhsm.starts_with("https://127.0.0.1:"), "{rhsm}");
     let read = |var: &str| std::fs::read(state.var(var).unwrap()).unwrap();
@@ -635,9 +452,9 @@ async fn local_stack_rhsm_over_mutual_tls() {
         .build()
         .unwrap();
     assert!(without.get(&url).send().await.is_err());
-    vmpush_local::reset(&layout).await.unwrap();
+    vmpush_local::reset(layout).await.unwrap();
 
-    let plain = vmpush_local::up(&layout, &Options::default(), &|_| {})
+    let plain = vmpush_local::up(layout, &Options::default(), &|_| {})
         .await
         .unwrap();
     assert!(
@@ -650,9 +467,9 @@ async fn local_stack_rhsm_over_mutual_tls() {
         plain.services[0].pid, state.services[0].pid,
         "restarted with the new options"
     );
-    std::mem::forget(guard);
-    vmpush_local::down(&layout).unwrap();
-    for s in state.services.iter().chain(&plain.services) {
+    let first = state.services.clone();
+    stack.down();
+    for s in first.iter().chain(&plain.services) {
         assert!(!group_alive(s.pid), "{} survived", s.name);
     }
 }

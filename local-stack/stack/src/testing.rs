@@ -1,0 +1,162 @@
+//! Test support (feature `testing`): a stack of its own per test, in a temporary state
+//! folder (sharing the installed tools), stopped when the test ends however it ends, and
+//! helpers to drive it with the AWS CLI the stack installs.
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::{Layout, Options, State};
+
+/// A running stack owned by a test; dropping it stops every process it started.
+pub struct TestStack {
+    /// Its layout (workspace tools, temporary state).
+    pub layout: Layout,
+    /// What runs where.
+    pub state: State,
+    _scratch: tempfile::TempDir,
+}
+
+impl TestStack {
+    /// Starts a stack for the workspace at `root`.
+    pub async fn up(root: &Path, options: &Options) -> TestStack {
+        let scratch = tempfile::tempdir().expect("a temporary folder");
+        let layout = Layout::new(root).with_state_dir(scratch.path().join("stack"));
+        let state = crate::up(&layout, options, &|m| eprintln!("test stack: {m}"))
+            .await
+            .expect("the local stack starts");
+        TestStack {
+            layout,
+            state,
+            _scratch: scratch,
+        }
+    }
+
+    /// A variable of the stack's environment.
+    pub fn var(&self, name: &str) -> &str {
+        self.state
+            .var(name)
+            .unwrap_or_else(|| panic!("the stack sets {name}"))
+    }
+
+    /// A scratch folder that lives as long as the stack.
+    pub fn scratch(&self) -> &Path {
+        self._scratch.path()
+    }
+
+    /// Runs the AWS CLI with the stack's environment.
+    pub fn aws_run(&self, args: &[&str]) -> Output {
+        let path = format!(
+            "{}:{}",
+            self.layout.venv().join("bin").display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        Command::new(self.layout.venv_bin("aws"))
+            .args(args)
+            .args(["--output", "json"])
+            .envs(self.state.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .env("PATH", path)
+            .output()
+            .expect("the AWS CLI runs")
+    }
+
+    /// Runs the AWS CLI, which must succeed; returns its JSON output (`null` when empty).
+    pub fn aws(&self, args: &[&str]) -> Value {
+        let out = self.aws_run(args);
+        assert!(
+            out.status.success(),
+            "aws {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if out.stdout.iter().all(u8::is_ascii_whitespace) {
+            return Value::Null;
+        }
+        serde_json::from_slice(&out.stdout).expect("the AWS CLI prints JSON")
+    }
+
+    /// GETs a JSON document from one of the stack's services.
+    pub async fn get_json(&self, url: &str) -> Value {
+        reqwest::get(url)
+            .await
+            .expect("the stack answers")
+            .json()
+            .await
+            .expect("JSON")
+    }
+
+    /// Registers a workspace binary as a Lambda function in moto (invokes reach it through
+    /// `cargo lambda watch`); returns the function ARN.
+    pub fn create_function(&self, name: &str) -> String {
+        let zip = self.scratch().join(format!("{name}.zip"));
+        let status = Command::new(self.layout.venv_bin("python"))
+            .args(["-c", "import sys, zipfile; z = zipfile.ZipFile(sys.argv[1], 'w'); z.writestr('bootstrap', 'x'); z.close()"])
+            .arg(&zip)
+            .status()
+            .expect("python runs");
+        assert!(status.success());
+        let roles = self.aws(&["iam", "list-roles"]);
+        if !roles["Roles"]
+            .as_array()
+            .is_some_and(|r| r.iter().any(|r| r["RoleName"] == "vmpush-test"))
+        {
+            self.aws(&[
+                "iam",
+                "create-role",
+                "--role-name",
+                "vmpush-test",
+                "--assume-role-policy-document",
+                "{}",
+            ]);
+        }
+        let function = self.aws(&[
+            "lambda",
+            "create-function",
+            "--function-name",
+            name,
+            "--runtime",
+            "provided.al2023",
+            "--role",
+            &format!("arn:aws:iam::{}:role/vmpush-test", crate::ACCOUNT),
+            "--handler",
+            "bootstrap",
+            "--timeout",
+            "900",
+            "--zip-file",
+            &format!("fileb://{}", zip.display()),
+        ]);
+        function["FunctionArn"]
+            .as_str()
+            .expect("a function ARN")
+            .to_string()
+    }
+
+    /// Stops the stack; returns each service with whether it was running.
+    pub fn down(self) -> Vec<(String, bool)> {
+        crate::down(&self.layout).expect("the stack stops")
+    }
+}
+
+impl Drop for TestStack {
+    fn drop(&mut self) {
+        let _ = crate::down(&self.layout);
+    }
+}
+
+/// Polls `probe` until it returns `Some`, for at most `secs` seconds.
+pub async fn eventually<T>(secs: u64, mut probe: impl AsyncFnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = probe().await {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out after {secs} s");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// Whether any live process belongs to a process group.
+pub fn group_alive(pgid: u32) -> bool {
+    crate::process::group_alive(pgid)
+}

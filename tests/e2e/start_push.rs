@@ -1,0 +1,182 @@
+//! start-push through its real binary (`cargo lambda watch`) on the local stack: a drop's
+//! `push.yaml` starts one execution however many times its event arrives; API requests start
+//! once; an invalid request fails with a typed error and starts nothing.
+
+use std::path::Path;
+
+use serde_json::{Value, json};
+use vmpush_local::testing::{TestStack, eventually};
+use vmpush_local::{Options, STAGING_BUCKET};
+
+fn workspace() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
+}
+
+/// Invokes a function through moto (as Step Functions and S3 do); returns (function error, payload).
+fn invoke(stack: &TestStack, function: &str, payload: &Value) -> (Option<String>, Value) {
+    let out = stack.scratch().join("invoke-out.json");
+    let result = stack.aws(&[
+        "lambda",
+        "invoke",
+        "--function-name",
+        function,
+        "--payload",
+        &payload.to_string(),
+        out.to_str().unwrap(),
+    ]);
+    let body: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    (result["FunctionError"].as_str().map(str::to_string), body)
+}
+
+fn executions(stack: &TestStack, machine: &str) -> Vec<Value> {
+    stack.aws(&[
+        "stepfunctions",
+        "list-executions",
+        "--state-machine-arn",
+        machine,
+    ])["executions"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn start_push_starts_each_push_once() {
+    let stack = TestStack::up(workspace(), &Options::default()).await;
+    // GIVEN the push state machine, start-push registered, and the staging bucket notifying it
+    let definition = json!({"StartAt": "Accepted", "States": {"Accepted": {"Type": "Succeed"}}});
+    let machine = stack.aws(&[
+        "stepfunctions",
+        "create-state-machine",
+        "--name",
+        "vmpush-push",
+        "--definition",
+        &definition.to_string(),
+        "--role-arn",
+        "arn:aws:iam::123456789012:role/vmpush-test",
+    ])["stateMachineArn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(machine, stack.var("VMPUSH_STATE_MACHINE_ARN"));
+    let function = stack.create_function("vmpush-start-push");
+    stack.aws(&["s3api", "create-bucket", "--bucket", STAGING_BUCKET]);
+    let notification = json!({"LambdaFunctionConfigurations": [{"LambdaFunctionArn": function, "Events": ["s3:ObjectCreated:*"],
+        "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "drops/"}, {"Name": "suffix", "Value": "push.yaml"}]}}}]});
+    stack.aws(&[
+        "s3api",
+        "put-bucket-notification-configuration",
+        "--bucket",
+        STAGING_BUCKET,
+        "--notification-configuration",
+        &notification.to_string(),
+    ]);
+
+    // WHEN a drop is written, push.yaml last, and push.yaml is written again
+    let resources = workspace().join(
+        "tests/fixtures/peer-kit-1image/staged/starmap/CLOUD_IMAGES/rhel-ec2-9.0-10/resources.yaml",
+    );
+    let push_yaml = stack.scratch().join("push.yaml");
+    std::fs::write(&push_yaml, "workflow: community\nstarmap: {mode: online}\n").unwrap();
+    let put = |key: &str, file: &Path| {
+        stack.aws(&[
+            "s3api",
+            "put-object",
+            "--bucket",
+            STAGING_BUCKET,
+            "--key",
+            key,
+            "--body",
+            file.to_str().unwrap(),
+        ]);
+    };
+    put(
+        "drops/rhel-9.0/starmap/CLOUD_IMAGES/rhel-ec2-9.0-10/resources.yaml",
+        &resources,
+    );
+    put("drops/rhel-9.0/push.yaml", &push_yaml);
+    put("drops/rhel-9.0/push.yaml", &push_yaml);
+    // ... and the same event is delivered once more by hand
+    let event = json!({"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Put",
+        "s3": {"bucket": {"name": STAGING_BUCKET}, "object": {"key": "drops/rhel-9.0/push.yaml"}}}]});
+    let aws_url = stack.var("AWS_ENDPOINT_URL").to_string();
+    let (error, manual) = invoke(&stack, "vmpush-start-push", &event);
+    assert_eq!(error, None, "{manual}");
+
+    // THEN after all three events were handled, exactly one execution runs the push
+    eventually(120, async || {
+        let invocations = stack
+            .get_json(&format!("{aws_url}/_local/invocations"))
+            .await;
+        let handled = invocations
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| i["function"] == "vmpush-start-push" && i["payload"]["Records"].is_array())
+            .count();
+        (handled >= 3).then_some(())
+    })
+    .await;
+    let runs = executions(&stack, &machine);
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    let name = runs[0]["name"].as_str().unwrap();
+    assert!(
+        name.starts_with("rhel-9.0-") && name.len() == "rhel-9.0-".len() + 8,
+        "{name}"
+    );
+    assert_eq!(manual["pushes"][0]["execution_name"], name);
+    let execution = stack.aws(&[
+        "stepfunctions",
+        "describe-execution",
+        "--execution-arn",
+        runs[0]["executionArn"].as_str().unwrap(),
+    ]);
+    let input: Value = serde_json::from_str(execution["input"].as_str().unwrap()).unwrap();
+    assert_eq!(input["push_id"], "rhel-9.0");
+    assert_eq!(
+        input["sources"],
+        json!([{"bucket": STAGING_BUCKET, "prefix": "drops/rhel-9.0"}])
+    );
+    assert_eq!(input["request"]["workflow"], "community");
+
+    // AND an API request starts once; its repeat attaches to it
+    let request = json!({"push_id": "api-1", "sources": ["staged:drops/rhel-9.0"], "workflow": "marketplace", "pre_push": true});
+    let (error, first) = invoke(&stack, "vmpush-start-push", &request);
+    assert_eq!(error, None, "{first}");
+    let (_, again) = invoke(&stack, "vmpush-start-push", &request);
+    assert_eq!(
+        (first["status"].as_u64(), first["started"].as_bool()),
+        (Some(202), Some(true))
+    );
+    assert_eq!(
+        (again["status"].as_u64(), again["started"].as_bool()),
+        (Some(200), Some(false))
+    );
+    assert_eq!(first["execution_arn"], again["execution_arn"]);
+    assert_eq!(executions(&stack, &machine).len(), 2);
+
+    // AND an invalid request is a typed error with an OMPS-style body, and starts nothing
+    let (error, body) = invoke(
+        &stack,
+        "vmpush-start-push",
+        &json!({"sources": ["staged:drops/x"], "workflow": "all"}),
+    );
+    assert!(
+        error.is_some(),
+        "a function error (moto labels it Handled, AWS Unhandled)"
+    );
+    assert_eq!(body["errorType"], "InvalidInput");
+    let omps: Value = serde_json::from_str(body["errorMessage"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        (omps["status"].as_u64(), omps["error"].as_str()),
+        (Some(400), Some("InvalidInput"))
+    );
+    assert!(
+        omps["message"]
+            .as_str()
+            .unwrap()
+            .contains("unknown variant `all`"),
+        "{omps}"
+    );
+    assert_eq!(executions(&stack, &machine).len(), 2);
+}
