@@ -4,6 +4,8 @@
 
 #[cfg(feature = "aws")]
 pub mod aws;
+#[cfg(feature = "ec2")]
+pub mod ec2;
 #[cfg(feature = "lambda")]
 pub mod lambda;
 #[cfg(feature = "s3")]

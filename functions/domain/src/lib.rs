@@ -8,6 +8,7 @@ pub mod billing;
 pub mod credentials;
 pub mod error;
 mod fields;
+pub mod import;
 pub mod item;
 pub mod naming;
 pub mod plan;

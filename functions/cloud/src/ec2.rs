@@ -1,0 +1,183 @@
+//! Amazon EC2 adapters: snapshot import.
+
+use aws_config::SdkConfig;
+use aws_sdk_ec2::Client;
+use aws_sdk_ec2::config::Region;
+use aws_sdk_ec2::types::{
+    Filter, ResourceType, SnapshotDiskContainer, Tag, TagSpecification, UserBucket,
+};
+use tracing::{info, instrument};
+use vmpush_domain::import::{ImportRequest, ImportTask, Snapshots};
+use vmpush_domain::step::StepError;
+
+use crate::aws::classify;
+
+/// An EC2 client for one region.
+pub fn client(config: &SdkConfig, region: &str) -> Client {
+    let builder =
+        aws_sdk_ec2::config::Builder::from(config).region(Region::new(region.to_string()));
+    Client::from_conf(builder.build())
+}
+
+/// Snapshots and import tasks of the client's account and region.
+#[derive(Debug, Clone)]
+pub struct Ec2Snapshots {
+    client: Client,
+}
+
+impl Ec2Snapshots {
+    /// Over `client`.
+    pub fn new(client: Client) -> Self {
+        Ec2Snapshots { client }
+    }
+}
+
+fn name_filter(name: &str) -> Filter {
+    Filter::builder().name("tag:Name").values(name).build()
+}
+
+fn task_of(task: &aws_sdk_ec2::types::ImportSnapshotTask) -> ImportTask {
+    let detail = task.snapshot_task_detail();
+    ImportTask {
+        id: task.import_task_id().unwrap_or_default().to_string(),
+        status: detail
+            .and_then(|d| d.status())
+            .unwrap_or("unknown")
+            .to_string(),
+        message: detail
+            .and_then(|d| d.status_message())
+            .filter(|m| !m.is_empty())
+            .map(str::to_string),
+        progress: detail.and_then(|d| d.progress()).map(str::to_string),
+        snapshot_id: detail.and_then(|d| d.snapshot_id()).map(str::to_string),
+    }
+}
+
+fn tags(tags: &[(String, String)]) -> Vec<Tag> {
+    tags.iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect()
+}
+
+impl Snapshots for Ec2Snapshots {
+    #[instrument(skip(self))]
+    async fn find_snapshots(&self, name: &str) -> Result<Vec<String>, StepError> {
+        let out = self
+            .client
+            .describe_snapshots()
+            .owner_ids("self")
+            .filters(name_filter(name))
+            .filters(
+                Filter::builder()
+                    .name("status")
+                    .values("pending")
+                    .values("completed")
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| classify(&format!("DescribeSnapshots tag:Name={name}"), &e))?;
+        Ok(out
+            .snapshots()
+            .iter()
+            .filter_map(|s| s.snapshot_id().map(str::to_string))
+            .collect())
+    }
+
+    #[instrument(skip(self))]
+    async fn find_import_tasks(&self, name: &str) -> Result<Vec<ImportTask>, StepError> {
+        let out = self
+            .client
+            .describe_import_snapshot_tasks()
+            .filters(name_filter(name))
+            .send()
+            .await
+            .map_err(|e| classify(&format!("DescribeImportSnapshotTasks tag:Name={name}"), &e))?;
+        Ok(out.import_snapshot_tasks().iter().map(task_of).collect())
+    }
+
+    #[instrument(skip(self, request), fields(name = %request.name, key = %request.key))]
+    async fn start_import(&self, request: &ImportRequest) -> Result<ImportTask, StepError> {
+        let disk = SnapshotDiskContainer::builder()
+            .format(request.format.ec2_value())
+            .user_bucket(
+                UserBucket::builder()
+                    .s3_bucket(&request.bucket)
+                    .s3_key(&request.key)
+                    .build(),
+            )
+            .build();
+        let out = self
+            .client
+            .import_snapshot()
+            .disk_container(disk)
+            .description(format!(
+                "vmpush import of s3://{}/{}",
+                request.bucket, request.key
+            ))
+            .client_token(&request.name)
+            .tag_specifications(
+                TagSpecification::builder()
+                    .resource_type(ResourceType::ImportSnapshotTask)
+                    .set_tags(Some(tags(&request.tags)))
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| {
+                classify(
+                    &format!("ImportSnapshot s3://{}/{}", request.bucket, request.key),
+                    &e,
+                )
+            })?;
+        let id = out.import_task_id().unwrap_or_default().to_string();
+        info!(task = %id, "import started");
+        let detail = out.snapshot_task_detail();
+        Ok(ImportTask {
+            id,
+            status: detail
+                .and_then(|d| d.status())
+                .unwrap_or("active")
+                .to_string(),
+            message: detail.and_then(|d| d.status_message()).map(str::to_string),
+            progress: detail.and_then(|d| d.progress()).map(str::to_string),
+            snapshot_id: None,
+        })
+    }
+
+    #[instrument(skip(self))]
+    async fn describe_import(&self, task_id: &str) -> Result<ImportTask, StepError> {
+        let out = self
+            .client
+            .describe_import_snapshot_tasks()
+            .import_task_ids(task_id)
+            .send()
+            .await
+            .map_err(|e| classify(&format!("DescribeImportSnapshotTasks {task_id}"), &e))?;
+        out.import_snapshot_tasks()
+            .first()
+            .map(task_of)
+            .ok_or_else(|| {
+                StepError::new(
+                    vmpush_domain::step::ErrorKind::NotFound,
+                    format!("import task {task_id} not found"),
+                )
+            })
+    }
+
+    #[instrument(skip(self, tags_to_set))]
+    async fn tag_snapshot(
+        &self,
+        snapshot_id: &str,
+        tags_to_set: &[(String, String)],
+    ) -> Result<(), StepError> {
+        self.client
+            .create_tags()
+            .resources(snapshot_id)
+            .set_tags(Some(tags(tags_to_set)))
+            .send()
+            .await
+            .map_err(|e| classify(&format!("CreateTags {snapshot_id}"), &e))?;
+        Ok(())
+    }
+}
