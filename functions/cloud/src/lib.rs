@@ -8,6 +8,7 @@ pub mod aws;
 pub mod ec2;
 #[cfg(feature = "lambda")]
 pub mod lambda;
+pub mod rhsm;
 #[cfg(feature = "s3")]
 pub mod s3;
 #[cfg(feature = "sfn")]

@@ -3,8 +3,10 @@
 use aws_config::SdkConfig;
 use aws_sdk_s3::Client;
 use tracing::instrument;
-use vmpush_domain::ports::ObjectReader;
+use vmpush_domain::ports::{ObjectReader, StagedTrees};
+use vmpush_domain::staged::metadata_paths;
 use vmpush_domain::step::{ErrorKind, StepError};
+use vmpush_domain::tree::{FileTree, MemoryTree};
 
 use crate::aws::{classify, endpoint_overridden};
 
@@ -53,5 +55,49 @@ impl ObjectReader for S3Objects {
             )
         })?;
         Ok(bytes.into_bytes().to_vec())
+    }
+}
+
+/// The largest metadata file read from a staged tree.
+const MAX_METADATA_BYTES: u64 = 16 << 20;
+
+impl StagedTrees for S3Objects {
+    /// A staged tree under `s3://<bucket>/<prefix>/`: one paginated listing, then only the
+    /// metadata files the staged parser needs are downloaded.
+    #[instrument(skip(self))]
+    async fn staged_tree(&self, bucket: &str, prefix: &str) -> Result<MemoryTree, StepError> {
+        let label = format!("s3://{bucket}/{prefix}");
+        let mut files: Vec<(String, u64)> = Vec::new();
+        let mut pages = self
+            .client
+            .list_objects_v2()
+            .bucket(bucket)
+            .prefix(format!("{prefix}/"))
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| classify(&format!("ListObjectsV2 {label}/"), &e))?;
+            for object in page.contents() {
+                let Some(key) = object.key() else { continue };
+                let relative = key.strip_prefix(&format!("{prefix}/")).unwrap_or(key);
+                if !relative.is_empty() && !relative.ends_with('/') {
+                    files.push((
+                        relative.to_string(),
+                        u64::try_from(object.size().unwrap_or(0)).unwrap_or(0),
+                    ));
+                }
+            }
+        }
+        let mut tree =
+            MemoryTree::from_files(label.clone(), files.iter().map(|(p, s)| (p.as_str(), *s)))
+                .map_err(StepError::from)?;
+        for path in metadata_paths(&tree) {
+            let content = self
+                .read_small(bucket, &format!("{prefix}/{path}"), MAX_METADATA_BYTES)
+                .await?;
+            tree.set_content(&path, content);
+        }
+        tracing::info!(tree = %tree.label(), files = files.len(), "staged tree listed");
+        Ok(tree)
     }
 }

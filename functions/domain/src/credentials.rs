@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::fields::Located;
 
 /// Which cloud an account alias belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum CloudProvider {
     /// Amazon Web Services.
     #[serde(rename = "AWS")]

@@ -75,7 +75,7 @@ pub struct BuildInfo {
 }
 
 /// Release metadata (`AmiRelease` / `VMIRelease`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Release {
     /// Short product name, e.g. `RHEL`.
     pub product: String,
@@ -192,7 +192,7 @@ fn valid_ymd(y: &str, m: &str, d: &str) -> bool {
 }
 
 /// `AmiBillingCodes`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct BillingCodes {
     /// Billing name used in AMI names (`Hourly2`, `Access2`...).
     pub name: String,

@@ -14,10 +14,12 @@ pub mod naming;
 pub mod plan;
 pub mod ports;
 pub mod push;
+pub mod rhsm;
 pub mod staged;
 pub mod starmap;
 pub mod step;
 pub mod tree;
 mod workflow;
+pub mod worklist;
 
 pub use error::{Error, Result};

@@ -88,7 +88,7 @@ impl Default for PlanOptions {
 }
 
 /// What the plan will ask the AWS Marketplace to do for a destination.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct MarketplaceTarget {
     /// Entity type, e.g. `AmiProduct`.
     pub entity_type: Option<String>,
@@ -103,7 +103,7 @@ pub struct MarketplaceTarget {
 }
 
 /// One place an image goes to, with everything the pipeline needs to put it there.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct PlannedDestination {
     /// Account alias (credentials key).
     pub account: String,
@@ -183,7 +183,7 @@ pub struct PlanItem {
 }
 
 /// An image, or one of its destinations, that will not be pushed, and why.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Skip {
     /// Path of the image relative to its staged directory.
     pub source: String,

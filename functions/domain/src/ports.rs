@@ -34,3 +34,13 @@ pub trait Executions: Sync {
         input: &str,
     ) -> impl Future<Output = Result<Execution, StepError>> + Send;
 }
+
+/// Reads staged trees from an object store.
+pub trait StagedTrees: Sync {
+    /// The tree under `prefix` of `bucket`, with its metadata files' contents.
+    fn staged_tree(
+        &self,
+        bucket: &str,
+        prefix: &str,
+    ) -> impl Future<Output = Result<crate::tree::MemoryTree, StepError>> + Send;
+}

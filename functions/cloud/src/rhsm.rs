@@ -1,0 +1,117 @@
+//! RHSM's cloud-access API over HTTPS with a client certificate (pubtools `--rhsm-cert` /
+//! `--rhsm-key`). As in pubtools, `provider_image_groups` is joined to the host root (a base
+//! path is dropped). Connection errors are retried (3 attempts); HTTP error statuses are not.
+
+use std::path::Path;
+use std::time::Duration;
+
+use tracing::warn;
+use vmpush_domain::rhsm::Rhsm;
+use vmpush_domain::step::{ErrorKind, StepError};
+
+/// Connection-error retries, as pubtools' executor (3 attempts).
+const ATTEMPTS: u32 = 3;
+
+/// An RHSM client.
+#[derive(Debug, Clone)]
+pub struct HttpRhsm {
+    base: reqwest::Url,
+    client: reqwest::Client,
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, StepError> {
+    std::fs::read(path)
+        .map_err(|e| StepError::new(ErrorKind::Fatal, format!("{}: {e}", path.display())))
+}
+
+impl HttpRhsm {
+    /// A client for `base_url`, with a client certificate and key (PEM files) and an extra CA.
+    pub fn new(
+        base_url: &str,
+        identity: Option<(&Path, &Path)>,
+        ca: Option<&Path>,
+    ) -> Result<Self, StepError> {
+        let base = reqwest::Url::parse(base_url)
+            .map_err(|e| StepError::invalid(format!("RHSM URL '{base_url}': {e}")))?;
+        let tls = |what: &str, e: reqwest::Error| {
+            StepError::new(ErrorKind::Fatal, format!("RHSM {what}: {e}"))
+        };
+        let mut builder = reqwest::Client::builder().timeout(Duration::from_secs(60));
+        if let Some((cert, key)) = identity {
+            let mut pem = read(cert)?;
+            pem.extend(read(key)?);
+            builder = builder.identity(
+                reqwest::Identity::from_pem(&pem).map_err(|e| tls("client certificate", e))?,
+            );
+        }
+        if let Some(ca) = ca {
+            builder = builder.add_root_certificate(
+                reqwest::Certificate::from_pem(&read(ca)?).map_err(|e| tls("CA", e))?,
+            );
+        }
+        Ok(HttpRhsm {
+            base,
+            client: builder.build().map_err(|e| tls("client", e))?,
+        })
+    }
+
+    async fn get(&self, url: reqwest::Url) -> Result<serde_json::Value, StepError> {
+        let mut attempt = 1;
+        loop {
+            match self.client.get(url.clone()).send().await {
+                Ok(r) if r.status().is_success() => {
+                    return r.json().await.map_err(|e| {
+                        StepError::new(ErrorKind::Transient, format!("GET {url}: {e}"))
+                    });
+                }
+                Ok(r) => {
+                    let kind = if r.status().is_server_error() {
+                        ErrorKind::Transient
+                    } else {
+                        ErrorKind::Fatal
+                    };
+                    return Err(StepError::new(
+                        kind,
+                        format!("GET {url} answered {}", r.status()),
+                    ));
+                }
+                Err(e) if attempt < ATTEMPTS && (e.is_connect() || e.is_timeout()) => {
+                    warn!(%url, attempt, "RHSM connection failed; retrying");
+                    tokio::time::sleep(Duration::from_secs(1 << attempt)).await;
+                    attempt += 1;
+                }
+                Err(e) => {
+                    return Err(StepError::new(
+                        ErrorKind::Transient,
+                        format!("GET {url}: {e}"),
+                    ));
+                }
+            }
+        }
+    }
+}
+
+impl Rhsm for HttpRhsm {
+    async fn image_groups(&self) -> Result<Vec<(String, String)>, StepError> {
+        let url = self
+            .base
+            .join("/v1/internal/cloud_access_providers/amazon/provider_image_groups")
+            .map_err(|e| StepError::invalid(format!("RHSM URL: {e}")))?;
+        let body = self.get(url.clone()).await?;
+        let groups = body["body"].as_array().ok_or_else(|| {
+            StepError::new(
+                ErrorKind::Fatal,
+                format!("GET {url}: no \"body\" list in the answer"),
+            )
+        })?;
+        Ok(groups
+            .iter()
+            .filter_map(|g| {
+                Some((
+                    g["name"].as_str()?.to_string(),
+                    g["providerShortName"].as_str()?.to_string(),
+                ))
+            })
+            .collect())
+    }
+}

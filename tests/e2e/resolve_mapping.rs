@@ -1,0 +1,152 @@
+//! resolve-mapping through its real binary on the local stack: the staged tree is read from
+//! the staging bucket, the mapping from the StArMap fake, the products from the RHSM fake; the
+//! peer kit's push becomes 1 upload, 2 imports and 8 destinations; a product missing in RHSM
+//! fails the push before anything is written.
+
+use std::path::Path;
+
+use serde_json::{Value, json};
+use vmpush_local::testing::TestStack;
+use vmpush_local::{Options, STAGING_BUCKET};
+
+fn workspace() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
+}
+
+fn invoke(stack: &TestStack, payload: &Value) -> (bool, Value) {
+    let out = stack.scratch().join("resolve-out.json");
+    let result = stack.aws(&[
+        "lambda",
+        "invoke",
+        "--function-name",
+        "vmpush-resolve-mapping",
+        "--payload",
+        &payload.to_string(),
+        out.to_str().unwrap(),
+    ]);
+    (
+        result["FunctionError"].is_null(),
+        serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn resolve_mapping_emits_the_work_list_after_the_rhsm_precheck() {
+    let stack = TestStack::up(workspace(), &Options::default()).await;
+    stack.create_function("vmpush-resolve-mapping");
+    stack.aws(&["s3api", "create-bucket", "--bucket", STAGING_BUCKET]);
+    let fixture = workspace()
+        .join("tests/fixtures/peer-kit-1image/staged/starmap/CLOUD_IMAGES/rhel-ec2-9.0-10");
+    for file in ["resources.yaml", "rhel-ec2-9.0-10.x86_64.raw.xz"] {
+        let key = format!("drops/p1/starmap/CLOUD_IMAGES/rhel-ec2-9.0-10/{file}");
+        stack.aws(&[
+            "s3api",
+            "put-object",
+            "--bucket",
+            STAGING_BUCKET,
+            "--key",
+            &key,
+            "--body",
+            fixture.join(file).to_str().unwrap(),
+        ]);
+    }
+    let push = |starmap: Value| {
+        json!({"push_id": "p1", "execution_name": "p1-00000000",
+        "sources": [{"bucket": STAGING_BUCKET, "prefix": "drops/p1"}],
+        "request": {"push_id": "p1", "sources": [format!("staged:s3://{STAGING_BUCKET}/drops/p1")], "workflow": "community",
+                    "pre_push": false, "beta": false, "starmap": starmap, "container_prefix": null, "notify": null}})
+    };
+
+    // online: the StArMap fake serves rhel-ec2
+    let (ok, list) = invoke(
+        &stack,
+        &push(json!({"mode": "online", "url": stack.var("VMPUSH_STARMAP_URL"), "repo": null})),
+    );
+    assert!(ok, "{list}");
+    assert_eq!(
+        (
+            list["uploads"].as_array().unwrap().len(),
+            list["imports"].as_array().unwrap().len(),
+            list["destinations"].as_array().unwrap().len()
+        ),
+        (1, 2, 8)
+    );
+    assert_eq!(list["uploads"][0]["bucket"], "redhat-cloudimg-us-east-1");
+    assert_eq!(
+        list["uploads"][0]["source_key"],
+        "drops/p1/starmap/CLOUD_IMAGES/rhel-ec2-9.0-10/rhel-ec2-9.0-10.x86_64.raw.xz"
+    );
+    assert_eq!(
+        list["destinations"][0]["destination"]["ami_name"],
+        "RHEL-9.0.0_HVM_GA-20250101-x86_64-10-Hourly2-GP3"
+    );
+    let starmap_log = stack
+        .get_json(&format!(
+            "{}/_fake/requests",
+            stack.var("VMPUSH_STARMAP_URL")
+        ))
+        .await;
+    assert_eq!(starmap_log[0]["query"], "name=rhel-ec2&version=9.0");
+
+    // a product RHSM does not know fails the push, and nothing was written
+    let mut repo: Value = serde_yaml_ng::from_str(
+        &std::fs::read_to_string(workspace().join("tests/fixtures/peer-kit-1image/mapping.yaml"))
+            .unwrap(),
+    )
+    .unwrap();
+    repo[0]["mappings"]["aws-us-storage"]["meta"]["release"]["product"] = json!("FEDORA");
+    let (ok, error) = invoke(
+        &stack,
+        &push(json!({"mode": "offline", "url": null, "repo": repo})),
+    );
+    assert!(!ok);
+    assert_eq!(error["errorType"], "InvalidInput");
+    let body: Value = serde_json::from_str(error["errorMessage"].as_str().unwrap()).unwrap();
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("Product not in RHSM: FEDORA_HOURLY (provider AWS)"),
+        "{body}"
+    );
+    let requests = stack
+        .get_json(&format!(
+            "{}/_local/requests",
+            stack.var("AWS_ENDPOINT_URL")
+        ))
+        .await;
+    let writes: Vec<&Value> = requests
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| {
+            r["action"].as_str().is_some_and(|a| {
+                a.starts_with("Put") || a.starts_with("Create") || a == "UploadPart"
+            })
+        })
+        .filter(|r| {
+            !(r["action"] == "CreateBucket"
+                || r["action"] == "PutObject"
+                    && r["params"]["path"]
+                        .as_str()
+                        .unwrap_or("")
+                        .starts_with(&format!("/{STAGING_BUCKET}/")))
+        })
+        .filter(|r| r["action"] != "CreateFunction" && r["action"] != "CreateRole")
+        .collect();
+    assert!(
+        writes.is_empty(),
+        "nothing is written by resolve-mapping: {writes:?}"
+    );
+    let rhsm_log = stack
+        .get_json(&format!("{}/_fake/requests", stack.var("VMPUSH_RHSM_URL")))
+        .await;
+    assert!(
+        rhsm_log
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["method"] == "GET"),
+        "RHSM was only read"
+    );
+}
