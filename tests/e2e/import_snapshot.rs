@@ -14,18 +14,8 @@ fn workspace() -> &'static Path {
 }
 
 fn invoke(stack: &TestStack, payload: &Value) -> Value {
-    let out = stack.scratch().join("import-out.json");
-    let result = stack.aws(&[
-        "lambda",
-        "invoke",
-        "--function-name",
-        "vmpush-import-snapshot",
-        "--payload",
-        &payload.to_string(),
-        out.to_str().unwrap(),
-    ]);
-    let body: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
-    assert!(result["FunctionError"].is_null(), "{body}");
+    let (error, body) = stack.invoke("vmpush-import-snapshot", payload);
+    assert_eq!(error, None, "{body}");
     body
 }
 

@@ -14,20 +14,8 @@ fn workspace() -> &'static Path {
 }
 
 fn invoke(stack: &TestStack, payload: &Value) -> (bool, Value) {
-    let out = stack.scratch().join("resolve-out.json");
-    let result = stack.aws(&[
-        "lambda",
-        "invoke",
-        "--function-name",
-        "vmpush-resolve-mapping",
-        "--payload",
-        &payload.to_string(),
-        out.to_str().unwrap(),
-    ]);
-    (
-        result["FunctionError"].is_null(),
-        serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap(),
-    )
+    let (error, body) = stack.invoke("vmpush-resolve-mapping", payload);
+    (error.is_none(), body)
 }
 
 #[tokio::test(flavor = "multi_thread")]

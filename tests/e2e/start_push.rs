@@ -12,22 +12,6 @@ fn workspace() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
 }
 
-/// Invokes a function through moto (as Step Functions and S3 do); returns (function error, payload).
-fn invoke(stack: &TestStack, function: &str, payload: &Value) -> (Option<String>, Value) {
-    let out = stack.scratch().join("invoke-out.json");
-    let result = stack.aws(&[
-        "lambda",
-        "invoke",
-        "--function-name",
-        function,
-        "--payload",
-        &payload.to_string(),
-        out.to_str().unwrap(),
-    ]);
-    let body: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
-    (result["FunctionError"].as_str().map(str::to_string), body)
-}
-
 fn executions(stack: &TestStack, machine: &str) -> Vec<Value> {
     stack.aws(&[
         "stepfunctions",
@@ -100,7 +84,7 @@ async fn start_push_starts_each_push_once() {
     let event = json!({"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Put",
         "s3": {"bucket": {"name": STAGING_BUCKET}, "object": {"key": "drops/rhel-9.0/push.yaml"}}}]});
     let aws_url = stack.var("AWS_ENDPOINT_URL").to_string();
-    let (error, manual) = invoke(&stack, "vmpush-start-push", &event);
+    let (error, manual) = stack.invoke("vmpush-start-push", &event);
     assert_eq!(error, None, "{manual}");
 
     // THEN after all three events were handled, exactly one execution runs the push
@@ -141,9 +125,9 @@ async fn start_push_starts_each_push_once() {
 
     // AND an API request starts once; its repeat attaches to it
     let request = json!({"push_id": "api-1", "sources": ["staged:drops/rhel-9.0"], "workflow": "marketplace", "pre_push": true});
-    let (error, first) = invoke(&stack, "vmpush-start-push", &request);
+    let (error, first) = stack.invoke("vmpush-start-push", &request);
     assert_eq!(error, None, "{first}");
-    let (_, again) = invoke(&stack, "vmpush-start-push", &request);
+    let (_, again) = stack.invoke("vmpush-start-push", &request);
     assert_eq!(
         (first["status"].as_u64(), first["started"].as_bool()),
         (Some(202), Some(true))
@@ -156,8 +140,7 @@ async fn start_push_starts_each_push_once() {
     assert_eq!(executions(&stack, &machine).len(), 2);
 
     // AND an invalid request is a typed error with an OMPS-style body, and starts nothing
-    let (error, body) = invoke(
-        &stack,
+    let (error, body) = stack.invoke(
         "vmpush-start-push",
         &json!({"sources": ["staged:drops/x"], "workflow": "all"}),
     );

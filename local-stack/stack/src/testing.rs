@@ -132,6 +132,24 @@ impl TestStack {
             .to_string()
     }
 
+    /// Invokes a function through moto (as Step Functions and S3 notifications do); returns
+    /// the function error label, if any, and the payload it answered.
+    pub fn invoke(&self, function: &str, payload: &Value) -> (Option<String>, Value) {
+        let out = self.scratch().join(format!("{function}-out.json"));
+        let result = self.aws(&[
+            "lambda",
+            "invoke",
+            "--function-name",
+            function,
+            "--payload",
+            &payload.to_string(),
+            out.to_str().expect("a UTF-8 path"),
+        ]);
+        let body =
+            serde_json::from_slice(&std::fs::read(&out).expect("the invoke output")).expect("JSON");
+        (result["FunctionError"].as_str().map(str::to_string), body)
+    }
+
     /// Stops the stack; returns each service with whether it was running.
     pub fn down(self) -> Vec<(String, bool)> {
         crate::down(&self.layout).expect("the stack stops")
