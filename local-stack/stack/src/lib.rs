@@ -265,23 +265,12 @@ async fn start_all(
         },
     )?;
 
-    let mut azurite = Command::new(layout.npm().join("node_modules/.bin/azurite-blob"));
-    azurite.args([
-        "--blobHost",
-        "127.0.0.1",
-        "--blobPort",
-        &blob.to_string(),
-        "--inMemoryPersistence",
-    ]);
+    let (azurite_command, blob_url, azurite_probe) = azurite(layout, blob);
     launch(
         "azurite",
-        azurite,
-        vec![("blob", format!("{}/{AZURITE_ACCOUNT}", url(blob)))],
-        Probe {
-            url: format!("{}/{AZURITE_ACCOUNT}?comp=list", url(blob)),
-            any_status: true,
-            timeout: Duration::from_secs(60),
-        },
+        azurite_command,
+        vec![("blob", blob_url)],
+        azurite_probe,
     )?;
 
     let path = format!(
@@ -326,6 +315,25 @@ async fn start_all(
         env,
         options: format!("{options:?}"),
     })
+}
+
+/// Azurite's blob service on `port`: its command, its URL and how to know it answers.
+fn azurite(layout: &Layout, port: u16) -> (Command, String, Probe) {
+    let url = format!("http://127.0.0.1:{port}/{AZURITE_ACCOUNT}");
+    let mut command = Command::new(layout.npm().join("node_modules/.bin/azurite-blob"));
+    command.args([
+        "--blobHost",
+        "127.0.0.1",
+        "--blobPort",
+        &port.to_string(),
+        "--inMemoryPersistence",
+    ]);
+    let probe = Probe {
+        url: format!("{url}?comp=list"),
+        any_status: true,
+        timeout: Duration::from_secs(60),
+    };
+    (command, url, probe)
 }
 
 fn http_client() -> reqwest::Client {
@@ -509,25 +517,16 @@ pub async fn reset(layout: &Layout) -> Result<State> {
         process::stop_group(old.pid, STOP_GRACE);
         let port = old
             .url("blob")
-            .and_then(|u| u.rsplit_once(':'))
-            .and_then(|(_, rest)| rest.split('/').next())
-            .unwrap_or("10000")
-            .to_string();
-        let mut azurite = Command::new(layout.npm().join("node_modules/.bin/azurite-blob"));
-        azurite.args([
-            "--blobHost",
-            "127.0.0.1",
-            "--blobPort",
-            &port,
-            "--inMemoryPersistence",
-        ]);
-        let pid = process::spawn(azurite, &old.log)?;
+            .and_then(|u| u.strip_prefix("http://127.0.0.1:"))
+            .and_then(|rest| rest.split('/').next())
+            .and_then(|p| p.parse().ok())
+            .ok_or_else(|| Error::State {
+                path: layout.state_file(),
+                message: "the azurite service has no blob URL on 127.0.0.1".into(),
+            })?;
+        let (command, _, probe) = azurite(layout, port);
+        let pid = process::spawn(command, &old.log)?;
         let service = Service { pid, ..old };
-        let probe = Probe {
-            url: format!("{}?comp=list", service.url("blob").unwrap_or_default()),
-            any_status: true,
-            timeout: Duration::from_secs(60),
-        };
         wait_ready(&client, &service, &probe).await?;
         state.services[index] = service;
         state.save(layout)?;

@@ -64,19 +64,28 @@ pub fn run(mut command: Command, log: &Path) -> Result<Option<i32>> {
     })
 }
 
+/// The state letter and process group of a process, from `/proc/<pid>/stat` (the fields
+/// after the command name are: state, ppid, pgrp, ...).
+fn stat(pid: u32) -> Option<(char, u32)> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let mut fields = text.rsplit_once(") ")?.1.split(' ');
+    let state = fields.next()?.chars().next()?;
+    let pgrp = fields.nth(1)?.parse().ok()?;
+    Some((state, pgrp))
+}
+
+/// Whether a state letter is a live process (not a zombie, not dead).
+fn running(state: char) -> bool {
+    state != 'Z' && state != 'X'
+}
+
 /// Whether a process is alive (a zombie is not; it is reaped when it is ours).
 pub fn alive(pid: u32) -> bool {
     let Ok(raw) = i32::try_from(pid) else {
         return false;
     };
     let _ = waitpid(Pid::from_raw(raw), Some(WaitPidFlag::WNOHANG));
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => stat
-            .rsplit_once(") ")
-            .and_then(|(_, rest)| rest.chars().next())
-            .is_some_and(|state| state != 'Z' && state != 'X'),
-        Err(_) => false,
-    }
+    stat(pid).is_some_and(|(state, _)| running(state))
 }
 
 /// Whether any process of a group is alive.
@@ -86,16 +95,7 @@ pub fn group_alive(pgid: u32) -> bool {
     };
     dir.flatten()
         .filter_map(|e| e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()))
-        .any(|pid| {
-            std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
-                let fields: Vec<&str> = stat
-                    .rsplit_once(") ")
-                    .map(|(_, r)| r.split(' ').collect())
-                    .unwrap_or_default();
-                fields.get(2) == Some(&pgid.to_string().as_str())
-                    && fields.first().is_some_and(|s| *s != "Z")
-            })
-        })
+        .any(|pid| stat(pid).is_some_and(|(state, pgrp)| pgrp == pgid && running(state)))
 }
 
 /// Stops a process group: SIGTERM, then SIGKILL after `grace`. Returns whether it was running.
