@@ -21,6 +21,10 @@ Runs moto in-process with:
     snapshot, ``TagSpecifications``) and refuses a duplicate name (``InvalidAMIName.Duplicate``).
   - ``ModifySnapshotAttribute`` honours the ``CreateVolumePermission.Add/Remove`` form.
   - ``Get/Enable/DisableImageBlockPublicAccess`` (per region; ``unblocked`` by default).
+* S3 ``ListParts`` answers with AWS's root element ``ListPartsResult`` (moto 5.2.5 writes
+  ``ListPartsResponse``, which the AWS SDKs for Rust and Go refuse).
+* S3 object tags: only keys starting ``aws:`` are reserved, as in AWS (moto refuses any key
+  starting ``aws``, so awspub's ``awspub:source:*`` tags).
 * ``MOTO_EC2_LOAD_DEFAULT_AMIS=false``.
 * A request log (service, region, action, key parameters, status) for call counting:
   ``GET /_local/requests`` (and the JSONL file given with ``--log``).
@@ -62,6 +66,9 @@ from moto.ec2.responses import EC2Response  # noqa: E402
 from moto.moto_api._internal.models import moto_api_backend  # noqa: E402
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app  # noqa: E402
 from moto.s3 import notifications as s3_notifications  # noqa: E402
+from moto.s3 import models as s3_models  # noqa: E402
+from moto.s3.exceptions import BadRequest, InvalidTagError  # noqa: E402
+from moto.s3.responses import S3Response  # noqa: E402
 from moto.utilities.utils import get_partition  # noqa: E402
 from werkzeug.serving import run_simple  # noqa: E402
 
@@ -128,6 +135,46 @@ def _forwarded_invoke(self, event=None):
 
 lambda_models.LambdaFunction._invoke_lambda = _forwarded_invoke
 lambda_models.LambdaFunction.docker_client = property(lambda self: None)  # keeps data.json working
+
+# ---------------------------------------------------------------------------------------------
+# S3: ListParts with AWS's root element
+# ---------------------------------------------------------------------------------------------
+_orig_list_parts = S3Response.list_parts
+
+
+def _list_parts(self):
+    status, headers, body = _orig_list_parts(self)
+    if isinstance(body, bytes):
+        body = body.replace(b"ListPartsResponse", b"ListPartsResult")
+    elif isinstance(body, str):
+        body = body.replace("ListPartsResponse", "ListPartsResult")
+    return status, headers, body
+
+
+S3Response.list_parts = _list_parts
+
+
+def _put_object_tagging(self, key, tags):
+    """moto's own, with AWS's reserved prefix ``aws:`` instead of any key starting ``aws``."""
+    bucket = self.get_bucket(key.bucket_name)
+    tags_input = self.tagger.convert_dict_to_tags_input(tags)
+    if tags:
+        if len(tags_input) > 10:
+            raise BadRequest("Object tags cannot be greater than 10")
+        if any(tagkey.startswith("aws:") for tagkey in tags.keys()):
+            raise InvalidTagError("Your TagKey cannot be prefixed with aws:")
+    errmsg = self.tagger.validate_tags(tags_input)
+    if errmsg:
+        raise InvalidTagError(errmsg)
+    self.tagger.delete_all_tags_for_resource(key.arn)
+    self.tagger.tag_resource(key.arn, tags_input)
+    s3_notifications.send_event(
+        self.account_id, s3_notifications.S3NotificationEvent.OBJECT_TAGGING_PUT_EVENT, bucket, key
+    )
+    return key
+
+
+s3_models.S3Backend.put_object_tagging = _put_object_tagging
 
 _orig_invoke_awslambda = s3_notifications._invoke_awslambda
 

@@ -57,8 +57,17 @@ where
             } else {
                 ErrorKind::Fatal
             };
-            let message = service.err().message().unwrap_or("no message");
-            StepError::new(kind, format!("{what}: {code} (HTTP {status}): {message}"))
+            match service.err().message() {
+                Some(message) => {
+                    StepError::new(kind, format!("{what}: {code} (HTTP {status}): {message}"))
+                }
+                // no code and no message: an answer the SDK could not read; say why
+                None if code.is_empty() => StepError::new(
+                    kind,
+                    format!("{what}: HTTP {status}: {}", DisplayErrorContext(err)),
+                ),
+                None => StepError::new(kind, format!("{what}: {code} (HTTP {status})")),
+            }
         }
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
             StepError::new(

@@ -19,6 +19,7 @@ pub mod staged;
 pub mod starmap;
 pub mod step;
 pub mod tree;
+pub mod upload;
 mod workflow;
 pub mod worklist;
 

@@ -25,10 +25,13 @@ pub struct UploadWork {
     pub source_key: String,
     /// Its size in bytes.
     pub size: Option<u64>,
-    /// The staged sha256 of the uncompressed image, when given.
+    /// The staged `sha256sum` of the file (as stored, compressed or not), when given.
     pub sha256: Option<String>,
     /// Disk format.
     pub format: DiskFormat,
+    /// Tags of the uploaded object (awspub's source tags).
+    #[serde(default)]
+    pub tags: Vec<(String, String)>,
 }
 
 /// One import: an uploaded image with one billing-code set.
@@ -120,6 +123,10 @@ pub fn work_list(
                         size: item.size,
                         sha256: item.sha256sum.clone(),
                         format,
+                        tags: vec![
+                            ("awspub:source:filename".into(), item.name.clone()),
+                            ("awspub:source:architecture".into(), d.architecture.clone()),
+                        ],
                     });
                     list.uploads.len() - 1
                 }

@@ -288,6 +288,9 @@ async fn start_all(
             "127.0.0.1",
             "--invoke-port",
             &invoke.to_string(),
+            // Lambda's own limit: long steps (uploads) are cut by their deadline, not here
+            "--timeout",
+            "900",
         ])
         .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .env("PATH", path);

@@ -143,6 +143,9 @@ impl TestStack {
             function,
             "--payload",
             &payload.to_string(),
+            // no read timeout: the CLI would retry a long invoke, running the function twice
+            "--cli-read-timeout",
+            "0",
             out.to_str().expect("a UTF-8 path"),
         ]);
         let body =

@@ -10,10 +10,22 @@ use vmpush_domain::tree::{FileTree, MemoryTree};
 
 use crate::aws::{classify, endpoint_overridden};
 
+pub mod uploads;
+
 /// An S3 client; path-style addressing when an endpoint override is set (emulators answer
 /// on an IP, where virtual-host style cannot resolve).
 pub fn client(config: &SdkConfig) -> Client {
     let builder = aws_sdk_s3::config::Builder::from(config).force_path_style(endpoint_overridden());
+    Client::from_conf(builder.build())
+}
+
+/// An S3 client of `region` that sends only the checksums a request names (the upload step
+/// computes its own SHA-256 per part).
+pub fn client_in(config: &SdkConfig, region: &str) -> Client {
+    let builder = aws_sdk_s3::config::Builder::from(config)
+        .region(aws_sdk_s3::config::Region::new(region.to_string()))
+        .request_checksum_calculation(aws_sdk_s3::config::RequestChecksumCalculation::WhenRequired)
+        .force_path_style(endpoint_overridden());
     Client::from_conf(builder.build())
 }
 

@@ -1,0 +1,377 @@
+//! The upload step's object store over S3: staged files are read with the staging client,
+//! everything else goes to the target bucket's region.
+
+use aws_sdk_s3::Client;
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{
+    BucketLocationConstraint, ChecksumAlgorithm, CompletedMultipartUpload, CompletedPart,
+    CreateBucketConfiguration,
+};
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use vmpush_domain::step::{ErrorKind, StepError};
+use vmpush_domain::upload::{
+    BucketCreated, DonePart, Multipart, NewObject, ObjectStore, PendingUpload, Reader,
+    StoredObject, StoredPart,
+};
+
+use crate::aws::classify;
+
+/// Characters left alone in tag sets and copy sources (RFC 3986 unreserved).
+const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// S3 for the upload step.
+#[derive(Debug, Clone)]
+pub struct S3Store {
+    staging: Client,
+    target: Client,
+}
+
+impl S3Store {
+    /// Reads staged files with `staging`, writes with `target` (a client of the target
+    /// bucket's region).
+    pub fn new(staging: Client, target: Client) -> Self {
+        S3Store { staging, target }
+    }
+}
+
+fn label(bucket: &str, key: &str) -> String {
+    format!("s3://{bucket}/{key}")
+}
+
+impl ObjectStore for S3Store {
+    async fn bucket_exists(&self, bucket: &str) -> Result<bool, StepError> {
+        match self.target.head_bucket().bucket(bucket).send().await {
+            Ok(_) => Ok(true),
+            Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => Ok(false),
+            Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 403) => {
+                Err(StepError::new(
+                    ErrorKind::Conflict,
+                    format!(
+                        "HeadBucket {bucket}: the bucket exists but this account may not use it (HTTP 403)"
+                    ),
+                ))
+            }
+            Err(e) => Err(classify(&format!("HeadBucket {bucket}"), &e)),
+        }
+    }
+
+    async fn create_bucket(&self, bucket: &str, region: &str) -> Result<BucketCreated, StepError> {
+        let mut request = self.target.create_bucket().bucket(bucket);
+        if region != "us-east-1" {
+            request = request.create_bucket_configuration(
+                CreateBucketConfiguration::builder()
+                    .location_constraint(BucketLocationConstraint::from(region))
+                    .build(),
+            );
+        }
+        match request.send().await {
+            Ok(_) => Ok(BucketCreated::Created),
+            Err(e) => match e.as_service_error().and_then(|s| s.code()) {
+                Some("BucketAlreadyOwnedByYou") => Ok(BucketCreated::AlreadyOwned),
+                Some("BucketAlreadyExists") => Err(StepError::new(
+                    ErrorKind::Conflict,
+                    format!("CreateBucket {bucket}: the name belongs to another account"),
+                )),
+                _ => Err(classify(&format!("CreateBucket {bucket} in {region}"), &e)),
+            },
+        }
+    }
+
+    async fn object(&self, bucket: &str, key: &str) -> Result<Option<StoredObject>, StepError> {
+        match self
+            .target
+            .head_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(head) => Ok(Some(StoredObject {
+                size: u64::try_from(head.content_length().unwrap_or(0)).unwrap_or(0),
+                sha256: head.metadata().and_then(|m| m.get("sha256")).cloned(),
+            })),
+            Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => Ok(None),
+            Err(e) => Err(classify(&format!("HeadObject {}", label(bucket, key)), &e)),
+        }
+    }
+
+    async fn source_size(&self, bucket: &str, key: &str) -> Result<u64, StepError> {
+        let head = self
+            .staging
+            .head_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| classify(&format!("HeadObject {}", label(bucket, key)), &e))?;
+        Ok(u64::try_from(head.content_length().unwrap_or(0)).unwrap_or(0))
+    }
+
+    async fn read(&self, bucket: &str, key: &str) -> Result<Reader, StepError> {
+        let object = self
+            .staging
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| classify(&format!("GetObject {}", label(bucket, key)), &e))?;
+        Ok(Box::new(Box::pin(object.body.into_async_read())))
+    }
+
+    async fn pending_uploads(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> Result<Vec<PendingUpload>, StepError> {
+        let mut found = Vec::new();
+        let (mut key_marker, mut id_marker) = (None::<String>, None::<String>);
+        loop {
+            let page = self
+                .target
+                .list_multipart_uploads()
+                .bucket(bucket)
+                .prefix(key)
+                .set_key_marker(key_marker.take())
+                .set_upload_id_marker(id_marker.take())
+                .send()
+                .await
+                .map_err(|e| {
+                    classify(&format!("ListMultipartUploads {}", label(bucket, key)), &e)
+                })?;
+            found.extend(
+                page.uploads()
+                    .iter()
+                    .filter(|u| u.key() == Some(key))
+                    .filter_map(|u| {
+                        Some(PendingUpload {
+                            id: u.upload_id()?.to_string(),
+                            initiated: u.initiated().map(|t| t.to_string()).unwrap_or_default(),
+                        })
+                    }),
+            );
+            if page.is_truncated() != Some(true) {
+                return Ok(found);
+            }
+            key_marker = page.next_key_marker().map(str::to_string);
+            id_marker = page.next_upload_id_marker().map(str::to_string);
+            if key_marker.is_none() && id_marker.is_none() {
+                return Ok(found);
+            }
+        }
+    }
+
+    async fn create_upload(
+        &self,
+        bucket: &str,
+        key: &str,
+        object: &NewObject,
+    ) -> Result<String, StepError> {
+        let tagging: Vec<String> = object
+            .tags
+            .iter()
+            .map(|(k, v)| {
+                format!(
+                    "{}={}",
+                    utf8_percent_encode(k, UNRESERVED),
+                    utf8_percent_encode(v, UNRESERVED)
+                )
+            })
+            .collect();
+        let mut request = self
+            .target
+            .create_multipart_upload()
+            .bucket(bucket)
+            .key(key)
+            .metadata("sha256", &object.sha256)
+            .tagging(tagging.join("&"));
+        if object.checksums {
+            request = request.checksum_algorithm(ChecksumAlgorithm::Sha256);
+        }
+        let created = request
+            .send()
+            .await
+            .map_err(|e| classify(&format!("CreateMultipartUpload {}", label(bucket, key)), &e))?;
+        if created.abort_date().is_none() {
+            tracing::warn!(
+                bucket,
+                "no lifecycle rule aborts incomplete multipart uploads in this bucket"
+            );
+        }
+        created.upload_id().map(str::to_string).ok_or_else(|| {
+            StepError::new(
+                ErrorKind::Fatal,
+                format!("CreateMultipartUpload {}: no upload id", label(bucket, key)),
+            )
+        })
+    }
+
+    async fn parts(&self, upload: &Multipart) -> Result<Vec<StoredPart>, StepError> {
+        let mut parts = Vec::new();
+        let mut marker = None::<String>;
+        loop {
+            let page = self
+                .target
+                .list_parts()
+                .bucket(&upload.bucket)
+                .key(&upload.key)
+                .upload_id(&upload.upload_id)
+                .set_part_number_marker(marker.take())
+                .send()
+                .await
+                .map_err(|e| {
+                    classify(
+                        &format!("ListParts {}", label(&upload.bucket, &upload.key)),
+                        &e,
+                    )
+                })?;
+            parts.extend(page.parts().iter().filter_map(|p| {
+                Some(StoredPart {
+                    number: u32::try_from(p.part_number()?).ok()?,
+                    etag: p.e_tag()?.to_string(),
+                    size: u64::try_from(p.size()?).ok()?,
+                    sha256: p.checksum_sha256().map(str::to_string),
+                })
+            }));
+            if page.is_truncated() != Some(true) {
+                return Ok(parts);
+            }
+            marker = page.next_part_number_marker().map(str::to_string);
+            if marker.is_none() {
+                return Ok(parts);
+            }
+        }
+    }
+
+    async fn upload_part(
+        &self,
+        upload: &Multipart,
+        number: u32,
+        data: Vec<u8>,
+        sha256: Option<&str>,
+    ) -> Result<String, StepError> {
+        let what = || {
+            format!(
+                "UploadPart {} part {number}",
+                label(&upload.bucket, &upload.key)
+            )
+        };
+        let length = i64::try_from(data.len()).unwrap_or(i64::MAX);
+        let sent = self
+            .target
+            .upload_part()
+            .bucket(&upload.bucket)
+            .key(&upload.key)
+            .upload_id(&upload.upload_id)
+            .part_number(i32::try_from(number).unwrap_or(i32::MAX))
+            .content_length(length)
+            .set_checksum_sha256(sha256.map(str::to_string))
+            .body(ByteStream::from(data))
+            .send()
+            .await
+            .map_err(|e| classify(&what(), &e))?;
+        sent.e_tag()
+            .map(str::to_string)
+            .ok_or_else(|| StepError::new(ErrorKind::Fatal, format!("{}: no ETag", what())))
+    }
+
+    async fn copy_part(
+        &self,
+        upload: &Multipart,
+        number: u32,
+        source: (&str, &str),
+        range: (u64, u64),
+    ) -> Result<String, StepError> {
+        let what = || {
+            format!(
+                "UploadPartCopy {} part {number} from {}",
+                label(&upload.bucket, &upload.key),
+                label(source.0, source.1)
+            )
+        };
+        let encoded: Vec<String> = source
+            .1
+            .split('/')
+            .map(|s| utf8_percent_encode(s, UNRESERVED).to_string())
+            .collect();
+        let copied = self
+            .target
+            .upload_part_copy()
+            .bucket(&upload.bucket)
+            .key(&upload.key)
+            .upload_id(&upload.upload_id)
+            .part_number(i32::try_from(number).unwrap_or(i32::MAX))
+            .copy_source(format!("{}/{}", source.0, encoded.join("/")))
+            .copy_source_range(format!("bytes={}-{}", range.0, range.1))
+            .send()
+            .await
+            .map_err(|e| classify(&what(), &e))?;
+        copied
+            .copy_part_result()
+            .and_then(|r| r.e_tag())
+            .map(str::to_string)
+            .ok_or_else(|| StepError::new(ErrorKind::Fatal, format!("{}: no ETag", what())))
+    }
+
+    async fn complete(&self, upload: &Multipart, parts: &[DonePart]) -> Result<(), StepError> {
+        let completed = CompletedMultipartUpload::builder()
+            .set_parts(Some(
+                parts
+                    .iter()
+                    .map(|p| {
+                        CompletedPart::builder()
+                            .part_number(i32::try_from(p.number).unwrap_or(i32::MAX))
+                            .e_tag(&p.etag)
+                            .set_checksum_sha256(p.sha256.clone())
+                            .build()
+                    })
+                    .collect(),
+            ))
+            .build();
+        self.target
+            .complete_multipart_upload()
+            .bucket(&upload.bucket)
+            .key(&upload.key)
+            .upload_id(&upload.upload_id)
+            .multipart_upload(completed)
+            .send()
+            .await
+            .map_err(|e| {
+                classify(
+                    &format!(
+                        "CompleteMultipartUpload {}",
+                        label(&upload.bucket, &upload.key)
+                    ),
+                    &e,
+                )
+            })?;
+        Ok(())
+    }
+
+    async fn abort(&self, upload: &Multipart) -> Result<(), StepError> {
+        match self
+            .target
+            .abort_multipart_upload()
+            .bucket(&upload.bucket)
+            .key(&upload.key)
+            .upload_id(&upload.upload_id)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if e.as_service_error().and_then(|s| s.code()) == Some("NoSuchUpload") => Ok(()),
+            Err(e) => Err(classify(
+                &format!(
+                    "AbortMultipartUpload {}",
+                    label(&upload.bucket, &upload.key)
+                ),
+                &e,
+            )),
+        }
+    }
+}
