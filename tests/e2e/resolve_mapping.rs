@@ -1,13 +1,14 @@
 //! resolve-mapping through its real binary on the local stack: the staged tree is read from
 //! the staging bucket, the mapping from the StArMap fake, the products from the RHSM fake; the
 //! peer kit's push becomes 1 upload, 2 imports and 8 destinations; a product missing in RHSM
-//! fails the push before anything is written.
+//! fails the push before anything is written; credentials come from the Secrets Manager
+//! secret, read at every invocation.
 
 use std::path::Path;
 
 use serde_json::{Value, json};
 use vmpush_local::testing::TestStack;
-use vmpush_local::{Options, STAGING_BUCKET};
+use vmpush_local::{CREDENTIALS_SECRET, Options, STAGING_BUCKET};
 
 fn workspace() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
@@ -120,7 +121,10 @@ async fn resolve_mapping_emits_the_work_list_after_the_rhsm_precheck() {
                         .unwrap_or("")
                         .starts_with(&format!("/{STAGING_BUCKET}/")))
         })
-        .filter(|r| r["action"] != "CreateFunction" && r["action"] != "CreateRole")
+        .filter(|r| {
+            !["CreateFunction", "CreateRole", "CreateSecret"]
+                .contains(&r["action"].as_str().unwrap_or(""))
+        })
         .collect();
     assert!(
         writes.is_empty(),
@@ -136,5 +140,57 @@ async fn resolve_mapping_emits_the_work_list_after_the_rhsm_precheck() {
             .iter()
             .all(|r| r["method"] == "GET"),
         "RHSM was only read"
+    );
+
+    // credentials come from the secret: its snapshot accounts apply where the mapping has none
+    let mut credentials: Value = serde_json::from_slice(
+        &std::fs::read(workspace().join("tests/fixtures/peer-kit-1image/credentials.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    credentials["auth"]["AWS_SNAPSHOT_ACCOUNTS"] = json!(["999999999999"]);
+    let put = |value: &str| {
+        stack.aws(&[
+            "secretsmanager",
+            "put-secret-value",
+            "--secret-id",
+            CREDENTIALS_SECRET,
+            "--secret-string",
+            value,
+        ]);
+    };
+    put(&json!([credentials]).to_string());
+    repo[0]["mappings"]["aws-us-storage"]["meta"]["release"]["product"] = json!("RHEL");
+    repo[0]["mappings"]["aws-us-storage"]["meta"]
+        .as_object_mut()
+        .unwrap()
+        .remove("snapshot_accounts");
+    let (ok, list) = invoke(
+        &stack,
+        &push(json!({"mode": "offline", "url": null, "repo": repo})),
+    );
+    assert!(ok, "{list}");
+    let snapshot_accounts: Vec<&Value> = list["destinations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| &d["destination"]["snapshot_accounts"])
+        .collect();
+    assert_eq!(snapshot_accounts, vec![&json!(["999999999999"]); 8]);
+
+    // a malformed secret fails the push naming the secret, never quoting it
+    put(r#"{"auth": {"AWS_IMAGE_SECRET_ACCESS": "s3cr3t"}}"#);
+    let (ok, error) = invoke(
+        &stack,
+        &push(json!({"mode": "offline", "url": null, "repo": repo})),
+    );
+    assert!(!ok);
+    assert_eq!(error["errorType"], "InvalidInput");
+    let body: Value = serde_json::from_str(error["errorMessage"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        body["message"],
+        format!(
+            "secret {CREDENTIALS_SECRET}: marketplace_account: Missing mandatory key \"marketplace_account\" in credentials."
+        )
     );
 }

@@ -11,6 +11,8 @@ pub mod lambda;
 pub mod rhsm;
 #[cfg(feature = "s3")]
 pub mod s3;
+#[cfg(feature = "secrets")]
+pub mod secrets;
 #[cfg(feature = "sfn")]
 pub mod sfn;
 pub mod starmap;

@@ -162,26 +162,60 @@ impl CredentialSet {
                     })?;
                 (label, bytes)
             };
-            let doc: Value = serde_json::from_slice(&bytes).map_err(|e| Error::Syntax {
-                file: label.clone(),
-                format: "JSON",
-                message: format!(
-                    "Invalid credentials at line {} column {}",
-                    e.line(),
-                    e.column()
-                ),
-            })?;
-            let root = Located::new(&label, "", &doc);
-            let obj = root.obj()?;
-            let alias = obj.str_opt("marketplace_account")?.ok_or_else(|| {
-                obj.error(
-                    "marketplace_account",
-                    "Missing mandatory key \"marketplace_account\" in credentials.",
-                )
-            })?;
-            set.raw.insert(alias, (label, doc));
+            set.add(&label, &bytes)?;
         }
         Ok(set)
+    }
+
+    /// Parses a secret holding credentials (a Secrets Manager `SecretString`): one credentials
+    /// document, or a JSON array of them. `label` names the secret in errors, which never
+    /// quote its content.
+    pub fn from_secret(label: &str, text: &[u8]) -> Result<Self> {
+        let mut set = CredentialSet::default();
+        let doc: Value = serde_json::from_slice(text).map_err(|e| Error::Syntax {
+            file: label.to_string(),
+            format: "JSON",
+            message: format!(
+                "Invalid credentials at line {} column {}",
+                e.line(),
+                e.column()
+            ),
+        })?;
+        match doc {
+            Value::Array(docs) => {
+                for (index, doc) in docs.into_iter().enumerate() {
+                    set.insert(&format!("{label}[{index}]"), doc)?;
+                }
+            }
+            doc => set.insert(label, doc)?,
+        }
+        Ok(set)
+    }
+
+    fn add(&mut self, label: &str, bytes: &[u8]) -> Result<()> {
+        let doc: Value = serde_json::from_slice(bytes).map_err(|e| Error::Syntax {
+            file: label.to_string(),
+            format: "JSON",
+            message: format!(
+                "Invalid credentials at line {} column {}",
+                e.line(),
+                e.column()
+            ),
+        })?;
+        self.insert(label, doc)
+    }
+
+    fn insert(&mut self, label: &str, doc: Value) -> Result<()> {
+        let root = Located::new(label, "", &doc);
+        let obj = root.obj()?;
+        let alias = obj.str_opt("marketplace_account")?.ok_or_else(|| {
+            obj.error(
+                "marketplace_account",
+                "Missing mandatory key \"marketplace_account\" in credentials.",
+            )
+        })?;
+        self.raw.insert(alias, (label.to_string(), doc));
+        Ok(())
     }
 
     /// Whether no credentials were given.
@@ -286,6 +320,33 @@ mod tests {
         assert_eq!(aws.image_secret_access.expose(), "s3cr3t-image");
         let shown = format!("{aws:?} {set:?}");
         assert!(!shown.contains("s3cr3t"), "secret leaked in Debug: {shown}");
+    }
+
+    #[test]
+    fn a_secret_holds_one_document_or_an_array() {
+        let one = CredentialSet::from_secret("secret vmpush", AWS.as_bytes()).unwrap();
+        assert_eq!(one.aliases(), ["aws-us-storage"]);
+        let azure = r#"{"marketplace_account": "azure-na", "auth": {}}"#;
+        let many =
+            CredentialSet::from_secret("secret vmpush", format!("[{AWS}, {azure}]").as_bytes())
+                .unwrap();
+        assert_eq!(many.aliases(), ["aws-us-storage", "azure-na"]);
+        let err = CredentialSet::from_secret("secret vmpush", b"{\"auth\": {\"k\": \"s3cr3t\"}}")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "secret vmpush: marketplace_account: Missing mandatory key \"marketplace_account\" in credentials."
+        );
+        let err = CredentialSet::from_secret("secret vmpush", b"s3cr3t")
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("secret vmpush: "), "{err}");
+        assert!(!err.contains("s3cr3t"), "{err}");
+        let err = CredentialSet::from_secret("secret vmpush", format!("[{AWS}, 1]").as_bytes())
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("secret vmpush[1]: "), "{err}");
     }
 
     #[test]

@@ -6,6 +6,7 @@ mod error;
 mod install;
 mod layout;
 mod process;
+mod resources;
 mod state;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -18,6 +19,7 @@ use snafu::ResultExt;
 pub use error::{Error, Result};
 pub use install::{NPM_PACKAGES, PYTHON_PACKAGES};
 pub use layout::Layout;
+pub use resources::CREDENTIALS_SECRET;
 pub use state::{Service, State};
 
 use error::{CommandSnafu, ControlSnafu, IoSnafu, NotReadySnafu};
@@ -108,6 +110,7 @@ pub async fn up(layout: &Layout, options: &Options, progress: &dyn Fn(&str)) -> 
     match start_all(layout, options, progress, &mut started).await {
         Ok(state) => {
             state.save(layout)?;
+            resources::provision(layout, &state)?;
             progress(&format!(
                 "ready; environment in {}",
                 layout.env_file().display()
@@ -184,6 +187,10 @@ async fn start_all(
             format!("arn:aws:states:us-east-1:{ACCOUNT}:stateMachine:{STATE_MACHINE_NAME}"),
         ),
         ("VMPUSH_STAGING_BUCKET", STAGING_BUCKET.into()),
+        (
+            "VMPUSH_CREDENTIALS_SECRET",
+            resources::CREDENTIALS_SECRET.into(),
+        ),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
@@ -534,5 +541,6 @@ pub async fn reset(layout: &Layout) -> Result<State> {
         state.services[index] = service;
         state.save(layout)?;
     }
+    resources::provision(layout, &state)?;
     Ok(state)
 }
