@@ -28,9 +28,10 @@ Runs moto in-process with:
 * ``MOTO_EC2_LOAD_DEFAULT_AMIS=false``.
 * A request log (service, region, action, key parameters, status) for call counting:
   ``GET /_local/requests`` (and the JSONL file given with ``--log``).
-* Seeded fault injection: ``POST /_local/faults {"rate", "seed", "kinds": ["throttle", "5xx"],
-  "services": [...]}`` (or ``MOTO_FAULT_RATE`` / ``MOTO_FAULT_SEED``), answered in each
-  protocol's own error format (``RequestLimitExceeded``, ``Throttling``, ``ThrottlingException``,
+* Seeded fault injection: ``POST /_local/faults {"rate", "seed", "kinds": ["throttle", "5xx",
+  "denied"], "services": [...], "regions": [...], "actions": [...]}`` (or ``MOTO_FAULT_RATE`` /
+  ``MOTO_FAULT_SEED``), answered in each protocol's own error format (``RequestLimitExceeded``,
+  ``Throttling``, ``ThrottlingException``, ``UnauthorizedOperation``,
   ``SlowDown``; ``InternalError`` for 5xx).
 * ``POST /_local/reset`` wipes moto and the launcher's own state; ``GET /_local/health``.
 
@@ -476,10 +477,14 @@ class Faults:
         self.rate = float(config.get("rate", 0))
         self.kinds = list(config.get("kinds") or ["throttle", "5xx"])
         self.services = set(config.get("services") or [])
+        self.regions = set(config.get("regions") or [])
+        self.actions = set(config.get("actions") or [])
         self.rng = random.Random(int(config.get("seed", 0)))
 
-    def draw(self, service):
+    def draw(self, service, region, action):
         if self.rate <= 0 or (self.services and service not in self.services):
+            return None
+        if (self.regions and region not in self.regions) or (self.actions and action not in self.actions):
             return None
         if self.rng.random() >= self.rate:
             return None
@@ -493,10 +498,13 @@ def _fault_response(kind, service, protocol):
         code = {"ec2": "RequestLimitExceeded", "s3": "SlowDown"}.get(service, "Throttling")
         status = 503 if service in ("ec2", "s3") else 400
         message = "Request limit exceeded (injected)."
+    elif kind == "denied":
+        code = {"ec2": "UnauthorizedOperation", "s3": "AccessDenied"}.get(service, "AccessDenied")
+        status, message = 403, "You are not authorized to perform this operation (injected)."
     else:
         code, status, message = "InternalError", 500, "An internal error has occurred (injected)."
     if protocol == "json":
-        code = "ThrottlingException" if kind == "throttle" else "InternalServerError"
+        code = {"throttle": "ThrottlingException", "denied": "AccessDeniedException"}.get(kind, "InternalServerError")
         body = json.dumps({"__type": code, "message": message})
         return status, [("Content-Type", "application/x-amz-json-1.0"), ("x-amzn-ErrorType", code)], body
     if service == "ec2":
@@ -643,7 +651,7 @@ class Local:
             status_holder["status"] = int(status.split(" ", 1)[0])
             return start_response(status, headers, exc_info)
 
-        fault = self.faults.draw(service) if service else None
+        fault = self.faults.draw(service, region, action) if service else None
         if fault:
             status, headers, body = _fault_response(fault, service, protocol)
             _start(f"{status} Injected", headers)

@@ -5,6 +5,7 @@
 //! [`starmap::StarmapServer`]), so every rule is testable offline.
 
 pub mod billing;
+pub mod copy_regions;
 pub mod credentials;
 pub mod error;
 mod fields;

@@ -1,4 +1,4 @@
-//! Amazon EC2 adapters: snapshot import.
+//! Amazon EC2 adapters: snapshot import, and copies across regions ([`regions`]).
 
 use aws_config::SdkConfig;
 use aws_sdk_ec2::Client;
@@ -11,6 +11,8 @@ use vmpush_domain::import::{ImportRequest, ImportTask, Snapshots};
 use vmpush_domain::step::StepError;
 
 use crate::aws::classify;
+
+pub mod regions;
 
 /// An EC2 client for one region.
 pub fn client(config: &SdkConfig, region: &str) -> Client {

@@ -1,0 +1,117 @@
+//! Snapshots of the account in every region: the copy-regions step's adapter.
+
+use aws_config::SdkConfig;
+use aws_sdk_ec2::types::{Filter, ResourceType, TagSpecification};
+use tracing::{info, instrument};
+use vmpush_domain::copy_regions::{CopyRequest, RegionSnapshots, SnapshotState};
+use vmpush_domain::step::{ErrorKind, StepError};
+
+use super::{client, name_filter, tags};
+use crate::aws::classify;
+
+/// EC2 snapshots of the configuration's account, one client per region.
+#[derive(Debug, Clone)]
+pub struct Ec2Regions {
+    config: SdkConfig,
+}
+
+impl Ec2Regions {
+    /// Over the SDK configuration.
+    pub fn new(config: SdkConfig) -> Self {
+        Ec2Regions { config }
+    }
+}
+
+fn state_of(snapshot: &aws_sdk_ec2::types::Snapshot) -> SnapshotState {
+    SnapshotState {
+        id: snapshot.snapshot_id().unwrap_or_default().to_string(),
+        state: snapshot
+            .state()
+            .map_or("unknown", |s| s.as_str())
+            .to_string(),
+        progress: snapshot.progress().map(str::to_string),
+        message: snapshot
+            .state_message()
+            .filter(|m| !m.is_empty())
+            .map(str::to_string),
+    }
+}
+
+impl RegionSnapshots for Ec2Regions {
+    #[instrument(skip(self))]
+    async fn find(&self, region: &str, name: &str) -> Result<Vec<SnapshotState>, StepError> {
+        let out = client(&self.config, region)
+            .describe_snapshots()
+            .owner_ids("self")
+            .filters(name_filter(name))
+            .filters(
+                Filter::builder()
+                    .name("status")
+                    .values("pending")
+                    .values("completed")
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| {
+                classify(
+                    &format!("DescribeSnapshots tag:Name={name} in {region}"),
+                    &e,
+                )
+            })?;
+        Ok(out.snapshots().iter().map(state_of).collect())
+    }
+
+    #[instrument(skip(self, request), fields(region = %request.region))]
+    async fn copy(&self, request: &CopyRequest) -> Result<String, StepError> {
+        let out = client(&self.config, &request.region)
+            .copy_snapshot()
+            .source_region(&request.source_region)
+            .source_snapshot_id(&request.source_snapshot_id)
+            .description(format!(
+                "vmpush copy of {} from {}",
+                request.source_snapshot_id, request.source_region
+            ))
+            .tag_specifications(
+                TagSpecification::builder()
+                    .resource_type(ResourceType::Snapshot)
+                    .set_tags(Some(tags(&request.tags)))
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| {
+                classify(
+                    &format!(
+                        "CopySnapshot {} from {} to {}",
+                        request.source_snapshot_id, request.source_region, request.region
+                    ),
+                    &e,
+                )
+            })?;
+        let id = out.snapshot_id().map(str::to_string).ok_or_else(|| {
+            StepError::new(
+                ErrorKind::Fatal,
+                format!("CopySnapshot to {}: no snapshot id", request.region),
+            )
+        })?;
+        info!(snapshot = %id, "copy started");
+        Ok(id)
+    }
+
+    #[instrument(skip(self))]
+    async fn describe(&self, region: &str, snapshot_id: &str) -> Result<SnapshotState, StepError> {
+        let out = client(&self.config, region)
+            .describe_snapshots()
+            .snapshot_ids(snapshot_id)
+            .send()
+            .await
+            .map_err(|e| classify(&format!("DescribeSnapshots {snapshot_id} in {region}"), &e))?;
+        out.snapshots().first().map(state_of).ok_or_else(|| {
+            StepError::new(
+                ErrorKind::NotFound,
+                format!("snapshot {snapshot_id} not found in {region}"),
+            )
+        })
+    }
+}
