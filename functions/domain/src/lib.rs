@@ -14,6 +14,7 @@ pub mod item;
 pub mod naming;
 pub mod plan;
 pub mod ports;
+pub mod publish;
 pub mod push;
 pub mod rhsm;
 pub mod staged;

@@ -1,4 +1,5 @@
-//! Amazon EC2 adapters: snapshot import, and copies across regions ([`regions`]).
+//! Amazon EC2 adapters: snapshot import, copies across regions ([`regions`]) and AMIs
+//! ([`images`]).
 
 use aws_config::SdkConfig;
 use aws_sdk_ec2::Client;
@@ -12,6 +13,7 @@ use vmpush_domain::step::StepError;
 
 use crate::aws::classify;
 
+pub mod images;
 pub mod regions;
 
 /// An EC2 client for one region.

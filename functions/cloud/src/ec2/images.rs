@@ -1,0 +1,244 @@
+//! AMIs and their permissions in one region: the publish step's adapter.
+
+use aws_sdk_ec2::Client;
+use aws_sdk_ec2::types::{
+    ArchitectureValues, BlockDeviceMapping, BootModeValues, CreateVolumePermission,
+    CreateVolumePermissionModifications, EbsBlockDevice, Filter, ImageAttributeName,
+    LaunchPermission, LaunchPermissionModifications, PermissionGroup, ResourceType,
+    SnapshotAttributeName, TagSpecification, VolumeType,
+};
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use tracing::{info, instrument};
+use vmpush_domain::publish::{Image, Images, LaunchPermissions, RegisterRequest, Registered};
+use vmpush_domain::step::{ErrorKind, StepError};
+
+use super::tags;
+use crate::aws::classify;
+
+/// AMIs of the client's account and region.
+#[derive(Debug, Clone)]
+pub struct Ec2Images {
+    client: Client,
+    region: String,
+}
+
+impl Ec2Images {
+    /// Over `client`, a client of `region`.
+    pub fn new(client: Client, region: &str) -> Self {
+        Ec2Images {
+            client,
+            region: region.to_string(),
+        }
+    }
+}
+
+impl Images for Ec2Images {
+    #[instrument(skip(self))]
+    async fn find(&self, name: &str) -> Result<Vec<Image>, StepError> {
+        let out = self
+            .client
+            .describe_images()
+            .owners("self")
+            .filters(Filter::builder().name("name").values(name).build())
+            .send()
+            .await
+            .map_err(|e| classify(&format!("DescribeImages {name} in {}", self.region), &e))?;
+        Ok(out
+            .images()
+            .iter()
+            .filter(|i| i.name() == Some(name))
+            .map(|i| Image {
+                id: i.image_id().unwrap_or_default().to_string(),
+                state: i.state().map_or("unknown", |s| s.as_str()).to_string(),
+            })
+            .filter(|i| i.state != "deregistered")
+            .collect())
+    }
+
+    #[instrument(skip(self, request), fields(name = %request.name))]
+    async fn register(&self, request: &RegisterRequest) -> Result<Registered, StepError> {
+        let root = BlockDeviceMapping::builder()
+            .device_name(&request.root_device)
+            .ebs(
+                EbsBlockDevice::builder()
+                    .snapshot_id(&request.snapshot_id)
+                    .set_volume_type(request.volume_type.as_deref().map(VolumeType::from))
+                    .delete_on_termination(true)
+                    .build(),
+            )
+            .build();
+        let sent = self
+            .client
+            .register_image()
+            .name(&request.name)
+            .set_description(request.description.clone())
+            .architecture(ArchitectureValues::from(request.architecture.as_str()))
+            .virtualization_type(&request.virtualization)
+            .root_device_name(&request.root_device)
+            .block_device_mappings(root)
+            .set_ena_support(request.ena_support)
+            .set_sriov_net_support(request.sriov_net_support.clone())
+            .set_boot_mode(request.boot_mode.as_deref().map(BootModeValues::from))
+            .set_billing_products(
+                (!request.billing_products.is_empty()).then(|| request.billing_products.clone()),
+            )
+            .tag_specifications(
+                TagSpecification::builder()
+                    .resource_type(ResourceType::Image)
+                    .set_tags(Some(tags(&request.tags)))
+                    .build(),
+            )
+            .send()
+            .await;
+        match sent {
+            Ok(out) => {
+                let id = out.image_id().map(str::to_string).ok_or_else(|| {
+                    StepError::new(
+                        ErrorKind::Fatal,
+                        format!("RegisterImage {}: no image id", request.name),
+                    )
+                })?;
+                info!(ami = %id, "registered");
+                Ok(Registered::Created(id))
+            }
+            Err(e)
+                if e.as_service_error().and_then(|s| s.code())
+                    == Some("InvalidAMIName.Duplicate") =>
+            {
+                Ok(Registered::Duplicate)
+            }
+            Err(e) => Err(classify(
+                &format!("RegisterImage {} in {}", request.name, self.region),
+                &e,
+            )),
+        }
+    }
+
+    async fn tag_snapshot(
+        &self,
+        snapshot_id: &str,
+        tags_to_set: &[(String, String)],
+    ) -> Result<(), StepError> {
+        self.client
+            .create_tags()
+            .resources(snapshot_id)
+            .set_tags(Some(tags(tags_to_set)))
+            .send()
+            .await
+            .map_err(|e| classify(&format!("CreateTags {snapshot_id}"), &e))?;
+        Ok(())
+    }
+
+    async fn launch_permissions(&self, image_id: &str) -> Result<LaunchPermissions, StepError> {
+        let out = self
+            .client
+            .describe_image_attribute()
+            .image_id(image_id)
+            .attribute(ImageAttributeName::LaunchPermission)
+            .send()
+            .await
+            .map_err(|e| classify(&format!("DescribeImageAttribute {image_id}"), &e))?;
+        let mut permissions = LaunchPermissions::default();
+        for p in out.launch_permissions() {
+            if let Some(user) = p.user_id() {
+                permissions.users.push(user.to_string());
+            }
+            if let Some(group) = p.group() {
+                permissions.groups.push(group.as_str().to_string());
+            }
+        }
+        Ok(permissions)
+    }
+
+    async fn add_launch_permissions(
+        &self,
+        image_id: &str,
+        add: &LaunchPermissions,
+    ) -> Result<(), StepError> {
+        let mut permissions: Vec<LaunchPermission> = add
+            .users
+            .iter()
+            .map(|u| LaunchPermission::builder().user_id(u).build())
+            .collect();
+        permissions.extend(add.groups.iter().map(|g| {
+            LaunchPermission::builder()
+                .group(PermissionGroup::from(g.as_str()))
+                .build()
+        }));
+        self.client
+            .modify_image_attribute()
+            .image_id(image_id)
+            .launch_permission(
+                LaunchPermissionModifications::builder()
+                    .set_add(Some(permissions))
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| classify(&format!("ModifyImageAttribute {image_id}"), &e))?;
+        Ok(())
+    }
+
+    async fn volume_permissions(&self, snapshot_id: &str) -> Result<Vec<String>, StepError> {
+        let out = self
+            .client
+            .describe_snapshot_attribute()
+            .snapshot_id(snapshot_id)
+            .attribute(SnapshotAttributeName::CreateVolumePermission)
+            .send()
+            .await
+            .map_err(|e| classify(&format!("DescribeSnapshotAttribute {snapshot_id}"), &e))?;
+        Ok(out
+            .create_volume_permissions()
+            .iter()
+            .filter_map(|p| {
+                p.user_id()
+                    .map(str::to_string)
+                    .or_else(|| p.group().map(|g| g.as_str().to_string()))
+            })
+            .collect())
+    }
+
+    async fn add_volume_permissions(
+        &self,
+        snapshot_id: &str,
+        users: &[String],
+    ) -> Result<(), StepError> {
+        let permissions: Vec<CreateVolumePermission> = users
+            .iter()
+            .map(|u| match u.as_str() {
+                "all" => CreateVolumePermission::builder()
+                    .group(PermissionGroup::All)
+                    .build(),
+                _ => CreateVolumePermission::builder().user_id(u).build(),
+            })
+            .collect();
+        self.client
+            .modify_snapshot_attribute()
+            .snapshot_id(snapshot_id)
+            .create_volume_permission(
+                CreateVolumePermissionModifications::builder()
+                    .set_add(Some(permissions))
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| classify(&format!("ModifySnapshotAttribute {snapshot_id}"), &e))?;
+        Ok(())
+    }
+
+    async fn public_sharing_blocked(&self) -> Result<bool, StepError> {
+        let out = self
+            .client
+            .get_image_block_public_access_state()
+            .send()
+            .await
+            .map_err(|e| {
+                classify(
+                    &format!("GetImageBlockPublicAccessState in {}", self.region),
+                    &e,
+                )
+            })?;
+        Ok(out.image_block_public_access_state() == Some("block-new-sharing"))
+    }
+}
