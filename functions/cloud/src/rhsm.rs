@@ -1,12 +1,14 @@
 //! RHSM's cloud-access API over HTTPS with a client certificate (pubtools `--rhsm-cert` /
 //! `--rhsm-key`). As in pubtools, `provider_image_groups` is joined to the host root (a base
-//! path is dropped). Connection errors are retried (3 attempts); HTTP error statuses are not.
+//! path is dropped), and so are `amis`; `regions` is relative (appended to the base path).
+//! Connection errors are retried (3 attempts), and so are 5xx answers to writes.
 
 use std::path::Path;
 use std::time::Duration;
 
 use tracing::warn;
 use vmpush_domain::rhsm::Rhsm;
+use vmpush_domain::rhsm_update::{Reply, RhsmWrites};
 use vmpush_domain::step::{ErrorKind, StepError};
 
 /// Connection-error retries, as pubtools' executor (3 attempts).
@@ -88,6 +90,73 @@ impl HttpRhsm {
                 }
             }
         }
+    }
+}
+
+impl HttpRhsm {
+    fn url(&self, path: &str) -> Result<reqwest::Url, StepError> {
+        self.base
+            .join(path)
+            .map_err(|e| StepError::invalid(format!("RHSM URL: {e}")))
+    }
+
+    /// Sends a JSON body; connection errors and 5xx answers are retried.
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        url: reqwest::Url,
+        body: &serde_json::Value,
+    ) -> Result<Reply, StepError> {
+        let mut attempt = 1;
+        loop {
+            let sent = self
+                .client
+                .request(method.clone(), url.clone())
+                .json(body)
+                .send()
+                .await;
+            match sent {
+                Ok(r) if r.status().is_server_error() && attempt < ATTEMPTS => {
+                    warn!(%url, %method, status = %r.status(), attempt, "RHSM failed; retrying");
+                }
+                Ok(r) => {
+                    let status = r.status().as_u16();
+                    let text = r.text().await.unwrap_or_default();
+                    return Ok(Reply {
+                        status,
+                        body: text.chars().take(300).collect(),
+                    });
+                }
+                Err(e) if attempt < ATTEMPTS && (e.is_connect() || e.is_timeout()) => {
+                    warn!(%url, %method, attempt, "RHSM connection failed; retrying");
+                }
+                Err(e) => {
+                    return Err(StepError::new(
+                        ErrorKind::Transient,
+                        format!("{method} {url}: {e}"),
+                    ));
+                }
+            }
+            tokio::time::sleep(Duration::from_secs(1 << attempt)).await;
+            attempt += 1;
+        }
+    }
+}
+
+impl RhsmWrites for HttpRhsm {
+    async fn create_region(&self, body: &serde_json::Value) -> Result<Reply, StepError> {
+        let url = self.url("v1/internal/cloud_access_providers/amazon/regions")?;
+        self.send(reqwest::Method::POST, url, body).await
+    }
+
+    async fn update_ami(&self, body: &serde_json::Value) -> Result<Reply, StepError> {
+        let url = self.url("/v1/internal/cloud_access_providers/amazon/amis")?;
+        self.send(reqwest::Method::PUT, url, body).await
+    }
+
+    async fn create_ami(&self, body: &serde_json::Value) -> Result<Reply, StepError> {
+        let url = self.url("/v1/internal/cloud_access_providers/amazon/amis")?;
+        self.send(reqwest::Method::POST, url, body).await
     }
 }
 

@@ -17,6 +17,7 @@ pub mod ports;
 pub mod publish;
 pub mod push;
 pub mod rhsm;
+pub mod rhsm_update;
 pub mod staged;
 pub mod starmap;
 pub mod step;
