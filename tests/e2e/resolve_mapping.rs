@@ -122,8 +122,14 @@ async fn resolve_mapping_emits_the_work_list_after_the_rhsm_precheck() {
                         .starts_with(&format!("/{STAGING_BUCKET}/")))
         })
         .filter(|r| {
-            !["CreateFunction", "CreateRole", "CreateSecret"]
-                .contains(&r["action"].as_str().unwrap_or(""))
+            ![
+                "CreateFunction",
+                "CreateRole",
+                "CreateSecret",
+                "CreateTopic",
+                "CreateQueue",
+            ]
+            .contains(&r["action"].as_str().unwrap_or(""))
         })
         .collect();
     assert!(

@@ -15,4 +15,6 @@ pub mod s3;
 pub mod secrets;
 #[cfg(feature = "sfn")]
 pub mod sfn;
+#[cfg(feature = "sns")]
+pub mod sns;
 pub mod starmap;

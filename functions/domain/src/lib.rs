@@ -12,6 +12,7 @@ mod fields;
 pub mod import;
 pub mod item;
 pub mod naming;
+pub mod notify;
 pub mod plan;
 pub mod ports;
 pub mod publish;

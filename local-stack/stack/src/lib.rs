@@ -19,7 +19,7 @@ use snafu::ResultExt;
 pub use error::{Error, Result};
 pub use install::{NPM_PACKAGES, PYTHON_PACKAGES};
 pub use layout::Layout;
-pub use resources::CREDENTIALS_SECRET;
+pub use resources::{CREDENTIALS_SECRET, NOTIFICATIONS, topic_arn};
 pub use state::{Service, State};
 
 use error::{CommandSnafu, ControlSnafu, IoSnafu, NotReadySnafu};
@@ -36,6 +36,9 @@ pub const STATE_MACHINE_NAME: &str = "vmpush-push";
 pub const STAGING_BUCKET: &str = "vmpush-staging";
 /// moto's account.
 pub const ACCOUNT: &str = "123456789012";
+
+/// The stack's default region.
+pub const REGION: &str = "us-east-1";
 
 /// How long a stopping service gets before SIGKILL.
 const STOP_GRACE: Duration = Duration::from_secs(10);
@@ -169,8 +172,8 @@ async fn start_all(
         ("AWS_ENDPOINT_URL_MARKETPLACE_CATALOG", url(marketplace)),
         ("AWS_ACCESS_KEY_ID", "test".into()),
         ("AWS_SECRET_ACCESS_KEY", "test".into()),
-        ("AWS_REGION", "us-east-1".into()),
-        ("AWS_DEFAULT_REGION", "us-east-1".into()),
+        ("AWS_REGION", REGION.into()),
+        ("AWS_DEFAULT_REGION", REGION.into()),
         ("AWS_EC2_METADATA_DISABLED", "true".into()),
         ("VMPUSH_RHSM_URL", rhsm_url.clone()),
         ("VMPUSH_STARMAP_URL", url(starmap)),
@@ -191,6 +194,7 @@ async fn start_all(
             "VMPUSH_CREDENTIALS_SECRET",
             resources::CREDENTIALS_SECRET.into(),
         ),
+        ("VMPUSH_TOPIC_ARN", resources::topic_arn()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))

@@ -1,0 +1,58 @@
+//! Amazon SNS: the push notification topic.
+
+use aws_config::SdkConfig;
+use aws_sdk_sns::Client;
+use aws_sdk_sns::types::MessageAttributeValue;
+use vmpush_domain::notify::{Attribute, Message, Topic};
+use vmpush_domain::step::{ErrorKind, StepError};
+
+use crate::aws::classify;
+
+/// One SNS topic.
+#[derive(Debug, Clone)]
+pub struct SnsTopic {
+    client: Client,
+    arn: String,
+}
+
+impl SnsTopic {
+    /// The topic `arn`.
+    pub fn new(config: &SdkConfig, arn: &str) -> Self {
+        SnsTopic {
+            client: Client::new(config),
+            arn: arn.to_string(),
+        }
+    }
+}
+
+fn attribute(value: &Attribute) -> Result<MessageAttributeValue, StepError> {
+    let (data_type, text) = match value {
+        Attribute::Text(t) => ("String", t.clone()),
+        Attribute::List(items) => ("String.Array", serde_json::json!(items).to_string()),
+    };
+    MessageAttributeValue::builder()
+        .data_type(data_type)
+        .string_value(text)
+        .build()
+        .map_err(|e| StepError::new(ErrorKind::Fatal, format!("message attribute: {e}")))
+}
+
+impl Topic for SnsTopic {
+    async fn publish(&self, message: &Message) -> Result<String, StepError> {
+        let mut request = self
+            .client
+            .publish()
+            .topic_arn(&self.arn)
+            .subject(&message.subject)
+            .message_structure("json")
+            .message(&message.body);
+        for (name, value) in &message.attributes {
+            request = request.message_attributes(name, attribute(value)?);
+        }
+        let out = request
+            .send()
+            .await
+            .map_err(|e| classify(&format!("Publish {}", self.arn), &e))?;
+        Ok(out.message_id().unwrap_or_default().to_string())
+    }
+}

@@ -1,0 +1,103 @@
+//! sns-notify through its real binary: the notice reaches the SQS queue subscribed to the
+//! stack's topic as a structured document with the region → AMI map, with filterable message
+//! attributes, plus one message per failed destination when asked.
+
+use std::path::Path;
+
+use serde_json::{Value, json};
+use vmpush_local::testing::TestStack;
+use vmpush_local::{NOTIFICATIONS, Options};
+
+fn workspace() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_subscriber_gets_the_structured_notice() {
+    let stack = TestStack::up(workspace(), &Options::default()).await;
+    stack.create_function("vmpush-sns-notify");
+    let name = "RHEL-9.0.0_HVM_GA-20250101-x86_64-10-Hourly2-GP3";
+    let notice = json!({
+        "event": "push-finished", "push_id": "p1", "workflow": "community", "state": "FAILED",
+        "images": [{"name": name, "source": "drops/p1/rhel-ec2-9.0-10.x86_64.raw.xz",
+                    "sha256": "ab".repeat(32), "product": "RHEL_HOURLY", "billing_type": "hourly",
+                    "regions": {
+                        "us-east-1": {"ami": "ami-1", "snapshot": "snap-1", "state": "PUSHED", "public": true},
+                        "eu-west-1": {"ami": null, "snapshot": null, "state": "NOTPUSHED", "public": false}}}],
+        "failures": [{"name": name, "region": "eu-west-1", "destination": "eu-west-1-hourly",
+                      "state": "NOTPUSHED", "reason": "CopySnapshot: UnauthorizedOperation"}]});
+    let (error, out) = stack.invoke(
+        "vmpush-sns-notify",
+        &json!({"notice": notice, "per_failure": true}),
+    );
+    assert_eq!(error, None, "{out}");
+    assert_eq!(
+        (
+            out["delivered"].as_bool(),
+            out["message_ids"].as_array().map(Vec::len)
+        ),
+        (Some(true), Some(2))
+    );
+
+    // the AWS CLI v1 ignores AWS_ENDPOINT_URL for SQS
+    let endpoint = stack.var("AWS_ENDPOINT_URL");
+    let queue = stack.aws(&[
+        "sqs",
+        "get-queue-url",
+        "--queue-name",
+        NOTIFICATIONS,
+        "--endpoint-url",
+        endpoint,
+    ]);
+    let received = stack.aws(&[
+        "sqs",
+        "--endpoint-url",
+        endpoint,
+        "receive-message",
+        "--queue-url",
+        queue["QueueUrl"].as_str().unwrap(),
+        "--max-number-of-messages",
+        "10",
+        "--wait-time-seconds",
+        "2",
+    ]);
+    let mut envelopes: Vec<Value> = received["Messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| serde_json::from_str(m["Body"].as_str().unwrap()).unwrap())
+        .collect();
+    envelopes.sort_by_key(|e| e["Subject"].as_str().unwrap().to_string());
+    assert_eq!(envelopes.len(), 2, "{received}");
+    let push = &envelopes[1];
+    assert_eq!(push["Subject"], "vmpush: push p1 FAILED");
+    let document: Value = serde_json::from_str(push["Message"].as_str().unwrap()).unwrap();
+    assert_eq!(document, notice);
+    assert_eq!(
+        document["images"][0]["regions"]["us-east-1"]["ami"],
+        "ami-1"
+    );
+    assert_eq!(
+        (
+            &push["MessageAttributes"]["event"],
+            &push["MessageAttributes"]["state"],
+            &push["MessageAttributes"]["workflow"],
+            &push["MessageAttributes"]["product"]
+        ),
+        (
+            &json!({"Type": "String", "Value": "push-finished"}),
+            &json!({"Type": "String", "Value": "FAILED"}),
+            &json!({"Type": "String", "Value": "community"}),
+            &json!({"Type": "String.Array", "Value": "[\"RHEL_HOURLY\"]"})
+        )
+    );
+    let failure = &envelopes[0];
+    assert_eq!(
+        failure["Subject"],
+        format!("vmpush: {name} NOTPUSHED in eu-west-1")
+    );
+    assert_eq!(
+        failure["MessageAttributes"]["event"]["Value"],
+        "destination-failed"
+    );
+}
