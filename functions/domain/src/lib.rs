@@ -17,6 +17,7 @@ pub mod plan;
 pub mod ports;
 pub mod publish;
 pub mod push;
+pub mod result;
 pub mod rhsm;
 pub mod rhsm_update;
 pub mod staged;

@@ -16,6 +16,18 @@ pub trait ObjectReader: Sync {
     ) -> impl Future<Output = Result<Vec<u8>, StepError>> + Send;
 }
 
+/// Writes objects (results) to an object store.
+pub trait ObjectWriter: Sync {
+    /// Stores `body` at `key` of `bucket`, replacing what is there.
+    fn put(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: Vec<u8>,
+        content_type: &str,
+    ) -> impl Future<Output = Result<(), StepError>> + Send;
+}
+
 /// An execution of the push state machine.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Execution {

@@ -19,7 +19,7 @@ use snafu::ResultExt;
 pub use error::{Error, Result};
 pub use install::{NPM_PACKAGES, PYTHON_PACKAGES};
 pub use layout::Layout;
-pub use resources::{CREDENTIALS_SECRET, NOTIFICATIONS, topic_arn};
+pub use resources::{CREDENTIALS_SECRET, NOTIFICATIONS, RESULTS_BUCKET, topic_arn};
 pub use state::{Service, State};
 
 use error::{CommandSnafu, ControlSnafu, IoSnafu, NotReadySnafu};
@@ -110,16 +110,22 @@ pub async fn up(layout: &Layout, options: &Options, progress: &dyn Fn(&str)) -> 
     }
     seed_starmap(layout)?;
     let mut started = Vec::new();
-    match start_all(layout, options, progress, &mut started).await {
+    let ready = async {
+        let state = start_all(layout, options, progress, &mut started).await?;
+        resources::provision(layout, &state)?;
+        state.save(layout)?;
+        Ok::<State, Error>(state)
+    }
+    .await;
+    match ready {
         Ok(state) => {
-            state.save(layout)?;
-            resources::provision(layout, &state)?;
             progress(&format!(
                 "ready; environment in {}",
                 layout.env_file().display()
             ));
             Ok(state)
         }
+        // nothing is left running when the stack cannot be made ready
         Err(e) => {
             for pid in started {
                 process::stop_group(pid, STOP_GRACE);
@@ -195,6 +201,7 @@ async fn start_all(
             resources::CREDENTIALS_SECRET.into(),
         ),
         ("VMPUSH_TOPIC_ARN", resources::topic_arn()),
+        ("VMPUSH_RESULTS_BUCKET", resources::RESULTS_BUCKET.into()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))

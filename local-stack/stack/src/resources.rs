@@ -1,6 +1,6 @@
 //! The cloud resources the functions expect, created in moto after every start and reset, as
-//! the SAM template creates them in AWS: the credentials secret, and the notification topic
-//! with an SQS queue subscribed to it (what a subscriber receives).
+//! the SAM template creates them in AWS: the results bucket, the credentials secret, and the
+//! notification topic with an SQS queue subscribed to it (what a subscriber receives).
 
 use std::process::Command;
 
@@ -13,6 +13,9 @@ use crate::{ACCOUNT, REGION};
 
 /// The credentials secret (`VMPUSH_CREDENTIALS_SECRET`); it starts empty (`[]`).
 pub const CREDENTIALS_SECRET: &str = "vmpush-credentials";
+
+/// The results bucket (`VMPUSH_RESULTS_BUCKET`).
+pub const RESULTS_BUCKET: &str = "vmpush-results";
 
 /// The notification topic, and the SQS queue subscribed to it.
 pub const NOTIFICATIONS: &str = "vmpush-notifications";
@@ -27,7 +30,8 @@ pub fn provision(layout: &Layout, state: &State) -> Result<()> {
     let log = layout.log("resources");
     let queue_arn = format!("arn:aws:sqs:{REGION}:{ACCOUNT}:{NOTIFICATIONS}");
     let topic = topic_arn();
-    let calls: [&[&str]; 4] = [
+    let calls: [&[&str]; 5] = [
+        &["s3api", "create-bucket", "--bucket", RESULTS_BUCKET],
         &[
             "secretsmanager",
             "create-secret",

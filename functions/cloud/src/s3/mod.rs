@@ -3,7 +3,7 @@
 use aws_config::SdkConfig;
 use aws_sdk_s3::Client;
 use tracing::instrument;
-use vmpush_domain::ports::{ObjectReader, StagedTrees};
+use vmpush_domain::ports::{ObjectReader, ObjectWriter, StagedTrees};
 use vmpush_domain::staged::metadata_paths;
 use vmpush_domain::step::{ErrorKind, StepError};
 use vmpush_domain::tree::{FileTree, MemoryTree};
@@ -67,6 +67,28 @@ impl ObjectReader for S3Objects {
             )
         })?;
         Ok(bytes.into_bytes().to_vec())
+    }
+}
+
+impl ObjectWriter for S3Objects {
+    #[instrument(skip(self, body))]
+    async fn put(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: Vec<u8>,
+        content_type: &str,
+    ) -> Result<(), StepError> {
+        self.client
+            .put_object()
+            .bucket(bucket)
+            .key(key)
+            .content_type(content_type)
+            .body(aws_sdk_s3::primitives::ByteStream::from(body))
+            .send()
+            .await
+            .map_err(|e| classify(&format!("PutObject s3://{bucket}/{key}"), &e))?;
+        Ok(())
     }
 }
 

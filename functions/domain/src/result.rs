@@ -1,0 +1,315 @@
+//! The result of a push, from its work list and what happened to each destination: per
+//! destination `{state, ami, snapshot, region, name, error}` (states as pubtools:
+//! `PUSHED`, `NOTPUSHED` when publishing failed, `UPLOADFAILED` when the image never became a
+//! snapshot, `SKIPPED`), awspub's `{"images": {name: {region: ami}}}`, pubtools' push item
+//! records (`pushitems.jsonl`, spec §3.10), and the notice sent to subscribers.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::notify::{NoticeFailure, NoticeImage, NoticeRegion, PushNotice};
+use crate::ports::ObjectWriter;
+use crate::step::StepError;
+use crate::worklist::WorkList;
+
+/// The step a destination failed at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Stage {
+    /// Uploading the image.
+    Upload,
+    /// Importing it as a snapshot.
+    Import,
+    /// Copying the snapshot to the region.
+    Copy,
+    /// Registering, sharing, publishing.
+    Publish,
+    /// Telling RHSM.
+    Rhsm,
+}
+
+/// What happened to one destination of the work list.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outcome {
+    /// The AMI, once registered.
+    #[serde(default)]
+    pub ami: Option<String>,
+    /// The snapshot in the region.
+    #[serde(default)]
+    pub snapshot: Option<String>,
+    /// The sha256 of the source (the upload's).
+    #[serde(default)]
+    pub sha256: Option<String>,
+    /// Whether the AMI is public.
+    #[serde(default)]
+    pub public: bool,
+    /// Where it failed, when it did.
+    #[serde(default)]
+    pub failed_at: Option<Stage>,
+    /// Why.
+    #[serde(default)]
+    pub error: Option<String>,
+}
+
+/// The summarising step's input: the work list and one outcome per destination, in order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SummaryInput {
+    /// Workflow of the push.
+    pub workflow: String,
+    /// The work list.
+    pub work: WorkList,
+    /// Outcomes, one per `work.destinations`.
+    pub outcomes: Vec<Outcome>,
+}
+
+/// One destination in the result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DestinationResult {
+    /// `PUSHED`, `NOTPUSHED`, `UPLOADFAILED`, `SKIPPED`.
+    pub state: String,
+    /// The AMI.
+    pub ami: Option<String>,
+    /// Its snapshot.
+    pub snapshot: Option<String>,
+    /// Region.
+    pub region: Option<String>,
+    /// AMI name.
+    pub name: Option<String>,
+    /// The mapping's destination.
+    pub destination: Option<String>,
+    /// Account alias.
+    pub account: Option<String>,
+    /// The staged file.
+    pub source: String,
+    /// Whether the AMI is public.
+    pub public: bool,
+    /// Why it was not pushed.
+    pub error: Option<String>,
+}
+
+/// The result document.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PushResult {
+    /// Push id.
+    pub push_id: String,
+    /// Workflow.
+    pub workflow: String,
+    /// `PUSHED` when every destination is, else `FAILED`.
+    pub state: String,
+    /// Per destination, then the skipped ones.
+    pub destinations: Vec<DestinationResult>,
+    /// awspub's shape: AMI name → region → AMI id (pushed destinations).
+    pub images: BTreeMap<String, BTreeMap<String, String>>,
+    /// pubtools' push item records, one per destination (`pushitems.jsonl` lines).
+    pub pushitems: Vec<Value>,
+}
+
+/// The result of a push, and the notice for subscribers.
+pub fn summarize(input: &SummaryInput) -> Result<(PushResult, PushNotice), StepError> {
+    let work = &input.work;
+    if input.outcomes.len() != work.destinations.len() {
+        return Err(StepError::invalid(format!(
+            "summary: {} outcomes for {} destinations",
+            input.outcomes.len(),
+            work.destinations.len()
+        )));
+    }
+    let mut destinations = Vec::new();
+    let mut images: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    let mut pushitems = Vec::new();
+    let mut notice_images: Vec<NoticeImage> = Vec::new();
+    let mut failures = Vec::new();
+    for (d, outcome) in work.destinations.iter().zip(&input.outcomes) {
+        let planned = &d.destination;
+        let upload = work
+            .imports
+            .get(d.import)
+            .and_then(|i| work.uploads.get(i.upload));
+        let src = upload.map_or_else(
+            || d.source.clone(),
+            |u| format!("s3://{}/{}", u.source_bucket, u.source_key),
+        );
+        let origin = src.rsplit_once('/').map_or(src.as_str(), |(dir, _)| dir);
+        let sha256 = outcome
+            .sha256
+            .clone()
+            .or_else(|| upload.and_then(|u| u.sha256.clone()));
+        let state = match (outcome.error.is_some(), outcome.failed_at) {
+            (false, _) => "PUSHED",
+            (true, Some(Stage::Upload | Stage::Import)) => "UPLOADFAILED",
+            (true, _) => "NOTPUSHED",
+        };
+        let name = planned
+            .ami_name
+            .clone()
+            .unwrap_or(planned.image_name.clone());
+        let region = planned.region.clone().unwrap_or_default();
+        if state == "PUSHED" {
+            if let Some(ami) = &outcome.ami {
+                images
+                    .entry(name.clone())
+                    .or_default()
+                    .insert(region.clone(), ami.clone());
+            }
+        } else {
+            failures.push(NoticeFailure {
+                name: name.clone(),
+                region: region.clone(),
+                destination: planned.destination.clone(),
+                state: state.into(),
+                reason: outcome.error.clone().unwrap_or_default(),
+            });
+        }
+        pushitems.push(json!({
+            "build": null, "checksums": sha256.as_ref().map(|s| json!({"sha256": s})),
+            "dest": planned.destination, "filename": name, "origin": origin,
+            "signing_key": null, "src": src, "state": state,
+        }));
+        let position = notice_images.iter().position(|i| i.name == name);
+        let image = match position {
+            Some(i) => &mut notice_images[i],
+            None => {
+                notice_images.push(NoticeImage {
+                    name: name.clone(),
+                    source: src.clone(),
+                    sha256: sha256.clone(),
+                    product: planned.rhsm_product.clone(),
+                    billing_type: planned.billing_type.clone(),
+                    regions: BTreeMap::new(),
+                });
+                notice_images.last_mut().expect("just pushed")
+            }
+        };
+        image.regions.insert(
+            region.clone(),
+            NoticeRegion {
+                ami: outcome.ami.clone(),
+                snapshot: outcome.snapshot.clone(),
+                state: state.into(),
+                public: outcome.public,
+            },
+        );
+        destinations.push(DestinationResult {
+            state: state.into(),
+            ami: outcome.ami.clone(),
+            snapshot: outcome.snapshot.clone(),
+            region: planned.region.clone(),
+            name: Some(name),
+            destination: Some(planned.destination.clone()),
+            account: Some(planned.account.clone()),
+            source: src,
+            public: outcome.public,
+            error: outcome.error.clone(),
+        });
+    }
+    for skip in &work.skipped {
+        destinations.push(DestinationResult {
+            state: "SKIPPED".into(),
+            ami: None,
+            snapshot: None,
+            region: None,
+            name: None,
+            destination: skip.destination.clone(),
+            account: None,
+            source: skip.source.clone(),
+            public: false,
+            error: Some(skip.reason.clone()),
+        });
+    }
+    let state = if failures.is_empty() {
+        "PUSHED"
+    } else {
+        "FAILED"
+    };
+    let result = PushResult {
+        push_id: work.push_id.clone(),
+        workflow: input.workflow.clone(),
+        state: state.into(),
+        destinations,
+        images,
+        pushitems,
+    };
+    let notice = PushNotice {
+        event: "push-finished".into(),
+        push_id: work.push_id.clone(),
+        workflow: input.workflow.clone(),
+        state: state.into(),
+        images: notice_images,
+        failures,
+    };
+    Ok((result, notice))
+}
+
+/// `pushitems.jsonl`: one sorted-key JSON line per record.
+pub fn pushitems_jsonl(result: &PushResult) -> String {
+    result
+        .pushitems
+        .iter()
+        .map(|item| format!("{}\n", sorted(item)))
+        .collect()
+}
+
+/// A JSON value with its object keys sorted (serde_json keeps insertion order here).
+fn sorted(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            let ordered: BTreeMap<&String, Value> =
+                map.iter().map(|(k, v)| (k, sorted(v))).collect();
+            json!(ordered)
+        }
+        Value::Array(items) => Value::Array(items.iter().map(sorted).collect()),
+        other => other.clone(),
+    }
+}
+
+/// The summarising step's output: where the result went, the result, the notice.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SummaryOutput {
+    /// `s3://<bucket>/results/<push id>/`.
+    pub location: String,
+    /// The result document.
+    pub result: PushResult,
+    /// The notice for sns-notify.
+    pub notice: PushNotice,
+}
+
+/// Summarises a push and writes `result.json`, `images.json` (awspub's shape) and
+/// `pushitems.jsonl` under `results/<push id>/` of `bucket`.
+pub async fn write<W: ObjectWriter>(
+    store: &W,
+    bucket: &str,
+    input: &SummaryInput,
+) -> Result<SummaryOutput, StepError> {
+    let (result, notice) = summarize(input)?;
+    let prefix = format!("results/{}/", result.push_id);
+    let pretty = |value: &Value| {
+        let mut text = serde_json::to_string_pretty(value).unwrap_or_default();
+        text.push('\n');
+        text.into_bytes()
+    };
+    let document = pretty(&serde_json::to_value(&result).unwrap_or_default());
+    let images = pretty(&json!({"images": result.images}));
+    for (name, body, content_type) in [
+        ("result.json", document, "application/json"),
+        ("images.json", images, "application/json"),
+        (
+            "pushitems.jsonl",
+            pushitems_jsonl(&result).into_bytes(),
+            "application/x-ndjson",
+        ),
+    ] {
+        store
+            .put(bucket, &format!("{prefix}{name}"), body, content_type)
+            .await?;
+    }
+    Ok(SummaryOutput {
+        location: format!("s3://{bucket}/{prefix}"),
+        result,
+        notice,
+    })
+}
+
+#[cfg(test)]
+mod tests;

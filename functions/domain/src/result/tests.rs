@@ -1,0 +1,197 @@
+use super::*;
+
+fn destination(region: &str, billing: &str) -> Value {
+    let name = format!(
+        "RHEL-9.0.0_HVM_GA-20250101-x86_64-10-{}2-GP3",
+        if billing == "hourly" {
+            "Hourly"
+        } else {
+            "Access"
+        }
+    );
+    json!({
+        "account": "aws-us-storage", "provider": "AWS", "destination": format!("{region}-{billing}"),
+        "region": region, "partition": "aws", "billing_type": billing, "ami_name": name,
+        "image_name": name, "billing_codes": null, "public": billing == "hourly",
+        "rhsm_product": if billing == "hourly" { "RHEL_HOURLY" } else { "RHEL" },
+        "rhsm_provider": "AWS", "architecture": "x86_64", "boot_mode": null, "volume": "gp3",
+        "bucket": "redhat-cloudimg-us-east-1", "sharing_accounts": [], "snapshot_accounts": [],
+        "groups": [], "tags": {}, "description": null, "virtualization": null,
+        "root_device": null, "ena_support": null, "sriov_net_support": null,
+        "release": {"product": "RHEL", "date": "20250101", "arch": "x86_64", "respin": 10,
+                    "version": "9.0", "base_product": null, "base_version": null,
+                    "variant": null, "type": "ga"},
+        "marketplace": null})
+}
+
+const SOURCE: &str = "starmap/CLOUD_IMAGES/rhel-ec2-9.0-10/rhel-ec2-9.0-10.x86_64.raw.xz";
+
+fn work() -> WorkList {
+    serde_json::from_value(json!({
+        "push_id": "p1",
+        "uploads": [{"account": "aws-us-storage", "region": "us-east-1", "bucket": "redhat-cloudimg-us-east-1",
+                     "source_bucket": "vmpush-staging", "source_key": format!("drops/p1/{SOURCE}"),
+                     "size": null, "sha256": "ab".repeat(32), "format": "raw", "tags": []}],
+        "imports": [{"account": "aws-us-storage", "region": "us-east-1", "upload": 0, "billing_codes": ["bp-6fa54006"]},
+                    {"account": "aws-us-storage", "region": "us-east-1", "upload": 0, "billing_codes": ["bp-63a5400a"]}],
+        "destinations": [
+            {"import": 0, "source": SOURCE, "destination": destination("us-east-1", "hourly")},
+            {"import": 1, "source": SOURCE, "destination": destination("us-east-1", "access")},
+            {"import": 0, "source": SOURCE, "destination": destination("eu-west-1", "hourly")}],
+        "skipped": [{"source": "sap.raw.xz", "destination": "us-east-1-access",
+                     "reason": "pushed only to hourly destinations"}]
+    }))
+    .unwrap()
+}
+
+fn pushed(ami: &str, public: bool) -> Outcome {
+    Outcome {
+        ami: Some(ami.into()),
+        snapshot: Some(ami.replace("ami", "snap")),
+        public,
+        ..Outcome::default()
+    }
+}
+
+#[test]
+fn a_failed_region_is_notpushed_and_the_rest_reported_pushed() {
+    let failed = Outcome {
+        failed_at: Some(Stage::Copy),
+        error: Some("CopySnapshot to eu-west-1: UnauthorizedOperation (HTTP 403)".into()),
+        ..Outcome::default()
+    };
+    let input = SummaryInput {
+        workflow: "community".into(),
+        work: work(),
+        outcomes: vec![pushed("ami-1", true), pushed("ami-2", false), failed],
+    };
+    let (result, notice) = summarize(&input).unwrap();
+    assert_eq!(result.state, "FAILED");
+    let states: Vec<(&str, Option<&str>)> = result
+        .destinations
+        .iter()
+        .map(|d| (d.state.as_str(), d.destination.as_deref()))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            ("PUSHED", Some("us-east-1-hourly")),
+            ("PUSHED", Some("us-east-1-access")),
+            ("NOTPUSHED", Some("eu-west-1-hourly")),
+            ("SKIPPED", Some("us-east-1-access")),
+        ]
+    );
+    assert_eq!(
+        serde_json::to_value(&result.images).unwrap(),
+        json!({"RHEL-9.0.0_HVM_GA-20250101-x86_64-10-Access2-GP3": {"us-east-1": "ami-2"},
+               "RHEL-9.0.0_HVM_GA-20250101-x86_64-10-Hourly2-GP3": {"us-east-1": "ami-1"}})
+    );
+    let lines = pushitems_jsonl(&result);
+    assert_eq!(
+        lines.lines().next().unwrap(),
+        format!(
+            r#"{{"build":null,"checksums":{{"sha256":"{}"}},"dest":"us-east-1-hourly","filename":"RHEL-9.0.0_HVM_GA-20250101-x86_64-10-Hourly2-GP3","origin":"s3://vmpush-staging/drops/p1/starmap/CLOUD_IMAGES/rhel-ec2-9.0-10","signing_key":null,"src":"s3://vmpush-staging/drops/p1/{SOURCE}","state":"PUSHED"}}"#,
+            "ab".repeat(32)
+        )
+    );
+    assert_eq!(lines.lines().count(), 3);
+
+    assert_eq!(notice.state, "FAILED");
+    assert_eq!(notice.images.len(), 2);
+    let hourly = &notice.images[0];
+    assert_eq!(
+        serde_json::to_value(&hourly.regions).unwrap(),
+        json!({"eu-west-1": {"ami": null, "snapshot": null, "state": "NOTPUSHED", "public": false},
+               "us-east-1": {"ami": "ami-1", "snapshot": "snap-1", "state": "PUSHED", "public": true}})
+    );
+    assert_eq!(hourly.product.as_deref(), Some("RHEL_HOURLY"));
+    assert_eq!(
+        notice.failures,
+        [NoticeFailure {
+            name: "RHEL-9.0.0_HVM_GA-20250101-x86_64-10-Hourly2-GP3".into(),
+            region: "eu-west-1".into(),
+            destination: "eu-west-1-hourly".into(),
+            state: "NOTPUSHED".into(),
+            reason: "CopySnapshot to eu-west-1: UnauthorizedOperation (HTTP 403)".into(),
+        }]
+    );
+}
+
+#[test]
+fn upload_failures_are_uploadfailed_and_all_pushed_is_pushed() {
+    let failed = Outcome {
+        failed_at: Some(Stage::Import),
+        error: Some("import task ended deleted".into()),
+        ..Outcome::default()
+    };
+    let mut input = SummaryInput {
+        workflow: "community".into(),
+        work: work(),
+        outcomes: vec![failed.clone(), pushed("ami-2", false), failed],
+    };
+    let (result, _) = summarize(&input).unwrap();
+    assert_eq!(result.destinations[0].state, "UPLOADFAILED");
+    input.outcomes = vec![
+        pushed("ami-1", true),
+        pushed("ami-2", false),
+        pushed("ami-3", true),
+    ];
+    let (result, notice) = summarize(&input).unwrap();
+    assert_eq!(
+        (result.state.as_str(), notice.state.as_str()),
+        ("PUSHED", "PUSHED")
+    );
+    input.outcomes.pop();
+    assert_eq!(
+        summarize(&input).unwrap_err().message,
+        "summary: 2 outcomes for 3 destinations"
+    );
+}
+
+#[derive(Default)]
+struct Bucket(std::sync::Mutex<Vec<(String, String, String)>>);
+
+impl ObjectWriter for Bucket {
+    async fn put(&self, bucket: &str, key: &str, body: Vec<u8>, _: &str) -> Result<(), StepError> {
+        self.0.lock().unwrap().push((
+            format!("{bucket}/{key}"),
+            String::from_utf8(body).unwrap(),
+            String::new(),
+        ));
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn the_result_is_written_under_the_push_id() {
+    let input = SummaryInput {
+        workflow: "community".into(),
+        work: work(),
+        outcomes: vec![
+            pushed("ami-1", true),
+            pushed("ami-2", false),
+            pushed("ami-3", true),
+        ],
+    };
+    let bucket = Bucket::default();
+    let out = write(&bucket, "vmpush-results", &input).await.unwrap();
+    assert_eq!(out.location, "s3://vmpush-results/results/p1/");
+    let written = bucket.0.lock().unwrap();
+    let keys: Vec<&str> = written.iter().map(|(k, _, _)| k.as_str()).collect();
+    assert_eq!(
+        keys,
+        [
+            "vmpush-results/results/p1/result.json",
+            "vmpush-results/results/p1/images.json",
+            "vmpush-results/results/p1/pushitems.jsonl"
+        ]
+    );
+    let result: PushResult = serde_json::from_str(&written[0].1).unwrap();
+    assert_eq!(result, out.result);
+    let images: Value = serde_json::from_str(&written[1].1).unwrap();
+    assert_eq!(
+        images["images"]["RHEL-9.0.0_HVM_GA-20250101-x86_64-10-Hourly2-GP3"],
+        json!({"eu-west-1": "ami-3", "us-east-1": "ami-1"})
+    );
+    assert_eq!(written[2].1.lines().count(), 3);
+}

@@ -1,0 +1,101 @@
+//! summarize through its real binary: the result of a push with one failed region is written
+//! to the results bucket (result.json, awspub's images.json, pubtools' pushitems.jsonl) and
+//! returned with the notice for subscribers.
+
+use std::path::Path;
+
+use serde_json::{Value, json};
+use vmpush_local::testing::TestStack;
+use vmpush_local::{Options, RESULTS_BUCKET};
+
+const SOURCE: &str = "starmap/CLOUD_IMAGES/rhel-ec2-9.0-10/rhel-ec2-9.0-10.x86_64.raw.xz";
+
+fn workspace() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
+}
+
+fn destination(region: &str) -> Value {
+    let name = "RHEL-9.0.0_HVM_GA-20250101-x86_64-10-Hourly2-GP3";
+    json!({
+        "account": "aws-us-storage", "provider": "AWS", "destination": format!("{region}-hourly"),
+        "region": region, "partition": "aws", "billing_type": "hourly", "ami_name": name,
+        "image_name": name, "billing_codes": null, "public": true, "rhsm_product": "RHEL_HOURLY",
+        "rhsm_provider": "AWS", "architecture": "x86_64", "boot_mode": null, "volume": "gp3",
+        "bucket": "redhat-cloudimg-us-east-1", "sharing_accounts": [], "snapshot_accounts": [],
+        "groups": [], "tags": {}, "description": null, "virtualization": null,
+        "root_device": null, "ena_support": null, "sriov_net_support": null,
+        "release": {"product": "RHEL", "date": "20250101", "arch": "x86_64", "respin": 10,
+                    "version": "9.0", "base_product": null, "base_version": null,
+                    "variant": null, "type": "ga"},
+        "marketplace": null})
+}
+
+fn object(stack: &TestStack, key: &str) -> String {
+    let file = stack.scratch().join(key.replace('/', "_"));
+    stack.aws(&[
+        "s3api",
+        "get-object",
+        "--bucket",
+        RESULTS_BUCKET,
+        "--key",
+        key,
+        file.to_str().unwrap(),
+    ]);
+    std::fs::read_to_string(file).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_result_lands_in_the_results_bucket() {
+    let stack = TestStack::up(workspace(), &Options::default()).await;
+    stack.create_function("vmpush-summarize");
+    let sha = "ab".repeat(32);
+    let input = json!({
+        "workflow": "community",
+        "work": {
+            "push_id": "p1",
+            "uploads": [{"account": "aws-us-storage", "region": "us-east-1", "bucket": "redhat-cloudimg-us-east-1",
+                         "source_bucket": "vmpush-staging", "source_key": format!("drops/p1/{SOURCE}"),
+                         "size": null, "sha256": sha, "format": "raw", "tags": []}],
+            "imports": [{"account": "aws-us-storage", "region": "us-east-1", "upload": 0, "billing_codes": []}],
+            "destinations": [{"import": 0, "source": SOURCE, "destination": destination("us-east-1")},
+                             {"import": 0, "source": SOURCE, "destination": destination("eu-west-1")}],
+            "skipped": []},
+        "outcomes": [{"ami": "ami-1", "snapshot": "snap-1", "public": true},
+                     {"failed_at": "copy", "error": "CopySnapshot to eu-west-1: UnauthorizedOperation (HTTP 403)"}]});
+    let (error, out) = stack.invoke("vmpush-summarize", &input);
+    assert_eq!(error, None, "{out}");
+    assert_eq!(
+        out["location"],
+        format!("s3://{RESULTS_BUCKET}/results/p1/")
+    );
+    assert_eq!(out["result"]["state"], "FAILED");
+    assert_eq!(out["notice"]["failures"][0]["region"], "eu-west-1");
+
+    let stored: Value = serde_json::from_str(&object(&stack, "results/p1/result.json")).unwrap();
+    assert_eq!(stored, out["result"]);
+    let states: Vec<&str> = stored["destinations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["PUSHED", "NOTPUSHED"]);
+    let images: Value = serde_json::from_str(&object(&stack, "results/p1/images.json")).unwrap();
+    assert_eq!(
+        images,
+        json!({"images": {"RHEL-9.0.0_HVM_GA-20250101-x86_64-10-Hourly2-GP3": {"us-east-1": "ami-1"}}})
+    );
+    let pushitems = object(&stack, "results/p1/pushitems.jsonl");
+    let lines: Vec<Value> = pushitems
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        lines[1],
+        json!({"build": null, "checksums": {"sha256": sha}, "dest": "eu-west-1-hourly",
+               "filename": "RHEL-9.0.0_HVM_GA-20250101-x86_64-10-Hourly2-GP3",
+               "origin": "s3://vmpush-staging/drops/p1/starmap/CLOUD_IMAGES/rhel-ec2-9.0-10",
+               "signing_key": null, "src": format!("s3://vmpush-staging/drops/p1/{SOURCE}"),
+               "state": "NOTPUSHED"})
+    );
+}
