@@ -3,24 +3,15 @@
 //! nothing twice; a region EC2 refuses is reported failed while the others complete, and a
 //! re-run then copies only that region.
 
-use std::path::Path;
+mod support;
 
 use serde_json::{Value, json};
+use support::{imported_snapshot, invoke, workspace};
 use vmpush_local::Options;
 use vmpush_local::testing::{TestStack, eventually};
 
 const BUCKET: &str = "redhat-cloudimg-us-east-1";
 const SHA: &str = "5a6f4c3e35fde47c2f8470f651141cb3b4052bf9183524f47c9a60260efa8d5b";
-
-fn workspace() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
-}
-
-fn invoke(stack: &TestStack, function: &str, payload: &Value) -> Value {
-    let (error, body) = stack.invoke(function, payload);
-    assert_eq!(error, None, "{body}");
-    body
-}
 
 async fn post(stack: &TestStack, path: &str, body: &Value) {
     let url = format!("{}{path}", stack.var("AWS_ENDPOINT_URL"));
@@ -54,38 +45,7 @@ async fn copy_regions_gets_or_creates_one_copy_per_region() {
     let stack = TestStack::up(workspace(), &Options::default()).await;
     stack.create_function("vmpush-import-snapshot");
     stack.create_function("vmpush-copy-regions");
-    let image = stack.scratch().join("disk.raw");
-    std::fs::write(&image, vec![7u8; 3 << 20]).unwrap();
-    stack.aws(&["s3api", "create-bucket", "--bucket", BUCKET]);
-    stack.aws(&[
-        "s3api",
-        "put-object",
-        "--bucket",
-        BUCKET,
-        "--key",
-        SHA,
-        "--body",
-        image.to_str().unwrap(),
-    ]);
-    let import = |action: &str, task: Option<&str>| {
-        json!({"action": action, "region": "us-east-1", "bucket": BUCKET, "key": SHA, "sha256": SHA,
-               "format": "raw", "billing_codes": [], "tags": [], "task_id": task})
-    };
-    let task = invoke(&stack, "vmpush-import-snapshot", &import("start", None))["task_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let imported = eventually(60, async || {
-        let out = invoke(
-            &stack,
-            "vmpush-import-snapshot",
-            &import("check", Some(&task)),
-        );
-        (out["status"] != "active").then_some(out)
-    })
-    .await;
-    let source = imported["snapshot_id"].as_str().unwrap().to_string();
-    let name = imported["snapshot_name"].as_str().unwrap().to_string();
+    let (source, name) = imported_snapshot(&stack, BUCKET, SHA).await;
 
     // EC2 refuses everything in ap-south-1
     post(

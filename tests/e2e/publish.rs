@@ -3,26 +3,17 @@
 //! snapshot accounts), public only for hourly images, and a re-run modifies nothing; a region
 //! whose image block public access is on fails a public destination with a clear error.
 
-use std::path::Path;
+mod support;
 
 use serde_json::{Value, json};
+use support::{imported_snapshot, invoke, workspace};
 use vmpush_local::Options;
-use vmpush_local::testing::{TestStack, eventually};
+use vmpush_local::testing::TestStack;
 
 const BUCKET: &str = "redhat-cloudimg-us-east-1";
 const SHA: &str = "6b6f4c3e35fde47c2f8470f651141cb3b4052bf9183524f47c9a60260efa8d5b";
 const HOURLY: &str = "RHEL-9.0.0_HVM_GA-20250101-x86_64-10-Hourly2-GP3";
 const ACCESS: &str = "RHEL-9.0.0_HVM_GA-20250101-x86_64-10-Access2-GP3";
-
-fn workspace() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
-}
-
-fn invoke(stack: &TestStack, function: &str, payload: &Value) -> Value {
-    let (error, body) = stack.invoke(function, payload);
-    assert_eq!(error, None, "{body}");
-    body
-}
 
 /// A destination as resolve-mapping plans it (the peer kit's push).
 fn destination(name: &str, billing: &str, code: &str, public: bool) -> Value {
@@ -77,37 +68,7 @@ async fn publish_registers_shares_and_publishes_once() {
     let stack = TestStack::up(workspace(), &Options::default()).await;
     stack.create_function("vmpush-import-snapshot");
     stack.create_function("vmpush-publish");
-    let disk = stack.scratch().join("disk.raw");
-    std::fs::write(&disk, vec![7u8; 3 << 20]).unwrap();
-    stack.aws(&["s3api", "create-bucket", "--bucket", BUCKET]);
-    stack.aws(&[
-        "s3api",
-        "put-object",
-        "--bucket",
-        BUCKET,
-        "--key",
-        SHA,
-        "--body",
-        disk.to_str().unwrap(),
-    ]);
-    let import = |action: &str, task: Option<&str>| {
-        json!({"action": action, "region": "us-east-1", "bucket": BUCKET, "key": SHA, "sha256": SHA,
-               "format": "raw", "billing_codes": [], "tags": [], "task_id": task})
-    };
-    let task = invoke(&stack, "vmpush-import-snapshot", &import("start", None))["task_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let imported = eventually(60, async || {
-        let out = invoke(
-            &stack,
-            "vmpush-import-snapshot",
-            &import("check", Some(&task)),
-        );
-        (out["status"] != "active").then_some(out)
-    })
-    .await;
-    let snapshot = imported["snapshot_id"].as_str().unwrap().to_string();
+    let (snapshot, _) = imported_snapshot(&stack, BUCKET, SHA).await;
     let publish = |destination: Value| {
         json!({"destination": destination, "snapshot_id": snapshot, "pre_push": false,
                "tags": [["vmpush:push-id", "p1"]]})

@@ -12,7 +12,7 @@ use tracing::{info, instrument};
 use vmpush_domain::publish::{Image, Images, LaunchPermissions, RegisterRequest, Registered};
 use vmpush_domain::step::{ErrorKind, StepError};
 
-use super::tags;
+use super::{create_tags, tags};
 use crate::aws::classify;
 
 /// AMIs of the client's account and region.
@@ -119,14 +119,7 @@ impl Images for Ec2Images {
         snapshot_id: &str,
         tags_to_set: &[(String, String)],
     ) -> Result<(), StepError> {
-        self.client
-            .create_tags()
-            .resources(snapshot_id)
-            .set_tags(Some(tags(tags_to_set)))
-            .send()
-            .await
-            .map_err(|e| classify(&format!("CreateTags {snapshot_id}"), &e))?;
-        Ok(())
+        create_tags(&self.client, snapshot_id, tags_to_set).await
     }
 
     async fn launch_permissions(&self, image_id: &str) -> Result<LaunchPermissions, StepError> {

@@ -63,26 +63,56 @@ fn tags(tags: &[(String, String)]) -> Vec<Tag> {
         .collect()
 }
 
+/// Own snapshots tagged `Name=<name>` that are pending or completed, in the client's region.
+async fn named_snapshots(
+    client: &Client,
+    name: &str,
+    region: &str,
+) -> Result<Vec<aws_sdk_ec2::types::Snapshot>, StepError> {
+    let out = client
+        .describe_snapshots()
+        .owner_ids("self")
+        .filters(name_filter(name))
+        .filters(
+            Filter::builder()
+                .name("status")
+                .values("pending")
+                .values("completed")
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(|e| {
+            classify(
+                &format!("DescribeSnapshots tag:Name={name} in {region}"),
+                &e,
+            )
+        })?;
+    Ok(out.snapshots().to_vec())
+}
+
+/// Sets tags on a resource (a snapshot).
+async fn create_tags(
+    client: &Client,
+    resource: &str,
+    tags_to_set: &[(String, String)],
+) -> Result<(), StepError> {
+    client
+        .create_tags()
+        .resources(resource)
+        .set_tags(Some(tags(tags_to_set)))
+        .send()
+        .await
+        .map_err(|e| classify(&format!("CreateTags {resource}"), &e))?;
+    Ok(())
+}
+
 impl Snapshots for Ec2Snapshots {
     #[instrument(skip(self))]
     async fn find_snapshots(&self, name: &str) -> Result<Vec<String>, StepError> {
-        let out = self
-            .client
-            .describe_snapshots()
-            .owner_ids("self")
-            .filters(name_filter(name))
-            .filters(
-                Filter::builder()
-                    .name("status")
-                    .values("pending")
-                    .values("completed")
-                    .build(),
-            )
-            .send()
-            .await
-            .map_err(|e| classify(&format!("DescribeSnapshots tag:Name={name}"), &e))?;
-        Ok(out
-            .snapshots()
+        let region = self.client.config().region().map_or("", |r| r.as_ref());
+        Ok(named_snapshots(&self.client, name, region)
+            .await?
             .iter()
             .filter_map(|s| s.snapshot_id().map(str::to_string))
             .collect())
@@ -175,13 +205,6 @@ impl Snapshots for Ec2Snapshots {
         snapshot_id: &str,
         tags_to_set: &[(String, String)],
     ) -> Result<(), StepError> {
-        self.client
-            .create_tags()
-            .resources(snapshot_id)
-            .set_tags(Some(tags(tags_to_set)))
-            .send()
-            .await
-            .map_err(|e| classify(&format!("CreateTags {snapshot_id}"), &e))?;
-        Ok(())
+        create_tags(&self.client, snapshot_id, tags_to_set).await
     }
 }

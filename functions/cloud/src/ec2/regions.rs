@@ -1,12 +1,12 @@
 //! Snapshots of the account in every region: the copy-regions step's adapter.
 
 use aws_config::SdkConfig;
-use aws_sdk_ec2::types::{Filter, ResourceType, TagSpecification};
+use aws_sdk_ec2::types::{ResourceType, TagSpecification};
 use tracing::{info, instrument};
 use vmpush_domain::copy_regions::{CopyRequest, RegionSnapshots, SnapshotState};
 use vmpush_domain::step::{ErrorKind, StepError};
 
-use super::{client, name_filter, tags};
+use super::{client, named_snapshots, tags};
 use crate::aws::classify;
 
 /// EC2 snapshots of the configuration's account, one client per region.
@@ -40,26 +40,12 @@ fn state_of(snapshot: &aws_sdk_ec2::types::Snapshot) -> SnapshotState {
 impl RegionSnapshots for Ec2Regions {
     #[instrument(skip(self))]
     async fn find(&self, region: &str, name: &str) -> Result<Vec<SnapshotState>, StepError> {
-        let out = client(&self.config, region)
-            .describe_snapshots()
-            .owner_ids("self")
-            .filters(name_filter(name))
-            .filters(
-                Filter::builder()
-                    .name("status")
-                    .values("pending")
-                    .values("completed")
-                    .build(),
-            )
-            .send()
-            .await
-            .map_err(|e| {
-                classify(
-                    &format!("DescribeSnapshots tag:Name={name} in {region}"),
-                    &e,
-                )
-            })?;
-        Ok(out.snapshots().iter().map(state_of).collect())
+        let client = client(&self.config, region);
+        Ok(named_snapshots(&client, name, region)
+            .await?
+            .iter()
+            .map(state_of)
+            .collect())
     }
 
     #[instrument(skip(self, request), fields(region = %request.region))]
