@@ -43,8 +43,6 @@ async fn copy_snapshot_calls(stack: &TestStack) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread")]
 async fn copy_regions_gets_or_creates_one_copy_per_region() {
     let stack = TestStack::up(workspace(), &Options::default()).await;
-    stack.create_function("vmpush-import-snapshot");
-    stack.create_function("vmpush-copy-regions");
     let (source, name) = imported_snapshot(&stack, BUCKET, SHA).await;
 
     // EC2 refuses everything in ap-south-1

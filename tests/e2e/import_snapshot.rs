@@ -24,7 +24,6 @@ const SHA: &str = "305e5ece35fde47c2f8470f651141cb3b4052bf9183524f47c9a60260efa8
 #[tokio::test(flavor = "multi_thread")]
 async fn import_snapshot_gets_or_creates_by_name() {
     let stack = TestStack::up(workspace(), &Options::default()).await;
-    stack.create_function("vmpush-import-snapshot");
     let image = stack.scratch().join("disk.raw");
     std::fs::write(&image, vec![7u8; 3 << 20]).unwrap();
     stack.aws(&[

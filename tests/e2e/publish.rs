@@ -66,8 +66,6 @@ fn image(stack: &TestStack, name: &str) -> Value {
 #[tokio::test(flavor = "multi_thread")]
 async fn publish_registers_shares_and_publishes_once() {
     let stack = TestStack::up(workspace(), &Options::default()).await;
-    stack.create_function("vmpush-import-snapshot");
-    stack.create_function("vmpush-publish");
     let (snapshot, _) = imported_snapshot(&stack, BUCKET, SHA).await;
     let publish = |destination: Value| {
         json!({"destination": destination, "snapshot_id": snapshot, "pre_push": false,

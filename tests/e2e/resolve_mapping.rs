@@ -22,8 +22,6 @@ fn invoke(stack: &TestStack, payload: &Value) -> (bool, Value) {
 #[tokio::test(flavor = "multi_thread")]
 async fn resolve_mapping_emits_the_work_list_after_the_rhsm_precheck() {
     let stack = TestStack::up(workspace(), &Options::default()).await;
-    stack.create_function("vmpush-resolve-mapping");
-    stack.aws(&["s3api", "create-bucket", "--bucket", STAGING_BUCKET]);
     let fixture = workspace()
         .join("tests/fixtures/peer-kit-1image/staged/starmap/CLOUD_IMAGES/rhel-ec2-9.0-10");
     for file in ["resources.yaml", "rhel-ec2-9.0-10.x86_64.raw.xz"] {

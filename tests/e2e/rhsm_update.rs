@@ -44,7 +44,6 @@ async fn requests(stack: &TestStack) -> Vec<Value> {
 #[tokio::test(flavor = "multi_thread")]
 async fn rhsm_gets_the_exact_bodies_once_then_updates() {
     let stack = TestStack::up(workspace(), &Options::default()).await;
-    stack.create_function("vmpush-rhsm-update");
 
     let (error, out) = stack.invoke("vmpush-rhsm-update", &input(false));
     assert_eq!(error, None, "{out}");

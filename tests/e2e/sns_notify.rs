@@ -15,7 +15,6 @@ fn workspace() -> &'static Path {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_subscriber_gets_the_structured_notice() {
     let stack = TestStack::up(workspace(), &Options::default()).await;
-    stack.create_function("vmpush-sns-notify");
     let name = "RHEL-9.0.0_HVM_GA-20250101-x86_64-10-Hourly2-GP3";
     let notice = json!({
         "event": "push-finished", "push_id": "p1", "workflow": "community", "state": "FAILED",

@@ -47,7 +47,6 @@ fn object(stack: &TestStack, key: &str) -> String {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_result_lands_in_the_results_bucket() {
     let stack = TestStack::up(workspace(), &Options::default()).await;
-    stack.create_function("vmpush-summarize");
     let sha = "ab".repeat(32);
     let input = json!({
         "workflow": "community",

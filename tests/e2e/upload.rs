@@ -4,108 +4,19 @@
 //! missing parts; a wrong `sha256sum` completes nothing; an uncompressed image is copied
 //! server-side.
 
-use std::path::Path;
+mod staged;
 
-use async_compression::Level;
-use async_compression::tokio::bufread::XzEncoder;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
-use tokio::io::AsyncReadExt;
+use staged::{image, sha, stage, workspace, xz};
 use vmpush_local::testing::{TestStack, eventually};
 use vmpush_local::{Options, STAGING_BUCKET};
 
 const BUCKET: &str = "redhat-cloudimg-us-east-1";
 
-fn workspace() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
-}
-
-fn sha(data: &[u8]) -> String {
-    Sha256::digest(data)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-/// A disk image of `size` bytes: zeros with a random 64 KiB block in every MiB.
-fn image(size: usize) -> Vec<u8> {
-    let mut rng = fastrand::Rng::with_seed(7);
-    let mut data = vec![0u8; size];
-    for block in data.chunks_mut(1 << 20) {
-        let random = block.len().min(64 << 10);
-        rng.fill(&mut block[..random]);
-    }
-    data
-}
-
-async fn xz(data: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    XzEncoder::with_quality(data, Level::Fastest)
-        .read_to_end(&mut out)
-        .await
-        .unwrap();
-    out
-}
-
-fn stage(stack: &TestStack, key: &str, data: &[u8]) {
-    let file = stack.scratch().join(key.replace('/', "_"));
-    std::fs::write(&file, data).unwrap();
-    stack.aws(&[
-        "s3api",
-        "put-object",
-        "--bucket",
-        STAGING_BUCKET,
-        "--key",
-        key,
-        "--body",
-        file.to_str().unwrap(),
-    ]);
-}
-
 fn work(key: &str, sha256: &str) -> Value {
     json!({"account": "aws-us-storage", "region": "us-east-1", "bucket": BUCKET,
            "source_bucket": STAGING_BUCKET, "source_key": key, "size": null, "sha256": sha256, "format": "raw",
            "tags": [["awspub:source:filename", "disk.raw.xz"], ["awspub:source:architecture", "x86_64"]]})
-}
-
-/// Clears the emulator's request log.
-async fn clear_requests(stack: &TestStack) {
-    reqwest_delete(&format!(
-        "{}/_local/requests",
-        stack.var("AWS_ENDPOINT_URL")
-    ))
-    .await;
-}
-
-async fn reqwest_delete(url: &str) {
-    let status = reqwest::Client::new()
-        .delete(url)
-        .send()
-        .await
-        .unwrap()
-        .status();
-    assert!(status.is_success());
-}
-
-/// How many requests of each named action the emulator served since the last clear.
-async fn count(stack: &TestStack, actions: &[&str]) -> Vec<usize> {
-    let requests = stack
-        .get_json(&format!(
-            "{}/_local/requests",
-            stack.var("AWS_ENDPOINT_URL")
-        ))
-        .await;
-    actions
-        .iter()
-        .map(|a| {
-            requests
-                .as_array()
-                .unwrap()
-                .iter()
-                .filter(|r| r["action"] == *a)
-                .count()
-        })
-        .collect()
 }
 
 fn keys(stack: &TestStack) -> Vec<String> {
@@ -129,10 +40,7 @@ fn invoke(stack: &TestStack, function: &str, payload: &Value) -> Value {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_xz_image_is_uploaded_once_resumed_and_imported_once() {
     let stack = TestStack::up(workspace(), &Options::default()).await;
-    stack.create_function("vmpush-upload");
-    stack.create_function("vmpush-import-snapshot");
-    stack.aws(&["s3api", "create-bucket", "--bucket", STAGING_BUCKET]);
-    let raw = image(80 << 20);
+    let raw = image(80 << 20, 7);
     let compressed = xz(&raw).await;
     let sum = sha(&compressed);
     stage(&stack, "drops/p1/disk.raw.xz", &compressed);
@@ -152,7 +60,7 @@ async fn an_xz_image_is_uploaded_once_resumed_and_imported_once() {
     assert_eq!(keys(&stack), Vec::<String>::new());
 
     // resumed by a new invocation: only the 6 missing parts are sent
-    clear_requests(&stack).await;
+    stack.clear_aws_requests().await;
     let out = invoke(&stack, "vmpush-upload", &work("drops/p1/disk.raw.xz", &sum));
     assert_eq!(
         (
@@ -167,15 +75,13 @@ async fn an_xz_image_is_uploaded_once_resumed_and_imported_once() {
         json!({"uploaded": 6, "copied": 0, "reused": 4})
     );
     assert_eq!(
-        count(
-            &stack,
-            &[
+        stack
+            .aws_counts(&[
                 "CreateMultipartUpload",
                 "UploadPart",
                 "CompleteMultipartUpload"
-            ]
-        )
-        .await,
+            ])
+            .await,
         [0, 6, 1]
     );
     assert_eq!(keys(&stack), [sum.as_str()]);
@@ -228,7 +134,7 @@ async fn an_xz_image_is_uploaded_once_resumed_and_imported_once() {
     let snapshot = done["snapshot_id"].as_str().unwrap().to_string();
 
     // every step again: nothing new
-    clear_requests(&stack).await;
+    stack.clear_aws_requests().await;
     let again = invoke(&stack, "vmpush-upload", &work("drops/p1/disk.raw.xz", &sum));
     assert_eq!(
         (again["status"].as_str(), again["skipped"].as_bool()),
@@ -240,17 +146,15 @@ async fn an_xz_image_is_uploaded_once_resumed_and_imported_once() {
         (Some("completed"), Some(snapshot.as_str()))
     );
     assert_eq!(
-        count(
-            &stack,
-            &[
+        stack
+            .aws_counts(&[
                 "CreateBucket",
                 "CreateMultipartUpload",
                 "UploadPart",
                 "PutObject",
                 "ImportSnapshot"
-            ]
-        )
-        .await,
+            ])
+            .await,
         [0, 0, 0, 0, 0]
     );
     assert_eq!(keys(&stack), [sum.as_str()]);
@@ -267,7 +171,7 @@ async fn an_xz_image_is_uploaded_once_resumed_and_imported_once() {
     assert_eq!(ours[0]["SnapshotId"], snapshot.as_str());
 
     // a wrong staged sha256sum: a clear error, nothing completed, nothing left pending
-    let small = xz(&image(12 << 20)).await;
+    let small = xz(&image(12 << 20, 7)).await;
     stage(&stack, "drops/p2/disk.raw.xz", &small);
     let wrong = "ab".repeat(32);
     let (error, body) = stack.invoke("vmpush-upload", &work("drops/p2/disk.raw.xz", &wrong));
@@ -286,9 +190,9 @@ async fn an_xz_image_is_uploaded_once_resumed_and_imported_once() {
     assert_eq!(pending["Uploads"].as_array().map_or(0, Vec::len), 0);
 
     // an uncompressed image is copied server-side, in a bucket created on the way
-    let plain = image(12 << 20);
+    let plain = image(12 << 20, 7);
     stage(&stack, "drops/p3/disk.raw", &plain);
-    clear_requests(&stack).await;
+    stack.clear_aws_requests().await;
     let mut copy = work("drops/p3/disk.raw", &sha(&plain));
     copy["region"] = json!("us-west-2");
     copy["bucket"] = json!("redhat-cloudimg-us-west-2");
@@ -302,7 +206,9 @@ async fn an_xz_image_is_uploaded_once_resumed_and_imported_once() {
         )
     );
     assert_eq!(
-        count(&stack, &["CreateBucket", "UploadPartCopy", "UploadPart"]).await,
+        stack
+            .aws_counts(&["CreateBucket", "UploadPartCopy", "UploadPart"])
+            .await,
         [1, 2, 0]
     );
     let location = stack.aws(&[

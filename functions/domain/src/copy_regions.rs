@@ -11,7 +11,7 @@ use std::future::Future;
 use futures_util::future::join_all;
 use serde::{Deserialize, Serialize};
 
-use crate::step::StepError;
+use crate::step::{ErrorKind, StepError};
 
 /// A snapshot as EC2 describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -280,6 +280,21 @@ pub async fn run<S: RegionSnapshots>(
     let mut copies = BTreeMap::new();
     for (region, result) in regions.into_iter().zip(results) {
         copies.insert(region.clone(), result?);
+    }
+    if copies.values().all(|c| c.state == CopyState::Failed) {
+        let reasons: Vec<String> = copies
+            .iter()
+            .map(|(r, c)| format!("{r}: {}", c.error.as_deref().unwrap_or("failed")))
+            .collect();
+        return Err(StepError::new(
+            ErrorKind::Fatal,
+            format!(
+                "copy of {} ({}) failed in every region: {}",
+                input.snapshot_name,
+                input.snapshot_id,
+                reasons.join("; ")
+            ),
+        ));
     }
     let status = if copies.values().any(|c| c.state == CopyState::Pending) {
         CopyStatus::Active

@@ -74,6 +74,9 @@ pub struct PushNotice {
     pub images: Vec<NoticeImage>,
     /// Destinations not pushed.
     pub failures: Vec<NoticeFailure>,
+    /// Why the whole push failed before any destination (bad input), if it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// A message attribute value.
@@ -129,6 +132,9 @@ pub fn email(notice: &PushNotice) -> String {
         "Push {} ({}): {}\n",
         notice.push_id, notice.workflow, notice.state
     );
+    if let Some(error) = &notice.error {
+        let _ = writeln!(text, "\nNothing was pushed: {error}");
+    }
     for image in &notice.images {
         let _ = writeln!(
             text,

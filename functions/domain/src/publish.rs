@@ -8,11 +8,13 @@
 //! the destination fails before anything is registered. The snapshot of a
 //! public image stays private (Red Hat's rule) unless asked otherwise.
 
+use std::collections::BTreeMap;
 use std::future::Future;
 
 use serde::{Deserialize, Serialize};
 use tracing::info;
 
+use crate::copy_regions::{CopyState, RegionCopy};
 use crate::plan::PlannedDestination;
 use crate::step::{ErrorKind, StepError};
 
@@ -118,8 +120,12 @@ pub trait Images: Sync {
 pub struct PublishInput {
     /// The destination, as planned.
     pub destination: PlannedDestination,
-    /// The snapshot in the destination's region.
-    pub snapshot_id: String,
+    /// The snapshot in the destination's region; or else
+    #[serde(default)]
+    pub snapshot_id: Option<String>,
+    /// the copies of copy-regions, of which the destination's region's is taken.
+    #[serde(default)]
+    pub copies: BTreeMap<String, RegionCopy>,
     /// Pre-push: register and share with accounts only, never public.
     #[serde(default)]
     pub pre_push: bool,
@@ -130,6 +136,33 @@ pub struct PublishInput {
     /// `billing_type`).
     #[serde(default)]
     pub tags: Vec<(String, String)>,
+}
+
+/// The snapshot to register from: the input's, else the completed copy in `region`.
+fn snapshot_in(input: &PublishInput, region: &str) -> Result<String, StepError> {
+    if let Some(id) = &input.snapshot_id {
+        return Ok(id.clone());
+    }
+    match input.copies.get(region) {
+        Some(RegionCopy {
+            state: CopyState::Completed,
+            snapshot_id: Some(id),
+            ..
+        }) => Ok(id.clone()),
+        Some(copy) => Err(StepError::invalid(format!(
+            "{}: the snapshot copy in {region} is {:?}{}",
+            input.destination.destination,
+            copy.state,
+            copy.error
+                .as_deref()
+                .map(|e| format!(": {e}"))
+                .unwrap_or_default()
+        ))),
+        None => Err(StepError::invalid(format!(
+            "publish input: {}: neither snapshot_id nor a copy in {region}",
+            input.destination.destination
+        ))),
+    }
 }
 
 /// The step's output.
@@ -226,6 +259,7 @@ pub async fn run<I: Images>(images: &I, input: &PublishInput) -> Result<PublishO
         .clone()
         .ok_or_else(|| StepError::invalid(format!("{}: no region planned", d.destination)))?;
     let partition = d.partition.as_deref().unwrap_or("aws");
+    let snapshot_id = &snapshot_in(input, &region)?;
     let tags = tags_of(input);
     let going_public = d.public && !input.pre_push;
     if going_public && images.public_sharing_blocked().await? {
@@ -245,7 +279,7 @@ pub async fn run<I: Images>(images: &I, input: &PublishInput) -> Result<PublishO
                 architecture: d.architecture.clone(),
                 virtualization: d.virtualization.clone().unwrap_or_else(|| "hvm".into()),
                 root_device: d.root_device.clone().unwrap_or_else(|| "/dev/sda1".into()),
-                snapshot_id: input.snapshot_id.clone(),
+                snapshot_id: snapshot_id.clone(),
                 volume_type: d.volume.clone(),
                 ena_support: d.ena_support,
                 sriov_net_support: d.sriov_net_support.clone(),
@@ -259,7 +293,7 @@ pub async fn run<I: Images>(images: &I, input: &PublishInput) -> Result<PublishO
             };
             match images.register(&request).await? {
                 Registered::Created(id) => {
-                    images.tag_snapshot(&input.snapshot_id, &tags).await?;
+                    images.tag_snapshot(snapshot_id, &tags).await?;
                     info!(ami = %id, %name, %region, "registered");
                     (
                         Image {
@@ -306,7 +340,7 @@ pub async fn run<I: Images>(images: &I, input: &PublishInput) -> Result<PublishO
     let mut snapshot_add = Vec::new();
     let public_snapshot = going_public && input.public_snapshot;
     if !snapshot_users.is_empty() || public_snapshot {
-        let current = images.volume_permissions(&input.snapshot_id).await?;
+        let current = images.volume_permissions(snapshot_id).await?;
         snapshot_add = snapshot_users
             .into_iter()
             .filter(|a| !current.contains(a))
@@ -316,7 +350,7 @@ pub async fn run<I: Images>(images: &I, input: &PublishInput) -> Result<PublishO
         }
         if !snapshot_add.is_empty() {
             images
-                .add_volume_permissions(&input.snapshot_id, &snapshot_add)
+                .add_volume_permissions(snapshot_id, &snapshot_add)
                 .await?;
         }
     }
@@ -324,7 +358,7 @@ pub async fn run<I: Images>(images: &I, input: &PublishInput) -> Result<PublishO
         ami: image.id,
         name,
         region,
-        snapshot: input.snapshot_id.clone(),
+        snapshot: snapshot_id.clone(),
         created,
         public: going_public || current.groups.iter().any(|g| g == "all"),
         shared_with: add.users,

@@ -14,54 +14,29 @@ use crate::ports::ObjectWriter;
 use crate::step::StepError;
 use crate::worklist::WorkList;
 
-/// The step a destination failed at.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Stage {
-    /// Uploading the image.
-    Upload,
-    /// Importing it as a snapshot.
-    Import,
-    /// Copying the snapshot to the region.
-    Copy,
-    /// Registering, sharing, publishing.
-    Publish,
-    /// Telling RHSM.
-    Rhsm,
-}
+mod outcome;
 
-/// What happened to one destination of the work list.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Outcome {
-    /// The AMI, once registered.
-    #[serde(default)]
-    pub ami: Option<String>,
-    /// The snapshot in the region.
-    #[serde(default)]
-    pub snapshot: Option<String>,
-    /// The sha256 of the source (the upload's).
-    #[serde(default)]
-    pub sha256: Option<String>,
-    /// Whether the AMI is public.
-    #[serde(default)]
-    pub public: bool,
-    /// Where it failed, when it did.
-    #[serde(default)]
-    pub failed_at: Option<Stage>,
-    /// Why.
-    #[serde(default)]
-    pub error: Option<String>,
-}
+pub use outcome::{Outcome, Stage, TaskFailure, spread};
 
-/// The summarising step's input: the work list and one outcome per destination, in order.
+/// The summarising step's input: the work list and the state machine's results for it, or
+/// how resolving the push failed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SummaryInput {
     /// Workflow of the push.
     pub workflow: String,
-    /// The work list.
-    pub work: WorkList,
-    /// Outcomes, one per `work.destinations`.
-    pub outcomes: Vec<Outcome>,
+    /// Push id (needed when there is no work list).
+    #[serde(default)]
+    pub push_id: Option<String>,
+    /// The work list, once resolved.
+    #[serde(default)]
+    pub work: Option<WorkList>,
+    /// The results: per upload, per import, per copy, per destination an [`Outcome`]; an
+    /// outcome in place of a list stands for every destination below it.
+    #[serde(default)]
+    pub outcomes: Value,
+    /// Why the push failed before its work list existed.
+    #[serde(default)]
+    pub failure: Option<TaskFailure>,
 }
 
 /// One destination in the result.
@@ -104,39 +79,29 @@ pub struct PushResult {
     pub images: BTreeMap<String, BTreeMap<String, String>>,
     /// pubtools' push item records, one per destination (`pushitems.jsonl` lines).
     pub pushitems: Vec<Value>,
+    /// Why the whole push failed (bad input, before any destination), if it did.
+    pub error: Option<String>,
 }
 
 /// The result of a push, and the notice for subscribers.
 pub fn summarize(input: &SummaryInput) -> Result<(PushResult, PushNotice), StepError> {
-    let work = &input.work;
-    if input.outcomes.len() != work.destinations.len() {
-        return Err(StepError::invalid(format!(
-            "summary: {} outcomes for {} destinations",
-            input.outcomes.len(),
-            work.destinations.len()
-        )));
-    }
+    let Some(work) = &input.work else {
+        return Ok(failed_early(input));
+    };
+    let outcomes = spread(work, &input.outcomes)?;
     let mut destinations = Vec::new();
     let mut images: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
     let mut pushitems = Vec::new();
     let mut notice_images: Vec<NoticeImage> = Vec::new();
     let mut failures = Vec::new();
-    for (d, outcome) in work.destinations.iter().zip(&input.outcomes) {
+    for (leaf, outcome) in work.leaves().zip(&outcomes) {
+        let (d, upload) = (leaf.work, leaf.upload);
         let planned = &d.destination;
-        let upload = work
-            .imports
-            .get(d.import)
-            .and_then(|i| work.uploads.get(i.upload));
-        let src = upload.map_or_else(
-            || d.source.clone(),
-            |u| format!("s3://{}/{}", u.source_bucket, u.source_key),
-        );
+        let src = format!("s3://{}/{}", upload.source_bucket, upload.source_key);
         let origin = src.rsplit_once('/').map_or(src.as_str(), |(dir, _)| dir);
-        let sha256 = outcome
-            .sha256
-            .clone()
-            .or_else(|| upload.and_then(|u| u.sha256.clone()));
-        let state = match (outcome.error.is_some(), outcome.failed_at) {
+        let sha256 = outcome.sha256.clone().or_else(|| upload.sha256.clone());
+        let reason = outcome.reason();
+        let state = match (reason.is_some(), outcome.failed_at) {
             (false, _) => "PUSHED",
             (true, Some(Stage::Upload | Stage::Import)) => "UPLOADFAILED",
             (true, _) => "NOTPUSHED",
@@ -159,7 +124,7 @@ pub fn summarize(input: &SummaryInput) -> Result<(PushResult, PushNotice), StepE
                 region: region.clone(),
                 destination: planned.destination.clone(),
                 state: state.into(),
-                reason: outcome.error.clone().unwrap_or_default(),
+                reason: reason.clone().unwrap_or_default(),
             });
         }
         pushitems.push(json!({
@@ -201,7 +166,7 @@ pub fn summarize(input: &SummaryInput) -> Result<(PushResult, PushNotice), StepE
             account: Some(planned.account.clone()),
             source: src,
             public: outcome.public,
-            error: outcome.error.clone(),
+            error: reason,
         });
     }
     for skip in &work.skipped {
@@ -230,6 +195,7 @@ pub fn summarize(input: &SummaryInput) -> Result<(PushResult, PushNotice), StepE
         destinations,
         images,
         pushitems,
+        error: None,
     };
     let notice = PushNotice {
         event: "push-finished".into(),
@@ -238,8 +204,37 @@ pub fn summarize(input: &SummaryInput) -> Result<(PushResult, PushNotice), StepE
         state: state.into(),
         images: notice_images,
         failures,
+        error: None,
     };
     Ok((result, notice))
+}
+
+/// The result of a push that failed before its work list existed: nothing was done.
+fn failed_early(input: &SummaryInput) -> (PushResult, PushNotice) {
+    let error = Some(input.failure.as_ref().map_or_else(
+        || "the push ended without a work list".to_string(),
+        TaskFailure::reason,
+    ));
+    let push_id = input.push_id.clone().unwrap_or_default();
+    let result = PushResult {
+        push_id: push_id.clone(),
+        workflow: input.workflow.clone(),
+        state: "FAILED".into(),
+        destinations: Vec::new(),
+        images: BTreeMap::new(),
+        pushitems: Vec::new(),
+        error: error.clone(),
+    };
+    let notice = PushNotice {
+        event: "push-finished".into(),
+        push_id,
+        workflow: input.workflow.clone(),
+        state: "FAILED".into(),
+        images: Vec::new(),
+        failures: Vec::new(),
+        error,
+    };
+    (result, notice)
 }
 
 /// `pushitems.jsonl`: one sorted-key JSON line per record.

@@ -39,6 +39,18 @@ pub use store::{BucketCreated, Multipart, NewObject, ObjectStore, PendingUpload,
 /// The tag carrying the source sha256 (awspub's tag set).
 pub const SHA256_TAG: &str = "awspub:source:sha256";
 
+/// The tags of the object: the work's, and the source sha256.
+fn object_tags(work: &UploadWork, sha: &str) -> Vec<(String, String)> {
+    let mut tags: Vec<(String, String)> = work
+        .tags
+        .iter()
+        .filter(|(k, _)| k != SHA256_TAG)
+        .cloned()
+        .collect();
+    tags.push((SHA256_TAG.to_string(), sha.to_string()));
+    tags
+}
+
 /// The step's input: the work item, plus the continuation of an earlier invocation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UploadInput {
@@ -110,6 +122,8 @@ pub struct UploadOutput {
     pub parts: PartCounts,
     /// Set when `status` is `continue`.
     pub continuation: Option<Continuation>,
+    /// The object's tags (awspub's source tags), which the snapshots and images carry too.
+    pub tags: Vec<(String, String)>,
 }
 
 /// When an invocation stops sending parts.
@@ -173,6 +187,7 @@ pub async fn run<S: ObjectStore + Clone + Send + 'static>(
         size,
         parts,
         continuation,
+        tags: object_tags(work, &sha),
     };
     if let Some(object) = store.object(&work.bucket, &sha).await? {
         if object.sha256.as_deref() == Some(sha.as_str()) {
@@ -282,16 +297,9 @@ async fn multipart<S: ObjectStore>(
             p.id
         }
         None => {
-            let mut tags: Vec<(String, String)> = work
-                .tags
-                .iter()
-                .filter(|(k, _)| k != SHA256_TAG)
-                .cloned()
-                .collect();
-            tags.push((SHA256_TAG.to_string(), sha.to_string()));
             let object = NewObject {
                 sha256: sha.to_string(),
-                tags,
+                tags: object_tags(work, sha),
                 checksums,
             };
             store.create_upload(&work.bucket, sha, &object).await?

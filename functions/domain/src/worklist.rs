@@ -1,7 +1,9 @@
-//! The state machine's work list, derived from a plan: each image is uploaded once per
-//! account (to the bucket of its home region), imported once per billing-code set, and each
-//! destination (account, region, billing type) gets its AMI from that snapshot, copied to its
-//! region.
+//! The state machine's work list, derived from a plan, as the tree the state machine walks:
+//! each image is uploaded once per account (to the bucket of its home region); each upload is
+//! imported once per billing-code set; each import's snapshot is copied once to each region
+//! of its destinations; each destination (account, region, billing type) gets its AMI from
+//! that copy. Every level runs its children in parallel, and a failure stops only the
+//! subtree below it.
 
 use serde::{Deserialize, Serialize};
 
@@ -32,26 +34,32 @@ pub struct UploadWork {
     /// Tags of the uploaded object (awspub's source tags).
     #[serde(default)]
     pub tags: Vec<(String, String)>,
+    /// The imports of the uploaded image.
+    #[serde(default)]
+    pub imports: Vec<ImportWork>,
 }
 
-/// One import: an uploaded image with one billing-code set.
+/// One import of an uploaded image, for one billing-code set.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ImportWork {
-    /// Account alias.
-    pub account: String,
-    /// Region of the import (the upload's).
-    pub region: String,
-    /// Index of the upload in [`WorkList::uploads`].
-    pub upload: usize,
     /// Billing codes of the AMIs registered from the snapshot.
     pub billing_codes: Vec<String>,
+    /// The snapshot's regions: one copy each (the home region's is the snapshot itself).
+    pub copies: Vec<CopyWork>,
+}
+
+/// The snapshot of an import in one region, and the destinations published from it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CopyWork {
+    /// The region.
+    pub region: String,
+    /// Its destinations.
+    pub destinations: Vec<DestinationWork>,
 }
 
 /// One destination: an AMI in a region from an import's snapshot.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DestinationWork {
-    /// Index of the import in [`WorkList::imports`].
-    pub import: usize,
     /// The image's source, for reports.
     pub source: String,
     /// Everything the plan says about this destination.
@@ -63,14 +71,32 @@ pub struct DestinationWork {
 pub struct WorkList {
     /// Push id.
     pub push_id: String,
-    /// Uploads, one per (account, image).
+    /// Uploads, one per (account, image), with their imports, copies and destinations.
     pub uploads: Vec<UploadWork>,
-    /// Imports, one per (account, image, billing-code set).
-    pub imports: Vec<ImportWork>,
-    /// Destinations, one per (account, region, billing type) of each image.
-    pub destinations: Vec<DestinationWork>,
     /// What the plan skips, with reasons.
     pub skipped: Vec<crate::plan::Skip>,
+}
+
+/// A destination of the tree with the upload it comes from.
+pub struct Leaf<'a> {
+    /// The upload.
+    pub upload: &'a UploadWork,
+    /// The destination.
+    pub work: &'a DestinationWork,
+}
+
+impl WorkList {
+    /// Every destination, depth first (the order of the state machine's results).
+    pub fn leaves(&self) -> impl Iterator<Item = Leaf<'_>> {
+        self.uploads.iter().flat_map(|upload| {
+            upload
+                .imports
+                .iter()
+                .flat_map(|i| &i.copies)
+                .flat_map(|c| &c.destinations)
+                .map(move |work| Leaf { upload, work })
+        })
+    }
 }
 
 /// Derives the work list of a plan whose items come from `sources` (indexed by staged
@@ -83,8 +109,6 @@ pub fn work_list(
     let mut list = WorkList {
         push_id: push_id.to_string(),
         uploads: Vec::new(),
-        imports: Vec::new(),
-        destinations: Vec::new(),
         skipped: plan.skipped.clone(),
     };
     for item in &plan.items {
@@ -103,23 +127,24 @@ pub fn work_list(
                 item.staged_dir, item.source
             ))
         })?;
+        let source_key = format!("{}/{}", source.prefix, item.source);
         for d in &item.destinations {
             let region = d.region.clone().ok_or_else(|| {
                 StepError::invalid(format!("{}: {} has no region", item.source, d.destination))
             })?;
             let upload = match list.uploads.iter().position(|u| {
                 u.account == d.account
-                    && u.source_key == format!("{}/{}", source.prefix, item.source)
+                    && u.source_key == source_key
                     && u.source_bucket == source.bucket
             }) {
-                Some(i) => i,
+                Some(i) => &mut list.uploads[i],
                 None => {
                     list.uploads.push(UploadWork {
                         account: d.account.clone(),
                         region: region.clone(),
                         bucket: d.bucket.clone(),
                         source_bucket: source.bucket.clone(),
-                        source_key: format!("{}/{}", source.prefix, item.source),
+                        source_key: source_key.clone(),
                         size: item.size,
                         sha256: item.sha256sum.clone(),
                         format,
@@ -127,8 +152,9 @@ pub fn work_list(
                             ("awspub:source:filename".into(), item.name.clone()),
                             ("awspub:source:architecture".into(), d.architecture.clone()),
                         ],
+                        imports: Vec::new(),
                     });
-                    list.uploads.len() - 1
+                    list.uploads.last_mut().expect("just pushed")
                 }
             };
             let mut codes = d
@@ -138,24 +164,27 @@ pub fn work_list(
                 .unwrap_or_default();
             codes.sort();
             codes.dedup();
-            let import = match list
-                .imports
-                .iter()
-                .position(|i| i.upload == upload && i.billing_codes == codes)
-            {
-                Some(i) => i,
+            let import = match upload.imports.iter().position(|i| i.billing_codes == codes) {
+                Some(i) => &mut upload.imports[i],
                 None => {
-                    list.imports.push(ImportWork {
-                        account: d.account.clone(),
-                        region: list.uploads[upload].region.clone(),
-                        upload,
+                    upload.imports.push(ImportWork {
                         billing_codes: codes,
+                        copies: Vec::new(),
                     });
-                    list.imports.len() - 1
+                    upload.imports.last_mut().expect("just pushed")
                 }
             };
-            list.destinations.push(DestinationWork {
-                import,
+            let copy = match import.copies.iter().position(|c| c.region == region) {
+                Some(i) => &mut import.copies[i],
+                None => {
+                    import.copies.push(CopyWork {
+                        region,
+                        destinations: Vec::new(),
+                    });
+                    import.copies.last_mut().expect("just pushed")
+                }
+            };
+            copy.destinations.push(DestinationWork {
                 source: item.source.clone(),
                 destination: d.clone(),
             });

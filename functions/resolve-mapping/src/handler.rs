@@ -72,8 +72,8 @@ pub async fn handle<T: StagedTrees, R: Rhsm, S: StarmapServer>(
         precheck(&plan, &rhsm.image_groups().await?)?;
     }
     let list = work_list(&push.push_id, &plan, &push.sources)?;
-    info!(push_id = %push.push_id, uploads = list.uploads.len(), imports = list.imports.len(),
-          destinations = list.destinations.len(), skipped = list.skipped.len(), "work list");
+    info!(push_id = %push.push_id, uploads = list.uploads.len(),
+          destinations = list.leaves().count(), skipped = list.skipped.len(), "work list");
     Ok(list)
 }
 
@@ -150,14 +150,7 @@ mod tests {
     async fn peer_kit_push_becomes_one_upload_two_imports_eight_destinations() {
         let groups = Groups(vec![("RHEL", "AWS"), ("RHEL_HOURLY", "AWS")]);
         let list = handle(&push(None), context(Some(&groups))).await.unwrap();
-        assert_eq!(
-            (
-                list.uploads.len(),
-                list.imports.len(),
-                list.destinations.len()
-            ),
-            (1, 2, 8)
-        );
+        assert_eq!(list.uploads.len(), 1);
         let u = &list.uploads[0];
         assert_eq!(
             (u.account.as_str(), u.region.as_str(), u.bucket.as_str()),
@@ -167,12 +160,40 @@ mod tests {
             u.source_key,
             "drops/p1/starmap/CLOUD_IMAGES/rhel-ec2-9.0-10/rhel-ec2-9.0-10.x86_64.raw.xz"
         );
-        assert_eq!(list.imports[0].billing_codes, ["bp-6fa54006"]);
-        assert_eq!(list.imports[1].billing_codes, ["bp-63a5400a"]);
-        assert!(
-            list.destinations.iter().all(|d| d.import
-                == usize::from(d.destination.billing_type.as_deref() == Some("access")))
+        // import (billing codes) / copy region / destination billing types
+        let tree: Vec<String> = u
+            .imports
+            .iter()
+            .flat_map(|i| {
+                i.copies.iter().map(|c| {
+                    let types: Vec<&str> = c
+                        .destinations
+                        .iter()
+                        .map(|d| d.destination.billing_type.as_deref().unwrap_or(""))
+                        .collect();
+                    format!(
+                        "{}/{}/{}",
+                        i.billing_codes.join(","),
+                        c.region,
+                        types.join(",")
+                    )
+                })
+            })
+            .collect();
+        assert_eq!(
+            tree,
+            [
+                "bp-6fa54006/us-east-1/hourly",
+                "bp-6fa54006/us-east-2/hourly",
+                "bp-6fa54006/us-west-1/hourly",
+                "bp-6fa54006/us-west-2/hourly",
+                "bp-63a5400a/us-east-1/access",
+                "bp-63a5400a/us-east-2/access",
+                "bp-63a5400a/us-west-1/access",
+                "bp-63a5400a/us-west-2/access",
+            ]
         );
+        assert_eq!(list.leaves().count(), 8);
     }
 
     #[tokio::test]

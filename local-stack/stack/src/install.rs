@@ -11,16 +11,19 @@ use crate::layout::Layout;
 use crate::process;
 
 /// Python packages: moto (pinned: the launcher patches its internals), cargo-lambda and the
-/// zig it links with, and the AWS CLI (for scripts and smoke tests).
-pub const PYTHON_PACKAGES: [&str; 4] = [
+/// zig it links with, the AWS CLI (for scripts and smoke tests), and cfn-lint (the SAM
+/// template's check).
+pub const PYTHON_PACKAGES: [&str; 5] = [
     "moto[server]==5.2.5",
     "cargo-lambda==1.9.2",
     "ziglang==0.17.0",
     "awscli",
+    "cfn-lint==1.58.0",
 ];
 
-/// npm packages: Azurite, the Azure Storage emulator.
-pub const NPM_PACKAGES: [&str; 1] = ["azurite@3.37.0"];
+/// npm packages: Azurite, the Azure Storage emulator, and asl-validator (the state machine's
+/// check).
+pub const NPM_PACKAGES: [&str; 2] = ["azurite@3.37.0", "asl-validator@4.0.0"];
 
 fn have(tool: &str) -> bool {
     Command::new(tool)
@@ -43,6 +46,11 @@ pub fn installed(layout: &Layout) -> bool {
         && layout.venv_bin("python").is_file()
         && layout.venv_bin("cargo-lambda").is_file()
         && layout.npm().join("node_modules/.bin/azurite-blob").exists()
+        && layout
+            .npm()
+            .join("node_modules/.bin/asl-validator")
+            .exists()
+        && layout.venv_bin("cfn-lint").is_file()
 }
 
 /// Installs what is missing; `progress` tells the user what happens (installs take a minute).

@@ -17,9 +17,12 @@ use std::time::{Duration, Instant};
 use snafu::ResultExt;
 
 pub use error::{Error, Result};
-pub use install::{NPM_PACKAGES, PYTHON_PACKAGES};
+pub use install::{NPM_PACKAGES, PYTHON_PACKAGES, ensure as install_tools};
 pub use layout::Layout;
-pub use resources::{CREDENTIALS_SECRET, NOTIFICATIONS, RESULTS_BUCKET, topic_arn};
+pub use resources::{
+    CREDENTIALS_SECRET, FUNCTIONS, NOTIFICATIONS, RESULTS_BUCKET, SETTINGS, function_arn,
+    local_substitutions, substitute, topic_arn,
+};
 pub use state::{Service, State};
 
 use error::{CommandSnafu, ControlSnafu, IoSnafu, NotReadySnafu};

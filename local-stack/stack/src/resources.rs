@@ -1,15 +1,19 @@
-//! The cloud resources the functions expect, created in moto after every start and reset, as
-//! the SAM template creates them in AWS: the results bucket, the credentials secret, and the
-//! notification topic with an SQS queue subscribed to it (what a subscriber receives).
+//! The cloud resources of the SAM template, created in moto after every start and reset by
+//! `local-stack/provision.py` (one boto3 process, get-or-create): the staging bucket notifying
+//! start-push of `drops/*/push.yaml`, the results bucket, the credentials secret, the
+//! notification topic with an SQS queue subscribed to it (what a subscriber receives), every
+//! function (invokes reach `cargo lambda watch`), and the push state machine from the very
+//! `statemachine/push.asl.json` the template deploys, with local substitutions.
 
 use std::process::Command;
 
-use snafu::ensure;
+use serde_json::json;
+use snafu::{ResultExt, ensure};
 
-use crate::error::{CommandSnafu, Result};
+use crate::error::{CommandSnafu, IoSnafu, Result, StateSnafu};
 use crate::layout::Layout;
 use crate::state::State;
-use crate::{ACCOUNT, REGION};
+use crate::{ACCOUNT, REGION, STAGING_BUCKET, STATE_MACHINE_NAME};
 
 /// The credentials secret (`VMPUSH_CREDENTIALS_SECRET`); it starts empty (`[]`).
 pub const CREDENTIALS_SECRET: &str = "vmpush-credentials";
@@ -20,61 +24,140 @@ pub const RESULTS_BUCKET: &str = "vmpush-results";
 /// The notification topic, and the SQS queue subscribed to it.
 pub const NOTIFICATIONS: &str = "vmpush-notifications";
 
+/// The functions: binary (and function) name, and the stem of its ASL substitution
+/// (`${<stem>FunctionArn}`).
+pub const FUNCTIONS: [(&str, &str); 9] = [
+    ("vmpush-start-push", "StartPush"),
+    ("vmpush-resolve-mapping", "ResolveMapping"),
+    ("vmpush-upload", "Upload"),
+    ("vmpush-import-snapshot", "ImportSnapshot"),
+    ("vmpush-copy-regions", "CopyRegions"),
+    ("vmpush-publish", "Publish"),
+    ("vmpush-rhsm-update", "RhsmUpdate"),
+    ("vmpush-summarize", "Summarize"),
+    ("vmpush-sns-notify", "SnsNotify"),
+];
+
+/// The state machine's settings on the local stack (the template's parameters): short polls,
+/// the same time budget of two hours for imports.
+pub const SETTINGS: [(&str, &str); 7] = [
+    ("ImportPollSeconds", "1"),
+    ("ImportMaxPolls", "7200"),
+    ("CopyPollSeconds", "1"),
+    ("CopyMaxPolls", "7200"),
+    ("MapConcurrency", "8"),
+    ("PublicSnapshot", "false"),
+    ("NotifyPerFailure", "false"),
+];
+
 /// The topic's ARN (`VMPUSH_TOPIC_ARN`).
 pub fn topic_arn() -> String {
     format!("arn:aws:sns:{REGION}:{ACCOUNT}:{NOTIFICATIONS}")
 }
 
-/// Creates the resources with the AWS CLI of the stack.
+/// A function's ARN.
+pub fn function_arn(name: &str) -> String {
+    format!("arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}")
+}
+
+/// Replaces every `${Name}` of an ASL definition; a placeholder left without a value is an
+/// error naming it (as `DefinitionSubstitutions` would leave it unresolved).
+pub fn substitute(definition: &str, values: &[(String, String)]) -> Result<String, String> {
+    let mut text = definition.to_string();
+    for (name, value) in values {
+        text = text.replace(&format!("${{{name}}}"), value);
+    }
+    match text.find("${") {
+        Some(at) => {
+            let name: String = text[at + 2..].chars().take_while(|c| *c != '}').collect();
+            Err(format!("no value for the substitution ${{{name}}}"))
+        }
+        None => Ok(text),
+    }
+}
+
+/// The substitutions of the local stack: every function's ARN and [`SETTINGS`].
+pub fn local_substitutions() -> Vec<(String, String)> {
+    FUNCTIONS
+        .iter()
+        .map(|(name, stem)| (format!("{stem}FunctionArn"), function_arn(name)))
+        .chain(SETTINGS.iter().map(|(k, v)| (k.to_string(), v.to_string())))
+        .collect()
+}
+
+/// Creates the resources (get-or-create).
 pub fn provision(layout: &Layout, state: &State) -> Result<()> {
     let log = layout.log("resources");
-    let queue_arn = format!("arn:aws:sqs:{REGION}:{ACCOUNT}:{NOTIFICATIONS}");
-    let topic = topic_arn();
-    let calls: [&[&str]; 5] = [
-        &["s3api", "create-bucket", "--bucket", RESULTS_BUCKET],
-        &[
-            "secretsmanager",
-            "create-secret",
-            "--name",
-            CREDENTIALS_SECRET,
-            "--secret-string",
-            "[]",
-        ],
-        &["sns", "create-topic", "--name", NOTIFICATIONS],
-        &["sqs", "create-queue", "--queue-name", NOTIFICATIONS],
-        &[
-            "sns",
-            "subscribe",
-            "--topic-arn",
-            &topic,
-            "--protocol",
-            "sqs",
-            "--notification-endpoint",
-            &queue_arn,
-        ],
-    ];
-    let endpoint = state
-        .env
-        .iter()
-        .find(|(k, _)| k == "AWS_ENDPOINT_URL")
-        .map(|(_, v)| v.clone())
-        .unwrap_or_default();
-    for args in calls {
-        let mut command = Command::new(layout.venv_bin("aws"));
-        command
-            .args(args)
-            // the AWS CLI v1 ignores AWS_ENDPOINT_URL for SQS
-            .args(["--endpoint-url", &endpoint])
-            .envs(state.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-        let code = crate::process::run(command, &log)?;
-        ensure!(
-            code.is_none(),
-            CommandSnafu {
-                what: format!("aws {}", args.join(" ")),
-                code,
-                log: log.clone(),
-            }
+    let path = layout.root.join("statemachine/push.asl.json");
+    let asl = std::fs::read_to_string(&path).context(IoSnafu {
+        what: format!("read {}", path.display()),
+    })?;
+    let definition = substitute(&asl, &local_substitutions()).map_err(|message| {
+        StateSnafu {
+            path: path.clone(),
+            message,
+        }
+        .build()
+    })?;
+    let endpoint = state.var("AWS_ENDPOINT_URL").unwrap_or_default();
+    let spec = json!({
+        "endpoint": endpoint, "region": REGION, "account": ACCOUNT, "role": "vmpush-local",
+        "buckets": [STAGING_BUCKET, RESULTS_BUCKET],
+        "secrets": [{"name": CREDENTIALS_SECRET, "value": "[]"}],
+        "topics": [{"name": NOTIFICATIONS, "sqs_subscriber": NOTIFICATIONS}],
+        "functions": FUNCTIONS.iter().map(|(name, _)| json!({"name": name, "timeout": 900})).collect::<Vec<_>>(),
+        "notifications": [{"bucket": STAGING_BUCKET, "function": "vmpush-start-push",
+                           "prefix": "drops/", "suffix": "push.yaml"}],
+        "state_machines": [{"name": STATE_MACHINE_NAME, "definition": definition}],
+    });
+    let spec_file = layout.dir.join("provision.json");
+    std::fs::write(&spec_file, spec.to_string()).context(IoSnafu {
+        what: format!("write {}", spec_file.display()),
+    })?;
+    let mut command = Command::new(layout.venv_bin("python"));
+    command
+        .arg(layout.root.join("local-stack/provision.py"))
+        .arg(&spec_file);
+    let code = crate::process::run(command, &log)?;
+    ensure!(
+        code.is_none(),
+        CommandSnafu {
+            what: "provision.py (the template's resources)",
+            code,
+            log,
+        }
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_definition_gets_every_substitution_or_names_the_missing_one() {
+        let asl = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../statemachine/push.asl.json"),
+        )
+        .unwrap();
+        let text = substitute(&asl, &local_substitutions()).unwrap();
+        let definition: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            definition["States"]["ResolveMapping"]["Resource"],
+            "arn:aws:lambda:us-east-1:123456789012:function:vmpush-resolve-mapping"
+        );
+        assert_eq!(
+            definition["States"]["Settings"]["Parameters"]["import_max_polls.$"],
+            "States.StringToJson('7200')"
+        );
+        let partial: Vec<_> = local_substitutions()
+            .into_iter()
+            .filter(|(k, _)| k != "UploadFunctionArn")
+            .collect();
+        assert_eq!(
+            substitute(&asl, &partial).unwrap_err(),
+            "no value for the substitution ${UploadFunctionArn}"
         );
     }
-    Ok(())
 }

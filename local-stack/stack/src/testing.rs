@@ -86,8 +86,87 @@ impl TestStack {
             .expect("JSON")
     }
 
-    /// Registers a workspace binary as a Lambda function in moto (invokes reach it through
-    /// `cargo lambda watch`); returns the function ARN.
+    /// The ARN of a function the stack registered (invokes reach the workspace binary
+    /// through `cargo lambda watch`).
+    pub fn function_arn(&self, name: &str) -> String {
+        let function = self.aws(&["lambda", "get-function", "--function-name", name]);
+        function["Configuration"]["FunctionArn"]
+            .as_str()
+            .expect("a function ARN")
+            .to_string()
+    }
+
+    /// The AWS requests moto served since the last clear (service, region, action, status).
+    pub async fn aws_requests(&self) -> Vec<Value> {
+        let url = format!("{}/_local/requests", self.var("AWS_ENDPOINT_URL"));
+        match self.get_json(&url).await {
+            Value::Array(requests) => requests,
+            other => panic!("{url}: {other}"),
+        }
+    }
+
+    /// How many requests of each action moto served since the last clear.
+    pub async fn aws_counts(&self, actions: &[&str]) -> Vec<usize> {
+        let requests = self.aws_requests().await;
+        actions
+            .iter()
+            .map(|a| requests.iter().filter(|r| r["action"] == *a).count())
+            .collect()
+    }
+
+    /// Clears moto's request log.
+    pub async fn clear_aws_requests(&self) {
+        self.send(
+            reqwest::Method::DELETE,
+            &format!("{}/_local/requests", self.var("AWS_ENDPOINT_URL")),
+            None,
+        )
+        .await;
+    }
+
+    /// Configures moto's fault injection (`{"rate": 0}` turns it off).
+    pub async fn aws_faults(&self, faults: &Value) {
+        self.send(
+            reqwest::Method::POST,
+            &format!("{}/_local/faults", self.var("AWS_ENDPOINT_URL")),
+            Some(faults),
+        )
+        .await;
+    }
+
+    /// The requests the RHSM fake received that were not `GET`s.
+    pub async fn rhsm_writes(&self) -> Vec<Value> {
+        let url = format!("{}/_fake/requests", self.var("VMPUSH_RHSM_URL"));
+        match self.get_json(&url).await {
+            Value::Array(requests) => requests
+                .into_iter()
+                .filter(|r| r["method"] != "GET")
+                .collect(),
+            other => panic!("{url}: {other}"),
+        }
+    }
+
+    /// Clears the RHSM fake's request log.
+    pub async fn clear_rhsm_requests(&self) {
+        self.send(
+            reqwest::Method::DELETE,
+            &format!("{}/_fake/requests", self.var("VMPUSH_RHSM_URL")),
+            None,
+        )
+        .await;
+    }
+
+    async fn send(&self, method: reqwest::Method, url: &str, body: Option<&Value>) {
+        let mut request = reqwest::Client::new().request(method.clone(), url);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let status = request.send().await.expect("the stack answers").status();
+        assert!(status.is_success(), "{method} {url}: {status}");
+    }
+
+    /// Registers a workspace binary the stack does not register itself (a test function);
+    /// returns its ARN.
     pub fn create_function(&self, name: &str) -> String {
         let zip = self.scratch().join(format!("{name}.zip"));
         let status = Command::new(self.layout.venv_bin("python"))
@@ -96,20 +175,6 @@ impl TestStack {
             .status()
             .expect("python runs");
         assert!(status.success());
-        let roles = self.aws(&["iam", "list-roles"]);
-        if !roles["Roles"]
-            .as_array()
-            .is_some_and(|r| r.iter().any(|r| r["RoleName"] == "vmpush-test"))
-        {
-            self.aws(&[
-                "iam",
-                "create-role",
-                "--role-name",
-                "vmpush-test",
-                "--assume-role-policy-document",
-                "{}",
-            ]);
-        }
         let function = self.aws(&[
             "lambda",
             "create-function",
@@ -118,7 +183,7 @@ impl TestStack {
             "--runtime",
             "provided.al2023",
             "--role",
-            &format!("arn:aws:iam::{}:role/vmpush-test", crate::ACCOUNT),
+            &format!("arn:aws:iam::{}:role/vmpush-local", crate::ACCOUNT),
             "--handler",
             "bootstrap",
             "--timeout",

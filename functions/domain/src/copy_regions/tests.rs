@@ -1,7 +1,6 @@
 use std::sync::Mutex;
 
 use super::*;
-use crate::step::ErrorKind;
 
 /// Snapshots of several regions in memory; `fail` makes a region's calls fail.
 #[derive(Default)]
@@ -172,6 +171,24 @@ async fn one_failing_region_is_reported_and_the_others_go_on() {
     let done = run(&ec2, &check).await.unwrap();
     assert_eq!(done.status, CopyStatus::Completed);
     assert_eq!(done.copies["eu-west-1"].state, CopyState::Failed);
+}
+
+#[tokio::test]
+async fn a_copy_failing_in_every_region_fails_the_step() {
+    let ec2 = Ec2 {
+        fail: vec![("eu-west-1", ErrorKind::Fatal)],
+        ..Ec2::default()
+    };
+    let mut only = input(CopyAction::Start);
+    only.regions = vec!["eu-west-1".into()];
+    let err = run(&ec2, &only).await.unwrap_err();
+    assert_eq!(
+        (err.kind, err.message.as_str()),
+        (
+            ErrorKind::Fatal,
+            "copy of abc (snap-source) failed in every region: eu-west-1: CopySnapshot in eu-west-1: UnauthorizedOperation (HTTP 403): not allowed"
+        )
+    );
 }
 
 #[tokio::test]

@@ -62,6 +62,7 @@ fn notice() -> PushNotice {
             state: "NOTPUSHED".into(),
             reason: "CopySnapshot: UnauthorizedOperation".into(),
         }],
+        error: None,
     }
 }
 

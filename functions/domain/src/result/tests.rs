@@ -27,44 +27,56 @@ fn destination(region: &str, billing: &str) -> Value {
 const SOURCE: &str = "starmap/CLOUD_IMAGES/rhel-ec2-9.0-10/rhel-ec2-9.0-10.x86_64.raw.xz";
 
 fn work() -> WorkList {
+    let dest = |region: &str, billing: &str| json!({"source": SOURCE, "destination": destination(region, billing)});
     serde_json::from_value(json!({
         "push_id": "p1",
         "uploads": [{"account": "aws-us-storage", "region": "us-east-1", "bucket": "redhat-cloudimg-us-east-1",
                      "source_bucket": "vmpush-staging", "source_key": format!("drops/p1/{SOURCE}"),
-                     "size": null, "sha256": "ab".repeat(32), "format": "raw", "tags": []}],
-        "imports": [{"account": "aws-us-storage", "region": "us-east-1", "upload": 0, "billing_codes": ["bp-6fa54006"]},
-                    {"account": "aws-us-storage", "region": "us-east-1", "upload": 0, "billing_codes": ["bp-63a5400a"]}],
-        "destinations": [
-            {"import": 0, "source": SOURCE, "destination": destination("us-east-1", "hourly")},
-            {"import": 1, "source": SOURCE, "destination": destination("us-east-1", "access")},
-            {"import": 0, "source": SOURCE, "destination": destination("eu-west-1", "hourly")}],
+                     "size": null, "sha256": "ab".repeat(32), "format": "raw", "tags": [],
+                     "imports": [
+                        {"billing_codes": ["bp-6fa54006"], "copies": [
+                            {"region": "us-east-1", "destinations": [dest("us-east-1", "hourly")]},
+                            {"region": "eu-west-1", "destinations": [dest("eu-west-1", "hourly")]}]},
+                        {"billing_codes": ["bp-63a5400a"], "copies": [
+                            {"region": "us-east-1", "destinations": [dest("us-east-1", "access")]}]}]}],
         "skipped": [{"source": "sap.raw.xz", "destination": "us-east-1-access",
                      "reason": "pushed only to hourly destinations"}]
     }))
     .unwrap()
 }
 
-fn pushed(ami: &str, public: bool) -> Outcome {
-    Outcome {
-        ami: Some(ami.into()),
-        snapshot: Some(ami.replace("ami", "snap")),
-        public,
-        ..Outcome::default()
+fn pushed(ami: &str, public: bool) -> Value {
+    json!({"ami": ami, "snapshot": ami.replace("ami", "snap"), "public": public})
+}
+
+/// The state machine's results for the tree of [`work`]: hourly (us-east-1, eu-west-1), access
+/// (us-east-1).
+fn results(hourly_east: Value, hourly_west: Value, access: Value) -> Value {
+    json!([[[[hourly_east], [hourly_west]], [[access]]]])
+}
+
+fn input(outcomes: Value) -> SummaryInput {
+    SummaryInput {
+        workflow: "community".into(),
+        push_id: None,
+        work: Some(work()),
+        outcomes,
+        failure: None,
     }
 }
 
 #[test]
 fn a_failed_region_is_notpushed_and_the_rest_reported_pushed() {
-    let failed = Outcome {
-        failed_at: Some(Stage::Copy),
-        error: Some("CopySnapshot to eu-west-1: UnauthorizedOperation (HTTP 403)".into()),
-        ..Outcome::default()
-    };
-    let input = SummaryInput {
-        workflow: "community".into(),
-        work: work(),
-        outcomes: vec![pushed("ami-1", true), pushed("ami-2", false), failed],
-    };
+    // as a Catch records it: the function's errorType and its OMPS body
+    let cause = json!({"errorType": "Conflict", "errorMessage": json!({"status": 409, "error": "Conflict",
+        "message": "CopySnapshot to eu-west-1: UnauthorizedOperation (HTTP 403)"}).to_string()});
+    let failed =
+        json!({"failed_at": "copy", "failure": {"Error": "Conflict", "Cause": cause.to_string()}});
+    let input = input(results(
+        pushed("ami-1", true),
+        failed,
+        pushed("ami-2", false),
+    ));
     let (result, notice) = summarize(&input).unwrap();
     assert_eq!(result.state, "FAILED");
     let states: Vec<(&str, Option<&str>)> = result
@@ -76,8 +88,8 @@ fn a_failed_region_is_notpushed_and_the_rest_reported_pushed() {
         states,
         [
             ("PUSHED", Some("us-east-1-hourly")),
-            ("PUSHED", Some("us-east-1-access")),
             ("NOTPUSHED", Some("eu-west-1-hourly")),
+            ("PUSHED", Some("us-east-1-access")),
             ("SKIPPED", Some("us-east-1-access")),
         ]
     );
@@ -119,32 +131,95 @@ fn a_failed_region_is_notpushed_and_the_rest_reported_pushed() {
 
 #[test]
 fn upload_failures_are_uploadfailed_and_all_pushed_is_pushed() {
-    let failed = Outcome {
-        failed_at: Some(Stage::Import),
-        error: Some("import task ended deleted".into()),
-        ..Outcome::default()
-    };
-    let mut input = SummaryInput {
-        workflow: "community".into(),
-        work: work(),
-        outcomes: vec![failed.clone(), pushed("ami-2", false), failed],
-    };
+    // one outcome in place of an import's list stands for both of its destinations
+    let failed = json!({"failed_at": "import", "error": "import task ended deleted"});
+    let mut input = input(json!([[failed, [[pushed("ami-2", false)]]]]));
     let (result, _) = summarize(&input).unwrap();
-    assert_eq!(result.destinations[0].state, "UPLOADFAILED");
-    input.outcomes = vec![
+    let states: Vec<(&str, Option<&str>)> = result
+        .destinations
+        .iter()
+        .map(|d| (d.state.as_str(), d.error.as_deref()))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            ("UPLOADFAILED", Some("import task ended deleted")),
+            ("UPLOADFAILED", Some("import task ended deleted")),
+            ("PUSHED", None),
+            ("SKIPPED", Some("pushed only to hourly destinations")),
+        ]
+    );
+    input.outcomes = results(
         pushed("ami-1", true),
-        pushed("ami-2", false),
         pushed("ami-3", true),
-    ];
+        pushed("ami-2", false),
+    );
     let (result, notice) = summarize(&input).unwrap();
     assert_eq!(
         (result.state.as_str(), notice.state.as_str()),
         ("PUSHED", "PUSHED")
     );
-    input.outcomes.pop();
+    input.outcomes = json!([[[[pushed("ami-1", true)], [pushed("ami-3", true)]]]]);
     assert_eq!(
         summarize(&input).unwrap_err().message,
-        "summary: 2 outcomes for 3 destinations"
+        "summary: outcomes[0]: 1 entries for 2 in the work list"
+    );
+    input.outcomes = json!([[
+        [[pushed("ami-1", true)], ["ami-3"]],
+        [[pushed("ami-2", false)]]
+    ]]);
+    assert_eq!(
+        summarize(&input).unwrap_err().message,
+        "summary: outcomes[0][0][1][0]: expected an outcome object"
+    );
+}
+
+#[test]
+fn a_push_failing_before_its_work_list_is_failed_with_the_reason() {
+    let cause = json!({"errorType": "InvalidInput", "errorMessage": json!({"status": 400, "error": "InvalidInput",
+        "message": "push.yaml: workflow: unknown variant `all`"}).to_string()});
+    let input = SummaryInput {
+        workflow: "community".into(),
+        push_id: Some("p9".into()),
+        work: None,
+        outcomes: Value::Null,
+        failure: Some(TaskFailure {
+            error: "InvalidInput".into(),
+            cause: Some(cause.to_string()),
+        }),
+    };
+    let (result, notice) = summarize(&input).unwrap();
+    assert_eq!(
+        (
+            result.push_id.as_str(),
+            result.state.as_str(),
+            result.destinations.len()
+        ),
+        ("p9", "FAILED", 0)
+    );
+    let reason = "push.yaml: workflow: unknown variant `all`";
+    assert_eq!(result.error.as_deref(), Some(reason));
+    assert_eq!(
+        (notice.state.as_str(), notice.error.as_deref()),
+        ("FAILED", Some(reason))
+    );
+    assert!(crate::notify::email(&notice).contains(&format!("Nothing was pushed: {reason}")));
+}
+
+#[test]
+fn failure_reasons_fall_back_to_the_cause_then_the_name() {
+    let failure = |cause: Option<&str>| TaskFailure {
+        error: "States.Timeout".into(),
+        cause: cause.map(str::to_string),
+    };
+    assert_eq!(failure(None).reason(), "States.Timeout");
+    assert_eq!(
+        failure(Some("import of snap-1 still running after 2 h")).reason(),
+        "import of snap-1 still running after 2 h"
+    );
+    assert_eq!(
+        failure(Some(r#"{"errorType":"Fatal","errorMessage":"boom"}"#)).reason(),
+        "boom"
     );
 }
 
@@ -164,15 +239,11 @@ impl ObjectWriter for Bucket {
 
 #[tokio::test]
 async fn the_result_is_written_under_the_push_id() {
-    let input = SummaryInput {
-        workflow: "community".into(),
-        work: work(),
-        outcomes: vec![
-            pushed("ami-1", true),
-            pushed("ami-2", false),
-            pushed("ami-3", true),
-        ],
-    };
+    let input = input(results(
+        pushed("ami-1", true),
+        pushed("ami-3", true),
+        pushed("ami-2", false),
+    ));
     let bucket = Bucket::default();
     let out = write(&bucket, "vmpush-results", &input).await.unwrap();
     assert_eq!(out.location, "s3://vmpush-results/results/p1/");

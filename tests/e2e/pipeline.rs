@@ -1,0 +1,472 @@
+//! The whole push through the real state machine (`statemachine/push.asl.json`, executed by
+//! moto) and the real function binaries: a drop of 1 image for 4 regions × 2 billing types
+//! becomes 8 AMIs with exact names, billing products, tags and permissions, RHSM gets the exact
+//! §5.2 bodies, the SQS subscriber gets the structured notice, and the result document in the
+//! results bucket is the execution's. A region refusing one step fails only its destination;
+//! a re-run (same drop, new push id) finishes only that destination, and another creates
+//! nothing at all and sends RHSM only PUTs.
+
+mod staged;
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+use staged::{image, sha, stage, workspace, xz};
+use vmpush_local::testing::{TestStack, eventually};
+use vmpush_local::{NOTIFICATIONS, Options, RESULTS_BUCKET, STAGING_BUCKET};
+
+const HOURLY: &str = "RHEL-9.0.0_HVM_GA-20250101-x86_64-10-Hourly2-GP3";
+const ACCESS: &str = "RHEL-9.0.0_HVM_GA-20250101-x86_64-10-Access2-GP3";
+const REGIONS: [&str; 4] = ["us-east-1", "us-east-2", "us-west-1", "us-west-2"];
+const DIR: &str = "starmap/CLOUD_IMAGES/rhel-ec2-9.0-10";
+const FILE: &str = "rhel-ec2-9.0-10.x86_64.raw.xz";
+
+/// The peer kit's mapping (offline StArMap).
+fn mapping() -> Value {
+    serde_yaml_ng::from_str(
+        &std::fs::read_to_string(workspace().join("tests/fixtures/peer-kit-1image/mapping.yaml"))
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+/// Stages the peer kit's image (a real 6 MiB one, xz-compressed) under `drops/<push_id>/`,
+/// `push.yaml` last; returns the staged file's sha256 (its `sha256sum`).
+async fn drop_push(stack: &TestStack, push_id: &str) -> String {
+    let compressed = xz(&image(6 << 20, 11)).await;
+    let sum = sha(&compressed);
+    let resources = std::fs::read_to_string(workspace().join(format!(
+        "tests/fixtures/peer-kit-1image/staged/{DIR}/resources.yaml"
+    )))
+    .unwrap()
+    .replace(
+        "305e5ece35fde47c2f8470f651141cb3b4052bf9183524f47c9a60260efa8d5b",
+        &sum,
+    );
+    let prefix = format!("drops/{push_id}/{DIR}");
+    stage(stack, &format!("{prefix}/{FILE}"), &compressed);
+    stage(
+        stack,
+        &format!("{prefix}/resources.yaml"),
+        resources.as_bytes(),
+    );
+    let request =
+        json!({"workflow": "community", "starmap": {"mode": "offline", "repo": mapping()}});
+    stage(
+        stack,
+        &format!("drops/{push_id}/push.yaml"),
+        serde_yaml_ng::to_string(&request).unwrap().as_bytes(),
+    );
+    sum
+}
+
+/// Starts a push of the drop `drops/<drop>/` under a new push id through start-push's API
+/// entry.
+fn repush(stack: &TestStack, drop: &str, push_id: &str) {
+    let request = json!({"push_id": push_id, "workflow": "community",
+        "sources": [format!("staged:s3://{STAGING_BUCKET}/drops/{drop}")],
+        "starmap": {"mode": "offline", "repo": mapping()}});
+    let (error, out) = stack.invoke("vmpush-start-push", &request);
+    assert_eq!(error, None, "{out}");
+}
+
+/// The finished execution of a push.
+async fn finished(stack: &TestStack, push_id: &str) -> Value {
+    let machine = stack.var("VMPUSH_STATE_MACHINE_ARN").to_string();
+    eventually(600, async || {
+        let listed = stack.aws(&[
+            "stepfunctions",
+            "list-executions",
+            "--state-machine-arn",
+            &machine,
+        ]);
+        let arn = listed["executions"].as_array()?.iter().find(|e| {
+            e["name"]
+                .as_str()
+                .is_some_and(|n| n.starts_with(&format!("{push_id}-")))
+        })?["executionArn"]
+            .as_str()?
+            .to_string();
+        let described = stack.aws(&[
+            "stepfunctions",
+            "describe-execution",
+            "--execution-arn",
+            &arn,
+        ]);
+        (described["status"] != "RUNNING").then_some(described)
+    })
+    .await
+}
+
+/// The result document of a push in the results bucket.
+fn stored_result(stack: &TestStack, push_id: &str) -> Value {
+    let out = stack.scratch().join(format!("{push_id}-result.json"));
+    stack.aws(&[
+        "s3api",
+        "get-object",
+        "--bucket",
+        RESULTS_BUCKET,
+        "--key",
+        &format!("results/{push_id}/result.json"),
+        out.to_str().unwrap(),
+    ]);
+    serde_json::from_slice(&std::fs::read(out).unwrap()).unwrap()
+}
+
+/// (AMI name, region) → (state, AMI) of a result document.
+fn states(result: &Value) -> BTreeMap<(String, String), (String, Option<String>)> {
+    result["destinations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                (
+                    d["name"].as_str().unwrap().to_string(),
+                    d["region"].as_str().unwrap().to_string(),
+                ),
+                (
+                    d["state"].as_str().unwrap().to_string(),
+                    d["ami"].as_str().map(str::to_string),
+                ),
+            )
+        })
+        .collect()
+}
+
+/// The AMIs moto holds: (name, region) → image.
+fn images(stack: &TestStack) -> BTreeMap<(String, String), Value> {
+    let mut all = BTreeMap::new();
+    for region in REGIONS {
+        let listed = stack.aws(&[
+            "ec2",
+            "describe-images",
+            "--owners",
+            "self",
+            "--region",
+            region,
+        ]);
+        for image in listed["Images"].as_array().unwrap() {
+            let name = image["Name"].as_str().unwrap().to_string();
+            assert!(
+                all.insert((name.clone(), region.to_string()), image.clone())
+                    .is_none(),
+                "two AMIs named {name} in {region}"
+            );
+        }
+    }
+    all
+}
+
+fn tag<'a>(resource: &'a Value, key: &str) -> Option<&'a str> {
+    resource["Tags"]
+        .as_array()?
+        .iter()
+        .find(|t| t["Key"] == key)?["Value"]
+        .as_str()
+}
+
+/// The notices the SQS subscriber received since the last call.
+fn notices(stack: &TestStack) -> Vec<(String, Value, Value)> {
+    // the AWS CLI v1 ignores AWS_ENDPOINT_URL for SQS
+    let endpoint = stack.var("AWS_ENDPOINT_URL");
+    let queue = stack.aws(&[
+        "sqs",
+        "get-queue-url",
+        "--queue-name",
+        NOTIFICATIONS,
+        "--endpoint-url",
+        endpoint,
+    ]);
+    let url = queue["QueueUrl"].as_str().unwrap();
+    let received = stack.aws(&[
+        "sqs",
+        "--endpoint-url",
+        endpoint,
+        "receive-message",
+        "--queue-url",
+        url,
+        "--max-number-of-messages",
+        "10",
+        "--wait-time-seconds",
+        "2",
+    ]);
+    let messages = received["Messages"].as_array().cloned().unwrap_or_default();
+    for m in &messages {
+        stack.aws(&[
+            "sqs",
+            "--endpoint-url",
+            endpoint,
+            "delete-message",
+            "--queue-url",
+            url,
+            "--receipt-handle",
+            m["ReceiptHandle"].as_str().unwrap(),
+        ]);
+    }
+    messages
+        .iter()
+        .map(|m| {
+            let envelope: Value = serde_json::from_str(m["Body"].as_str().unwrap()).unwrap();
+            (
+                envelope["Subject"].as_str().unwrap().to_string(),
+                serde_json::from_str(envelope["Message"].as_str().unwrap()).unwrap(),
+                envelope["MessageAttributes"].clone(),
+            )
+        })
+        .collect()
+}
+
+/// RHSM writes as (method, path, status).
+fn calls(writes: &[Value]) -> Vec<(String, String, u64)> {
+    writes
+        .iter()
+        .map(|r| {
+            (
+                r["method"].as_str().unwrap().to_string(),
+                r["path"]
+                    .as_str()
+                    .unwrap()
+                    .rsplit('/')
+                    .next()
+                    .unwrap()
+                    .to_string(),
+                r["status"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+const CREATES: [&str; 8] = [
+    "CreateBucket",
+    "CreateMultipartUpload",
+    "UploadPart",
+    "UploadPartCopy",
+    "ImportSnapshot",
+    "CopySnapshot",
+    "RegisterImage",
+    "ModifyImageAttribute",
+];
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_drop_becomes_eight_amis_best_effort_and_re_runs_create_nothing() {
+    let stack = TestStack::up(workspace(), &Options::default()).await;
+    // us-west-1 refuses to say whether public sharing is blocked: only its hourly (public)
+    // destination needs to know
+    stack
+        .aws_faults(&json!({"rate": 1.0, "kinds": ["denied"], "services": ["ec2"],
+                            "regions": ["us-west-1"], "actions": ["GetImageBlockPublicAccessState"]}))
+        .await;
+
+    // WHEN the drop is written, push.yaml last
+    let sum = drop_push(&stack, "p1").await;
+    let execution = finished(&stack, "p1").await;
+
+    // THEN the push fails after notifying, with 7 destinations PUSHED and 1 NOTPUSHED
+    assert_eq!(
+        (&execution["status"], &execution["error"]),
+        (&json!("FAILED"), &json!("vmpush.PushFailed")),
+        "{execution}"
+    );
+    assert_eq!(
+        execution["cause"],
+        format!("push p1 ended FAILED: see s3://{RESULTS_BUCKET}/results/p1/result.json")
+    );
+    let result = stored_result(&stack, "p1");
+    assert_eq!(
+        (&result["push_id"], &result["state"]),
+        (&json!("p1"), &json!("FAILED"))
+    );
+    let first = states(&result);
+    assert_eq!(first.len(), 8, "{result}");
+    let amis = images(&stack);
+    for region in REGIONS {
+        for name in [HOURLY, ACCESS] {
+            let key = (name.to_string(), region.to_string());
+            let (state, ami) = &first[&key];
+            if (name, region) == (HOURLY, "us-west-1") {
+                assert_eq!((state.as_str(), ami), ("NOTPUSHED", &None));
+                assert!(!amis.contains_key(&key), "nothing registered");
+                continue;
+            }
+            assert_eq!(state, "PUSHED", "{name} in {region}: {result}");
+            let image = &amis[&key];
+            assert_eq!(ami.as_deref(), image["ImageId"].as_str());
+            let billing = if name == HOURLY { "hourly" } else { "access" };
+            assert_eq!(tag(image, "billing_type"), Some(billing));
+            assert_eq!(tag(image, "awspub:source:sha256"), Some(sum.as_str()));
+            assert_eq!(tag(image, "awspub:source:filename"), Some(FILE));
+        }
+    }
+    let failed = result["destinations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["state"] == "NOTPUSHED")
+        .unwrap();
+    let reason = failed["error"].as_str().unwrap();
+    assert!(
+        reason.contains("GetImageBlockPublicAccessState")
+            || reason.contains("UnauthorizedOperation"),
+        "{reason}"
+    );
+    let billing = stack
+        .get_json(&format!(
+            "{}/_local/billing-products",
+            stack.var("AWS_ENDPOINT_URL")
+        ))
+        .await;
+    for ((name, region), (_, ami)) in &first {
+        let Some(ami) = ami else { continue };
+        let codes = if name == HOURLY {
+            "bp-6fa54006"
+        } else {
+            "bp-63a5400a"
+        };
+        assert_eq!(billing[region][ami], json!([codes]), "{name} in {region}");
+        let launch = stack.aws(&[
+            "ec2",
+            "describe-image-attribute",
+            "--region",
+            region,
+            "--image-id",
+            ami,
+            "--attribute",
+            "launchPermission",
+        ]);
+        let mut shared: Vec<&str> = launch["LaunchPermissions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["UserId"].as_str().or(p["Group"].as_str()).unwrap())
+            .collect();
+        shared.sort();
+        let expected: &[&str] = if name == HOURLY {
+            &["111122223333", "444455556666", "all"]
+        } else {
+            &["111122223333", "444455556666"]
+        };
+        assert_eq!(shared, expected, "{name} in {region}");
+    }
+
+    // the subscriber got the structured notice with the region → AMI map and the failure
+    let received = notices(&stack);
+    assert_eq!(received.len(), 1, "{received:?}");
+    let (subject, notice, attributes) = &received[0];
+    assert_eq!(subject, "vmpush: push p1 FAILED");
+    assert_eq!(attributes["state"]["Value"], "FAILED");
+    let hourly = notice["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["name"] == HOURLY)
+        .unwrap();
+    assert_eq!(hourly["sha256"], sum);
+    for region in REGIONS {
+        let expected = first[&(HOURLY.to_string(), region.to_string())].1.clone();
+        assert_eq!(
+            hourly["regions"][region]["ami"],
+            json!(expected),
+            "{region}"
+        );
+    }
+    assert_eq!(hourly["regions"]["us-west-1"]["state"], "NOTPUSHED");
+    assert_eq!(notice["failures"][0]["region"], "us-west-1");
+    assert_eq!(notice["failures"][0]["reason"], reason);
+
+    // RHSM: per new AMI, PUT (unknown) → POST region → POST AMI, with the §5.2 bodies
+    let writes = stack.rhsm_writes().await;
+    assert_eq!(writes.len(), 7 * 3, "{writes:?}");
+    for ((name, region), (_, ami)) in &first {
+        let Some(ami) = ami else { continue };
+        let mine: Vec<Value> = writes
+            .iter()
+            .filter(|w| w["body"]["amiID"] == ami.as_str())
+            .cloned()
+            .collect();
+        assert_eq!(
+            calls(&mine),
+            [
+                ("PUT".to_string(), "amis".to_string(), 404),
+                ("POST".to_string(), "amis".to_string(), 200)
+            ],
+            "{name} in {region}"
+        );
+        let mut body = mine[1]["body"].clone();
+        let description = body["description"].as_str().unwrap().to_string();
+        assert!(
+            description.starts_with(&format!("Released {name} on ")),
+            "{description}"
+        );
+        body["description"] = json!("-");
+        let (product, variant) = if name == HOURLY {
+            ("RHEL_HOURLY", "BaseOS")
+        } else {
+            ("RHEL", "BaseOS")
+        };
+        assert_eq!(
+            body,
+            json!({"amiID": ami, "arch": "x86_64", "product": product, "version": "9.0",
+                   "variant": variant, "description": "-", "status": "VISIBLE", "region": region})
+        );
+    }
+    let regions_posted: Vec<&Value> = writes
+        .iter()
+        .filter(|w| w["path"].as_str().unwrap().ends_with("/regions"))
+        .map(|w| &w["body"])
+        .collect();
+    assert_eq!(regions_posted.len(), 7);
+    assert!(
+        regions_posted
+            .iter()
+            .all(|b| b["providerShortname"] == "AWS"
+                && REGIONS.contains(&b["regionID"].as_str().unwrap()))
+    );
+
+    // WHEN the same drop is pushed again, the region allowed
+    stack.aws_faults(&json!({"rate": 0})).await;
+    stack.clear_aws_requests().await;
+    stack.clear_rhsm_requests().await;
+    repush(&stack, "p1", "p1-again");
+    let execution = finished(&stack, "p1-again").await;
+
+    // THEN only the failed destination is done: one AMI registered, nothing uploaded,
+    // imported or copied, the other AMIs the same
+    assert_eq!(execution["status"], "SUCCEEDED", "{execution}");
+    let output: Value = serde_json::from_str(execution["output"].as_str().unwrap()).unwrap();
+    assert_eq!(output, stored_result(&stack, "p1-again"));
+    let second = states(&output);
+    assert!(second.values().all(|(s, _)| s == "PUSHED"), "{output}");
+    for (key, (_, ami)) in &first {
+        if ami.is_some() {
+            assert_eq!(&second[key].1, ami);
+        }
+    }
+    assert_eq!(
+        stack.aws_counts(&CREATES).await,
+        [0, 0, 0, 0, 0, 0, 1, 1],
+        "only us-west-1's hourly AMI: registered, then shared and made public in one call"
+    );
+    assert_eq!(images(&stack).len(), 8);
+    let writes = calls(&stack.rhsm_writes().await);
+    assert_eq!(writes.iter().filter(|c| c.0 == "PUT").count(), 8);
+    assert_eq!(writes.len(), 8 + 2, "{writes:?}");
+    let (_, notice, _) = &notices(&stack)[0];
+    assert_eq!(notice["state"], "PUSHED");
+
+    // WHEN pushed once more
+    stack.clear_aws_requests().await;
+    stack.clear_rhsm_requests().await;
+    repush(&stack, "p1", "p1-third");
+    let execution = finished(&stack, "p1-third").await;
+
+    // THEN nothing is created and RHSM gets PUTs only
+    assert_eq!(execution["status"], "SUCCEEDED", "{execution}");
+    let output: Value = serde_json::from_str(execution["output"].as_str().unwrap()).unwrap();
+    assert_eq!(states(&output), second);
+    assert_eq!(stack.aws_counts(&CREATES).await, [0; 8]);
+    assert_eq!(
+        calls(&stack.rhsm_writes().await),
+        vec![("PUT".to_string(), "amis".to_string(), 200); 8]
+    );
+}
