@@ -31,10 +31,12 @@ fn mapping() -> Value {
 }
 
 /// Stages the peer kit's image (a real 6 MiB one, xz-compressed) under `drops/<push_id>/`,
-/// `push.yaml` last; returns the staged file's sha256 (its `sha256sum`).
+/// `push.yaml` last; returns its `sha256sum`, of the decompressed content as the peer kit
+/// writes it.
 async fn drop_push(stack: &TestStack, push_id: &str) -> String {
-    let compressed = xz(&image(6 << 20, 11)).await;
-    let sum = sha(&compressed);
+    let raw = image(6 << 20, 11);
+    let compressed = xz(&raw).await;
+    let sum = sha(&raw);
     let resources = std::fs::read_to_string(workspace().join(format!(
         "tests/fixtures/peer-kit-1image/staged/{DIR}/resources.yaml"
     )))

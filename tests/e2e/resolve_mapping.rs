@@ -7,6 +7,7 @@
 use std::path::Path;
 
 use serde_json::{Value, json};
+use vmpush_domain::worklist::WorkList;
 use vmpush_local::testing::TestStack;
 use vmpush_local::{CREDENTIALS_SECRET, Options, STAGING_BUCKET};
 
@@ -44,6 +45,9 @@ async fn resolve_mapping_emits_the_work_list_after_the_rhsm_precheck() {
                     "pre_push": false, "beta": false, "starmap": starmap, "container_prefix": null, "notify": null}})
     };
 
+    // from here on, nothing may be written
+    stack.clear_aws_requests().await;
+
     // online: the StArMap fake serves rhel-ec2
     let (ok, list) = invoke(
         &stack,
@@ -53,10 +57,13 @@ async fn resolve_mapping_emits_the_work_list_after_the_rhsm_precheck() {
     assert_eq!(
         (
             list["uploads"].as_array().unwrap().len(),
-            list["imports"].as_array().unwrap().len(),
-            list["destinations"].as_array().unwrap().len()
+            list["uploads"][0]["imports"].as_array().unwrap().len(),
+            list["uploads"][0]["imports"][0]["copies"]
+                .as_array()
+                .unwrap()
+                .len(),
         ),
-        (1, 2, 8)
+        (1, 2, 4)
     );
     assert_eq!(list["uploads"][0]["bucket"], "redhat-cloudimg-us-east-1");
     assert_eq!(
@@ -64,7 +71,7 @@ async fn resolve_mapping_emits_the_work_list_after_the_rhsm_precheck() {
         "drops/p1/starmap/CLOUD_IMAGES/rhel-ec2-9.0-10/rhel-ec2-9.0-10.x86_64.raw.xz"
     );
     assert_eq!(
-        list["destinations"][0]["destination"]["ami_name"],
+        list["uploads"][0]["imports"][0]["copies"][0]["destinations"][0]["destination"]["ami_name"],
         "RHEL-9.0.0_HVM_GA-20250101-x86_64-10-Hourly2-GP3"
     );
     let starmap_log = stack
@@ -96,38 +103,13 @@ async fn resolve_mapping_emits_the_work_list_after_the_rhsm_precheck() {
             .contains("Product not in RHSM: FEDORA_HOURLY (provider AWS)"),
         "{body}"
     );
-    let requests = stack
-        .get_json(&format!(
-            "{}/_local/requests",
-            stack.var("AWS_ENDPOINT_URL")
-        ))
-        .await;
+    let requests = stack.aws_requests().await;
     let writes: Vec<&Value> = requests
-        .as_array()
-        .unwrap()
         .iter()
         .filter(|r| {
             r["action"].as_str().is_some_and(|a| {
                 a.starts_with("Put") || a.starts_with("Create") || a == "UploadPart"
             })
-        })
-        .filter(|r| {
-            !(r["action"] == "CreateBucket"
-                || r["action"] == "PutObject"
-                    && r["params"]["path"]
-                        .as_str()
-                        .unwrap_or("")
-                        .starts_with(&format!("/{STAGING_BUCKET}/")))
-        })
-        .filter(|r| {
-            ![
-                "CreateFunction",
-                "CreateRole",
-                "CreateSecret",
-                "CreateTopic",
-                "CreateQueue",
-            ]
-            .contains(&r["action"].as_str().unwrap_or(""))
         })
         .collect();
     assert!(
@@ -174,13 +156,15 @@ async fn resolve_mapping_emits_the_work_list_after_the_rhsm_precheck() {
         &push(json!({"mode": "offline", "url": null, "repo": repo})),
     );
     assert!(ok, "{list}");
-    let snapshot_accounts: Vec<&Value> = list["destinations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| &d["destination"]["snapshot_accounts"])
+    let work: WorkList = serde_json::from_value(list).unwrap();
+    let snapshot_accounts: Vec<&Vec<String>> = work
+        .leaves()
+        .map(|leaf| &leaf.work.destination.snapshot_accounts)
         .collect();
-    assert_eq!(snapshot_accounts, vec![&json!(["999999999999"]); 8]);
+    assert_eq!(
+        snapshot_accounts,
+        vec![&vec!["999999999999".to_string()]; 8]
+    );
 
     // a malformed secret fails the push naming the secret, never quoting it
     put(r#"{"auth": {"AWS_IMAGE_SECRET_ACCESS": "s3cr3t"}}"#);

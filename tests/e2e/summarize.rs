@@ -54,13 +54,17 @@ async fn the_result_lands_in_the_results_bucket() {
             "push_id": "p1",
             "uploads": [{"account": "aws-us-storage", "region": "us-east-1", "bucket": "redhat-cloudimg-us-east-1",
                          "source_bucket": "vmpush-staging", "source_key": format!("drops/p1/{SOURCE}"),
-                         "size": null, "sha256": sha, "format": "raw", "tags": []}],
-            "imports": [{"account": "aws-us-storage", "region": "us-east-1", "upload": 0, "billing_codes": []}],
-            "destinations": [{"import": 0, "source": SOURCE, "destination": destination("us-east-1")},
-                             {"import": 0, "source": SOURCE, "destination": destination("eu-west-1")}],
+                         "size": null, "sha256": sha, "format": "raw", "tags": [],
+                         "imports": [{"billing_codes": [], "copies": [
+                            {"region": "us-east-1", "destinations": [{"source": SOURCE, "destination": destination("us-east-1")}]},
+                            {"region": "eu-west-1", "destinations": [{"source": SOURCE, "destination": destination("eu-west-1")}]}]}]}],
             "skipped": []},
-        "outcomes": [{"ami": "ami-1", "snapshot": "snap-1", "public": true},
-                     {"failed_at": "copy", "error": "CopySnapshot to eu-west-1: UnauthorizedOperation (HTTP 403)"}]});
+        // as the state machine returns them: per upload, import, copy, destination; a failed
+        // copy as its Catch records it
+        "outcomes": [[[[{"ami": "ami-1", "snapshot": "snap-1", "public": true}],
+                       {"failed_at": "copy", "failure": {"Error": "Fatal", "Cause": json!({"errorType": "Fatal",
+                        "errorMessage": json!({"status": 500, "error": "Fatal",
+                        "message": "CopySnapshot to eu-west-1: UnauthorizedOperation (HTTP 403)"}).to_string()}).to_string()}}]]]});
     let (error, out) = stack.invoke("vmpush-summarize", &input);
     assert_eq!(error, None, "{out}");
     assert_eq!(
@@ -69,6 +73,10 @@ async fn the_result_lands_in_the_results_bucket() {
     );
     assert_eq!(out["result"]["state"], "FAILED");
     assert_eq!(out["notice"]["failures"][0]["region"], "eu-west-1");
+    assert_eq!(
+        out["notice"]["failures"][0]["reason"],
+        "CopySnapshot to eu-west-1: UnauthorizedOperation (HTTP 403)"
+    );
 
     let stored: Value = serde_json::from_str(&object(&stack, "results/p1/result.json")).unwrap();
     assert_eq!(stored, out["result"]);

@@ -181,8 +181,9 @@ async fn an_xz_image_is_uploaded_once_resumed_and_imported_once() {
     assert_eq!(
         omps["message"],
         format!(
-            "s3://{STAGING_BUCKET}/drops/p2/disk.raw.xz: sha256sum: the staged metadata says {wrong}, the file's is {}; nothing was uploaded",
-            sha(&small)
+            "s3://{STAGING_BUCKET}/drops/p2/disk.raw.xz: sha256sum: the staged metadata says {wrong}, the file's is {} (its decompressed content's {}); nothing was uploaded",
+            sha(&small),
+            sha(&image(12 << 20, 7))
         )
     );
     assert_eq!(keys(&stack), [sum.as_str()]);

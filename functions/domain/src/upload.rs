@@ -1,14 +1,16 @@
 //! Uploading a staged image into the bucket an account imports it from, once.
 //!
-//! The object key is the sha256 of the staged file (awspub's content address), recorded as
-//! the object's `sha256` metadata: an object carrying it is never uploaded again. Otherwise
+//! The object key is the staged `sha256sum` (awspub's content address), else the file's
+//! sha256, recorded as the object's `sha256` metadata: an object carrying it is never uploaded
+//! again. Otherwise
 //! the bucket is ensured (race-safe), the oldest unfinished multipart upload of the key is
 //! resumed (found by paginated listings, so a crashed or timed-out invocation loses nothing)
 //! or one is started, tagged at creation, and the parts that are missing are sent:
 //!
 //! * `.xz` files are decompressed while streaming, part by part, with at most
-//!   [`Tuning::in_flight_bytes`] of parts in memory whatever the image size; the file's sha256
-//!   is computed on the way and checked against the staged `sha256sum` before completing. A
+//!   [`Tuning::in_flight_bytes`] of parts in memory whatever the image size; the sha256 of the
+//!   file and of its decompressed content are computed on the way, and the staged `sha256sum`
+//!   must be one of them (stagings write either) before anything is completed. A
 //!   resumed stream re-reads the parts already stored (no re-upload): each is reused only when
 //!   its size and checksum (SHA-256, else the MD5 ETag) equal the local chunk's;
 //! * other files are copied server-side (`UploadPartCopy`), after reading the file once to
@@ -32,7 +34,7 @@ use crate::import::DiskFormat;
 use crate::step::{ErrorKind, StepError};
 use crate::worklist::UploadWork;
 pub use parts::{ChunkDigest, DonePart, MAX_PARTS, StoredPart, Tuning};
-pub use source::{Source, hash_file};
+pub use source::{Source, Sums, hash_file};
 pub use store::StoredObject;
 pub use store::{BucketCreated, Multipart, NewObject, ObjectStore, PendingUpload, Reader};
 
@@ -228,10 +230,18 @@ pub async fn run<S: ObjectStore + Clone + Send + 'static>(
             counts,
             parts,
             size,
-            file_sha256,
+            sums,
         } => {
-            if let Some(actual) = file_sha256.filter(|a| *a != sha) {
+            // the staged sum names the file as stored or, for `.xz`, its decompressed content
+            // (pushsource stagings write either)
+            if let Some(sums) = sums.filter(|s| s.file != sha && s.content.as_ref() != Some(&sha)) {
                 store.abort(&upload).await?;
+                let actual = match &sums.content {
+                    Some(content) => {
+                        format!("{} (its decompressed content's {content})", sums.file)
+                    }
+                    None => sums.file.clone(),
+                };
                 let message = match &staged {
                     Some(_) => format!(
                         "{label}: sha256sum: the staged metadata says {sha}, the file's is {actual}; nothing was uploaded"
@@ -321,8 +331,8 @@ enum Progress {
         counts: PartCounts,
         parts: Vec<DonePart>,
         size: u64,
-        /// The streamed file's sha256 (copies are verified before they start).
-        file_sha256: Option<String>,
+        /// The streamed file's checksums (copies are verified before they start).
+        sums: Option<Sums>,
     },
 }
 
@@ -410,13 +420,13 @@ async fn stream_parts<S: ObjectStore + Clone + Send + 'static>(
         });
     }
     let size = source.content_bytes();
-    let (file_sha256, _) = source.finish().await?;
+    let (sums, _) = source.finish().await?;
     done.sort_by_key(|p| p.number);
     Ok(Progress::Finished {
         counts,
         parts: done,
         size,
-        file_sha256: Some(file_sha256),
+        sums: Some(sums),
     })
 }
 
@@ -500,7 +510,7 @@ async fn copy_parts<S: ObjectStore + Clone + Send + 'static>(
         counts,
         parts: done,
         size,
-        file_sha256: None,
+        sums: None,
     })
 }
 

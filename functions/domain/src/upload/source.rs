@@ -1,5 +1,6 @@
-//! Reading a staged image: the bytes as stored are hashed (the staged `sha256sum` is the
-//! file's), then decompressed when the file is `.xz`, and cut into parts.
+//! Reading a staged image: the bytes as stored are hashed, then decompressed when the file is
+//! `.xz` (the decompressed content is hashed too: a staged `sha256sum` may be either), and cut
+//! into parts.
 
 use std::io;
 use std::pin::Pin;
@@ -45,11 +46,21 @@ impl AsyncRead for Hashing {
 }
 
 /// A staged image being read: parts of its (decompressed) content, and the sha256 of the
-/// file as stored.
+/// file as stored (and of its content, when decompressed).
 pub struct Source {
     label: String,
     content: Content,
     content_bytes: u64,
+    content_hasher: Option<Sha256>,
+}
+
+/// The checksums of a file read to its end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sums {
+    /// sha256 of the file as stored.
+    pub file: String,
+    /// sha256 of its decompressed content (`.xz` files only).
+    pub content: Option<String>,
 }
 
 enum Content {
@@ -66,7 +77,8 @@ impl Source {
             bytes: 0,
             failed: false,
         };
-        let content = if label.ends_with(".xz") {
+        let xz = label.ends_with(".xz");
+        let content = if xz {
             let mut decoder = XzDecoder::new(BufReader::with_capacity(1 << 20, hashing));
             decoder.multiple_members(true);
             Content::Xz(Box::new(decoder))
@@ -77,6 +89,7 @@ impl Source {
             label: label.to_string(),
             content,
             content_bytes: 0,
+            content_hasher: xz.then(Sha256::new),
         }
     }
 
@@ -97,6 +110,9 @@ impl Source {
         match read {
             Ok(n) => {
                 self.content_bytes += n as u64;
+                if let Some(hasher) = &mut self.content_hasher {
+                    hasher.update(&part);
+                }
                 Ok(part)
             }
             Err(e) if self.hashing().failed => Err(StepError::new(
@@ -116,8 +132,9 @@ impl Source {
     }
 
     /// Reads whatever is left of the stored file (an `.xz` file can carry padding or an index
-    /// after the content) and returns its sha256 and size.
-    pub async fn finish(self) -> Result<(String, u64), StepError> {
+    /// after the content) and returns its checksums and size.
+    pub async fn finish(self) -> Result<(Sums, u64), StepError> {
+        let content = self.content_hasher.clone().map(|h| hex(&h.finalize()));
         let mut hashing = match self.content {
             Content::Plain(h) => h,
             Content::Xz(d) => d.into_inner().into_inner(),
@@ -127,7 +144,8 @@ impl Source {
             .map_err(|e| {
                 StepError::new(ErrorKind::Transient, format!("reading {}: {e}", self.label))
             })?;
-        Ok((hex(&hashing.hasher.finalize()), hashing.bytes))
+        let file = hex(&hashing.hasher.finalize());
+        Ok((Sums { file, content }, hashing.bytes))
     }
 }
 
@@ -142,7 +160,9 @@ pub async fn hash_file(label: &str, reader: Reader) -> Result<(String, u64), Ste
             failed: false,
         }),
         content_bytes: 0,
+        content_hasher: None,
     }
     .finish()
     .await
+    .map(|(sums, size)| (sums.file, size))
 }

@@ -431,14 +431,30 @@ async fn a_wrong_staged_sha256sum_aborts_and_completes_nothing() {
     assert_eq!(
         err.message,
         format!(
-            "s3://staging/d/disk.raw.xz: sha256sum: the staged metadata says {wrong}, the file's is {}; nothing was uploaded",
-            sha(&compressed)
+            "s3://staging/d/disk.raw.xz: sha256sum: the staged metadata says {wrong}, the file's is {} (its decompressed content's {}); nothing was uploaded",
+            sha(&compressed),
+            sha(&image())
         )
     );
     assert_eq!(store.count("AbortMultipartUpload"), 1);
     assert_eq!(store.count("CompleteMultipartUpload"), 0);
     assert!(store.uploads.lock().unwrap().is_empty());
     assert_eq!(store.objects.lock().unwrap().len(), 1, "only the source");
+}
+
+#[tokio::test]
+async fn a_staged_sha256sum_of_the_decompressed_content_is_accepted() {
+    // as the peer kit's gen_staged.py writes it: the raw image's sum, for a .raw.xz file
+    let raw = image();
+    let store = Memory::with_source("d/disk.raw.xz", &xz(&raw).await).shared();
+    let out = upload(&store, &input("d/disk.raw.xz", Some(&sha(&raw))))
+        .await
+        .unwrap();
+    assert_eq!(
+        (out.status, out.key.as_str()),
+        (UploadStatus::Done, sha(&raw).as_str())
+    );
+    assert_eq!(store.count("CompleteMultipartUpload"), 1);
 }
 
 #[tokio::test]
