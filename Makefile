@@ -7,7 +7,7 @@ PEER_KIT ?= $(abspath ../shared/peer-kit)
 build:
 	$(CARGO) build --workspace --locked
 
-## The main job: plan the peer kit's example push (the local stack joins as it lands).
+## The main job: a sample image pushed to 4 regions x 2 billing types on the local stack.
 demo:
 	./scripts/demo.sh
 

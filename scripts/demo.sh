@@ -1,33 +1,57 @@
 #!/usr/bin/env bash
-# The main job, today: bring the local stack up, plan the peer kit's example push (1 image,
-# 4 regions, hourly + access) with the StArMap mapping served by the stack's StArMap fake
-# (online mode), then take the stack down. The whole pipeline (push) joins as it lands.
+# The main job on the local stack: bring it up, generate a sample push (1 image, its
+# metadata, and a StArMap mapping for 4 regions × hourly + access), push it with
+# `vmpush push --local` through the real state machine and functions, print the result and
+# the notification the SNS subscriber received, then take the stack down
+# (VMPUSH_KEEP_STACK=1 leaves it running).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-cargo build --locked -p vmpush-cli
+for tool in cargo python3 npm; do
+  command -v "$tool" >/dev/null || { echo "$tool is required (see README: requirements)" >&2; exit 1; }
+done
+
+cargo build --locked -q -p vmpush-cli
 vmpush="$PWD/target/debug/vmpush"
-kit="${VMPUSH_PEER_KIT:-../shared/peer-kit}"
 work="$(mktemp -d)"
-cleanup() { "$vmpush" local down >/dev/null || true; rm -rf "$work"; }
+cleanup() {
+  if [ -z "${VMPUSH_KEEP_STACK:-}" ]; then "$vmpush" local down >/dev/null || true; fi
+  rm -rf "$work"
+}
 trap cleanup EXIT
 
 "$vmpush" local up
 # shellcheck disable=SC1091
 source .local-stack/env
 
-if [ -f "$kit/gen_staged.py" ]; then
-  python3 "$kit/gen_staged.py" --out "$work/case" --images 1 --image-mb 8
-  case_dir="$work/case"
-else
-  case_dir="tests/fixtures/peer-kit-1image"
-fi
-
-set -x
-"$vmpush" plan --starmap-url "$VMPUSH_STARMAP_URL" --credentials "$case_dir/credentials.json" \
-  --format table "staged:$case_dir/staged"
-"$vmpush" plan --starmap-url "$VMPUSH_STARMAP_URL" --credentials "$case_dir/credentials.json" \
-  "staged:$case_dir/staged" > "$work/plan.json"
-set +x
-echo "plan.json: $(wc -c < "$work/plan.json") bytes, $(grep -c '"ami_name"' "$work/plan.json") AMI destination(s)"
-echo "StArMap fake served: $(curl -s "$VMPUSH_STARMAP_URL/_fake/requests" | grep -o '"/api/v2/query"' | wc -l) query(ies)"
+python3 scripts/sample.py "$work" 16
+push_id="demo-$(date +%s)"
+echo
+echo "== vmpush push --local --offline --repo-file mapping.yaml staged:… (push $push_id)"
+set +e
+"$vmpush" push --local --offline --repo-file "$work/mapping.yaml" --push-id "$push_id" \
+  "staged:$work/staged" > "$work/result.json"
+code=$?
+set -e
+echo
+echo "== the result document (also in s3://$VMPUSH_RESULTS_BUCKET/results/$push_id/result.json)"
+cat "$work/result.json"
+echo
+echo "== what the SNS topic's SQS subscriber received"
+aws=".local-stack/tools/venv/bin/aws"
+queue="$("$aws" --endpoint-url "$AWS_ENDPOINT_URL" sqs get-queue-url --queue-name vmpush-notifications \
+  --query QueueUrl --output text)"
+"$aws" --endpoint-url "$AWS_ENDPOINT_URL" sqs receive-message --queue-url "$queue" \
+  --max-number-of-messages 10 --wait-time-seconds 2 --output json > "$work/messages.json"
+python3 - "$work/messages.json" <<'PY'
+import json, sys
+messages = json.load(open(sys.argv[1])).get("Messages", []) if open(sys.argv[1]).read().strip() else []
+for m in messages:
+    envelope = json.loads(m["Body"])
+    print("Subject:", envelope["Subject"])
+    print("Attributes:", {k: v["Value"] for k, v in envelope.get("MessageAttributes", {}).items()})
+    print(json.dumps(json.loads(envelope["Message"]), indent=2))
+PY
+echo
+if [ "$code" -eq 0 ]; then echo "demo: every destination PUSHED"; else echo "demo: vmpush push exited $code"; fi
+exit "$code"

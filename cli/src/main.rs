@@ -4,6 +4,9 @@
 
 mod local;
 mod plan;
+mod push;
+mod report;
+mod stack;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -22,6 +25,10 @@ struct Cli {
 enum Command {
     /// Show what a push would do, without doing anything: every image, destination and name.
     Plan(Box<plan::Args>),
+    /// Push staged images: write them as a drop, follow each destination, print the result.
+    Push(Box<push::Args>),
+    /// Show (and follow) a push: each destination's step, then its result.
+    Status(push::StatusArgs),
     /// Run the local cloud stack (moto, cargo lambda watch, Azurite, fakes) on 127.0.0.1.
     Local(local::Args),
 }
@@ -38,6 +45,12 @@ pub enum Failure {
 impl From<vmpush_domain::Error> for Failure {
     fn from(e: vmpush_domain::Error) -> Self {
         Failure::Input(e.to_string())
+    }
+}
+
+impl From<vmpush_domain::step::StepError> for Failure {
+    fn from(e: vmpush_domain::step::StepError) -> Self {
+        Failure::Input(e.message)
     }
 }
 
@@ -66,6 +79,8 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Plan(args) => plan::run(*args).await,
+            Command::Push(args) => push::run(*args).await,
+            Command::Status(args) => push::status(args).await,
             Command::Local(args) => local::run(args).await,
         }
     });
@@ -80,5 +95,15 @@ fn main() -> ExitCode {
             eprintln!("error: {message}");
             ExitCode::from(1)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
     }
 }

@@ -17,7 +17,7 @@ use crate::Failure;
 
 /// Workflows, as `--workflow` names them.
 #[derive(Debug, Clone, Copy, ValueEnum)]
-enum WorkflowArg {
+pub enum WorkflowArg {
     /// Community AMIs: storage accounts, billing codes, RHSM, public hourly images.
     Community,
     /// AWS Marketplace products and Azure offers.
@@ -98,7 +98,7 @@ pub struct Args {
 }
 
 /// The staged directories of the source arguments.
-fn staged_dirs(sources: &[String]) -> Result<Vec<PathBuf>, Failure> {
+pub fn staged_dirs(sources: &[String]) -> Result<Vec<PathBuf>, Failure> {
     let mut dirs = Vec::new();
     let mut in_staged = false;
     for element in sources

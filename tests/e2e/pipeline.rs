@@ -4,7 +4,9 @@
 //! §5.2 bodies, the SQS subscriber gets the structured notice, and the result document in the
 //! results bucket is the execution's. A region refusing one step fails only its destination;
 //! a re-run (same drop, new push id) finishes only that destination, and another creates
-//! nothing at all and sends RHSM only PUTs.
+//! nothing at all and sends RHSM only PUTs. `vmpush push --local` pushes two images (16 AMIs)
+//! and a pre-push (nothing public, no RHSM), and a malformed drop ends FAILED with its typed
+//! error in the result and the notice, having uploaded nothing.
 
 mod staged;
 
@@ -470,5 +472,227 @@ async fn a_drop_becomes_eight_amis_best_effort_and_re_runs_create_nothing() {
     assert_eq!(
         calls(&stack.rhsm_writes().await),
         vec![("PUT".to_string(), "amis".to_string(), 200); 8]
+    );
+}
+
+/// Stages a build of the peer kit's image for `version`-`respin` under `dir`: a real 4 MiB
+/// image, xz-compressed, with the `sha256sum` of its decompressed content.
+async fn staged_build(dir: &std::path::Path, version: &str, respin: &str, seed: u64) {
+    let build = format!("rhel-ec2-{version}-{respin}");
+    let folder = dir.join(format!("starmap/CLOUD_IMAGES/{build}"));
+    std::fs::create_dir_all(&folder).unwrap();
+    let raw = image(4 << 20, seed);
+    std::fs::write(
+        folder.join(format!("{build}.x86_64.raw.xz")),
+        xz(&raw).await,
+    )
+    .unwrap();
+    let resources = std::fs::read_to_string(workspace().join(format!(
+        "tests/fixtures/peer-kit-1image/staged/{DIR}/resources.yaml"
+    )))
+    .unwrap()
+    .replace(
+        "305e5ece35fde47c2f8470f651141cb3b4052bf9183524f47c9a60260efa8d5b",
+        &sha(&raw),
+    )
+    .replace("rhel-ec2-9.0-10", &build)
+    .replace("version: \"9.0\"", &format!("version: \"{version}\""))
+    .replace("respin: \"10\"", &format!("respin: \"{respin}\""));
+    std::fs::write(folder.join("resources.yaml"), resources).unwrap();
+}
+
+/// Runs the `vmpush` binary the stack built against the stack; returns its exit code and
+/// its standard output (JSON) and error (the progress and the table).
+fn vmpush(stack: &TestStack, args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new(stack.layout.binary("vmpush"))
+        .args(args)
+        .current_dir(workspace())
+        .env("VMPUSH_LOCAL_STACK", &stack.layout.dir)
+        .output()
+        .expect("vmpush runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn launch_permissions(stack: &TestStack, region: &str, ami: &str) -> Vec<String> {
+    let launch = stack.aws(&[
+        "ec2",
+        "describe-image-attribute",
+        "--region",
+        region,
+        "--image-id",
+        ami,
+        "--attribute",
+        "launchPermission",
+    ]);
+    let mut shared: Vec<String> = launch["LaunchPermissions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            p["UserId"]
+                .as_str()
+                .or(p["Group"].as_str())
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    shared.sort();
+    shared
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn vmpush_push_publishes_two_images_pre_pushes_and_reports_a_bad_drop() {
+    let stack = TestStack::up(workspace(), &Options::default()).await;
+    let mapping = stack.scratch().join("mapping.yaml");
+    std::fs::copy(
+        workspace().join("tests/fixtures/peer-kit-1image/mapping.yaml"),
+        &mapping,
+    )
+    .unwrap();
+    let mapping = mapping.to_str().unwrap();
+
+    // WHEN two images are pushed with the CLI
+    let two = stack.scratch().join("two");
+    staged_build(&two, "9.0", "10", 1).await;
+    staged_build(&two, "9.1", "3", 2).await;
+    let source = format!("staged:{}", two.display());
+    let (code, stdout, stderr) = vmpush(
+        &stack,
+        &[
+            "push",
+            "--local",
+            "--offline",
+            "--repo-file",
+            mapping,
+            "--push-id",
+            "two",
+            &source,
+        ],
+    );
+
+    // THEN 16 AMIs are PUSHED with their exact names, and the printed result is the stored one
+    assert_eq!(code, 0, "{stderr}");
+    let result: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(result, stored_result(&stack, "two"));
+    let pushed = states(&result);
+    let mut expected = BTreeMap::new();
+    for (version, respin) in [("9.0.0", "10"), ("9.1.0", "3")] {
+        for billing in ["Hourly2", "Access2"] {
+            for region in REGIONS {
+                let name = format!("RHEL-{version}_HVM_GA-20250101-x86_64-{respin}-{billing}-GP3");
+                expected.insert((name, region.to_string()), "PUSHED".to_string());
+            }
+        }
+    }
+    let got: BTreeMap<_, _> = pushed
+        .iter()
+        .map(|(k, (s, _))| (k.clone(), s.clone()))
+        .collect();
+    assert_eq!(got, expected);
+    let amis = images(&stack);
+    assert_eq!(amis.len(), 16);
+    for ((name, region), (_, ami)) in &pushed {
+        assert_eq!(
+            amis[&(name.clone(), region.clone())]["ImageId"].as_str(),
+            ami.as_deref()
+        );
+    }
+    assert!(
+        stderr.contains("importing") && stderr.contains("done ami-"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("push two: PUSHED"), "{stderr}");
+    let (code, status_out, _) = vmpush(&stack, &["status", "--local", "two"]);
+    assert_eq!(
+        (code, serde_json::from_str::<Value>(&status_out).unwrap()),
+        (0, result)
+    );
+
+    // WHEN a third image is pre-pushed
+    stack.clear_rhsm_requests().await;
+    let third = stack.scratch().join("third");
+    staged_build(&third, "9.2", "1", 3).await;
+    let source = format!("staged:{}", third.display());
+    let (code, stdout, stderr) = vmpush(
+        &stack,
+        &[
+            "push",
+            "--local",
+            "--offline",
+            "--repo-file",
+            mapping,
+            "--pre-push",
+            "--push-id",
+            "pre",
+            &source,
+        ],
+    );
+
+    // THEN it is PUSHED, shared with the accounts only, and RHSM heard nothing
+    assert_eq!(code, 0, "{stderr}");
+    let result: Value = serde_json::from_str(&stdout).unwrap();
+    let pre = states(&result);
+    assert_eq!(pre.len(), 8);
+    for ((name, region), (state, ami)) in &pre {
+        assert_eq!(state, "PUSHED", "{name} in {region}");
+        assert_eq!(
+            launch_permissions(&stack, region, ami.as_deref().unwrap()),
+            ["111122223333", "444455556666"],
+            "{name} in {region}"
+        );
+    }
+    assert!(
+        result["destinations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["public"] == false)
+    );
+    assert_eq!(stack.rhsm_writes().await, Vec::<Value>::new());
+    notices(&stack);
+
+    // WHEN a drop's push.yaml is malformed
+    stack.clear_aws_requests().await;
+    stage(&stack, "drops/bad/push.yaml", b"workflow: all\n");
+    let execution = finished(&stack, "bad").await;
+
+    // THEN the push ends FAILED with the typed error in its result and its notice, having
+    // uploaded nothing; `vmpush status` exits 30
+    assert_eq!(execution["status"], "FAILED", "{execution}");
+    let result = stored_result(&stack, "bad");
+    let error = "s3://vmpush-staging/drops/bad/push.yaml: workflow: unknown variant `all`, expected `community` or `marketplace` at line 1 column 11";
+    assert_eq!(
+        (
+            &result["state"],
+            result["error"].as_str(),
+            &result["destinations"]
+        ),
+        (&json!("FAILED"), Some(error), &json!([]))
+    );
+    let received = notices(&stack);
+    assert_eq!(received.len(), 1, "{received:?}");
+    assert_eq!(received[0].1["error"], error);
+    assert_eq!(received[0].1["state"], "FAILED");
+    assert_eq!(
+        stack
+            .aws_counts(&[
+                "CreateMultipartUpload",
+                "UploadPart",
+                "ImportSnapshot",
+                "RegisterImage"
+            ])
+            .await,
+        [0, 0, 0, 0]
+    );
+    let (code, stdout, stderr) = vmpush(&stack, &["status", "--local", "bad"]);
+    assert_eq!(code, 30, "{stderr}");
+    assert_eq!(serde_json::from_str::<Value>(&stdout).unwrap(), result);
+    assert!(
+        stderr.contains(&format!("push bad: FAILED ({error})")),
+        "{stderr}"
     );
 }

@@ -14,6 +14,17 @@ pub async fn sdk_config() -> SdkConfig {
     aws_config::load_defaults(BehaviorVersion::latest()).await
 }
 
+/// The SDK configuration of an emulator at `endpoint` (test credentials), for tools that
+/// talk to the local stack without exporting its environment.
+pub async fn emulator_config(endpoint: &str, region: &str) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_config::Region::new(region.to_string()))
+        .test_credentials()
+        .load()
+        .await
+}
+
 /// Whether an endpoint override is set (the local stack, or a VPC endpoint).
 pub fn endpoint_overridden() -> bool {
     std::env::var_os("AWS_ENDPOINT_URL").is_some()

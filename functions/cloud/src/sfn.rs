@@ -8,6 +8,8 @@ use vmpush_domain::step::{ErrorKind, StepError};
 
 use crate::aws::classify;
 
+pub mod watch;
+
 /// Starts executions of one state machine, get-or-create by execution name.
 #[derive(Debug, Clone)]
 pub struct SfnExecutions {

@@ -15,6 +15,7 @@ pub mod naming;
 pub mod notify;
 pub mod plan;
 pub mod ports;
+pub mod progress;
 pub mod publish;
 pub mod push;
 pub mod result;

@@ -252,6 +252,22 @@ impl PushRequest {
     }
 }
 
+/// The execution of a drop whose `push.yaml` is invalid: it goes straight to the result
+/// document and the notification (nothing is uploaded), so subscribers learn of the typed error
+/// as of any other push's end. Named `<push-id>-<8 hex of the file's sha256>`, so a duplicate
+/// event starts nothing.
+pub fn rejection(push_id: &str, bytes: &[u8], error: &StepError) -> (String, Value) {
+    let execution_name = format!("{push_id}-{}", &sha256_hex(bytes)[..8]);
+    let kind = error.kind.error_type();
+    let cause = serde_json::json!({"errorType": kind, "errorMessage": error.body()});
+    let input = serde_json::json!({
+        "push_id": push_id, "execution_name": execution_name, "sources": [],
+        "request": {"workflow": "community"},
+        "failure": {"Error": kind, "Cause": cause.to_string()},
+    });
+    (execution_name, input)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,10 +11,10 @@
 use percent_encoding::percent_decode_str;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tracing::info;
+use tracing::{info, warn};
 use vmpush_domain::ports::{Executions, ObjectReader};
-use vmpush_domain::push::{Push, PushRequest, parse_request, valid_push_id};
-use vmpush_domain::step::StepError;
+use vmpush_domain::push::{Push, PushRequest, parse_request, rejection, valid_push_id};
+use vmpush_domain::step::{ErrorKind, StepError};
 
 /// The part of an S3 notification this function reads. Only bucket and key are required, so
 /// events from S3-compatible emitters (and moto, which omits `userIdentity`) are accepted.
@@ -107,27 +107,62 @@ async fn from_s3_event<O: ObjectReader, X: Executions>(
             continue;
         };
         let file = format!("s3://{bucket}/{key}");
-        let mut request = parse_request(
-            &file,
-            &objects.read_small(&bucket, &key, MAX_REQUEST_BYTES).await?,
-        )?;
-        match &request.push_id {
-            Some(id) if id != push_id => {
-                return Err(StepError::invalid(format!(
-                    "{file}: push_id: '{id}' differs from the drop's '{push_id}'"
-                )));
+        let bytes = objects.read_small(&bucket, &key, MAX_REQUEST_BYTES).await?;
+        match drop_push(&file, &bucket, push_id, &bytes, staging_bucket) {
+            Ok(push) => pushes.push(start(push, executions).await?),
+            Err(error) if error.kind == ErrorKind::InvalidInput => {
+                pushes.push(reject(push_id, &bytes, &error, executions).await?);
             }
-            _ => request.push_id = Some(push_id.to_string()),
+            Err(error) => return Err(error),
         }
-        if request.sources.is_empty() {
-            request.sources = vec![format!("staged:s3://{bucket}/drops/{push_id}")];
-        }
-        let push = request
-            .validate(staging_bucket)
-            .map_err(|e| StepError::new(e.kind, format!("{file}: {}", e.message)))?;
-        pushes.push(start(push, executions).await?);
     }
     Ok(json!({"pushes": pushes}))
+}
+
+/// The validated push of a drop's `push.yaml`.
+fn drop_push(
+    file: &str,
+    bucket: &str,
+    push_id: &str,
+    bytes: &[u8],
+    staging_bucket: Option<&str>,
+) -> Result<Push, StepError> {
+    let mut request = parse_request(file, bytes)?;
+    match &request.push_id {
+        Some(id) if id != push_id => {
+            return Err(StepError::invalid(format!(
+                "{file}: push_id: '{id}' differs from the drop's '{push_id}'"
+            )));
+        }
+        _ => request.push_id = Some(push_id.to_string()),
+    }
+    if request.sources.is_empty() {
+        request.sources = vec![format!("staged:s3://{bucket}/drops/{push_id}")];
+    }
+    request
+        .validate(staging_bucket)
+        .map_err(|e| StepError::new(e.kind, format!("{file}: {}", e.message)))
+}
+
+/// Starts the execution of a drop whose request is invalid, which records the error as the
+/// push's result and notifies (see [`rejection`]).
+async fn reject<X: Executions>(
+    push_id: &str,
+    bytes: &[u8],
+    error: &StepError,
+    executions: &X,
+) -> Result<Value, StepError> {
+    let (name, input) = rejection(push_id, bytes, error);
+    let execution = executions.start(&name, &input.to_string()).await?;
+    warn!(push_id, execution = %execution.arn, error = %error.message, "invalid drop rejected");
+    Ok(json!({
+        "status": error.kind.http_status(),
+        "push_id": push_id,
+        "execution_name": name,
+        "execution_arn": execution.arn,
+        "started": execution.started,
+        "error": error.message,
+    }))
 }
 
 async fn start<X: Executions>(push: Push, executions: &X) -> Result<Value, StepError> {
@@ -309,48 +344,65 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_bad_push_yaml_names_its_file_and_field() {
-        let objects = drop_with("push_id: other\n");
-        let err = handle(
+    async fn a_bad_push_yaml_becomes_a_rejected_execution_naming_file_and_field() {
+        let machine = Machine::default();
+        for (yaml, message) in [
+            (
+                "push_id: other\n",
+                "s3://staging/drops/rhel-9.4_1/push.yaml: push_id: 'other' differs from the drop's 'rhel-9.4_1'",
+            ),
+            (
+                "starmap: {mode: offline}\n",
+                "s3://staging/drops/rhel-9.4_1/push.yaml: starmap.repo: the offline and hybrid modes need local mappings",
+            ),
+            (
+                "workflow: [\n",
+                "s3://staging/drops/rhel-9.4_1/push.yaml: workflow: invalid type: sequence, expected a YAML tag starting with '!' at line 1 column 11",
+            ),
+        ] {
+            let out = handle(
+                s3_event(&[("staging", "drops/rhel-9.4_1/push.yaml")]),
+                &drop_with(yaml),
+                &machine,
+                None,
+            )
+            .await
+            .unwrap();
+            let push = &out["pushes"][0];
+            assert_eq!(
+                (push["status"].as_u64(), push["error"].as_str()),
+                (Some(400), Some(message)),
+                "{yaml}"
+            );
+            let started = machine.0.lock().unwrap();
+            let (name, input) = started.last().unwrap();
+            assert_eq!(push["execution_name"].as_str(), Some(name.as_str()));
+            let input: Value = serde_json::from_str(input).unwrap();
+            assert_eq!(
+                (
+                    &input["push_id"],
+                    &input["sources"],
+                    &input["failure"]["Error"]
+                ),
+                (&json!("rhel-9.4_1"), &json!([]), &json!("InvalidInput"))
+            );
+            let cause: Value =
+                serde_json::from_str(input["failure"]["Cause"].as_str().unwrap()).unwrap();
+            let body: Value =
+                serde_json::from_str(cause["errorMessage"].as_str().unwrap()).unwrap();
+            assert_eq!(body["message"], message);
+        }
+        assert_eq!(machine.0.lock().unwrap().len(), 3);
+        // the same bad file again starts nothing new
+        handle(
             s3_event(&[("staging", "drops/rhel-9.4_1/push.yaml")]),
-            &objects,
-            &Machine::default(),
+            &drop_with("push_id: other\n"),
+            &machine,
             None,
         )
         .await
-        .unwrap_err();
-        assert_eq!(
-            err.message,
-            "s3://staging/drops/rhel-9.4_1/push.yaml: push_id: 'other' differs from the drop's 'rhel-9.4_1'"
-        );
-        let objects = drop_with("starmap: {mode: offline}\n");
-        let err = handle(
-            s3_event(&[("staging", "drops/rhel-9.4_1/push.yaml")]),
-            &objects,
-            &Machine::default(),
-            None,
-        )
-        .await
-        .unwrap_err();
-        assert_eq!(
-            err.message,
-            "s3://staging/drops/rhel-9.4_1/push.yaml: starmap.repo: the offline and hybrid modes need local mappings"
-        );
-        let objects = drop_with("workflow: [\n");
-        let err = handle(
-            s3_event(&[("staging", "drops/rhel-9.4_1/push.yaml")]),
-            &objects,
-            &Machine::default(),
-            None,
-        )
-        .await
-        .unwrap_err();
-        assert!(
-            err.message
-                .starts_with("s3://staging/drops/rhel-9.4_1/push.yaml: "),
-            "{}",
-            err.message
-        );
+        .unwrap();
+        assert_eq!(machine.0.lock().unwrap().len(), 3);
     }
 
     #[test]

@@ -10,12 +10,14 @@ use vmpush_domain::tree::{FileTree, MemoryTree};
 
 use crate::aws::{classify, endpoint_overridden};
 
+pub mod drop;
 pub mod uploads;
 
 /// An S3 client; path-style addressing when an endpoint override is set (emulators answer
 /// on an IP, where virtual-host style cannot resolve).
 pub fn client(config: &SdkConfig) -> Client {
-    let builder = aws_sdk_s3::config::Builder::from(config).force_path_style(endpoint_overridden());
+    let builder = aws_sdk_s3::config::Builder::from(config)
+        .force_path_style(endpoint_overridden() || config.endpoint_url().is_some());
     Client::from_conf(builder.build())
 }
 

@@ -17,3 +17,11 @@ use crate::fields::parse_document;
 pub fn read_repo(file: &str, bytes: &[u8]) -> Result<Vec<Entity>> {
     decode_entities(file, &parse_document(file, bytes)?)
 }
+
+/// Reads a `--repo` / `--repo-file` document as [`read_repo`] does (every entity is checked),
+/// keeping the entities as written, for a push request's `starmap.repo`.
+pub fn read_repo_values(file: &str, bytes: &[u8]) -> Result<Vec<serde_json::Value>> {
+    let document = parse_document(file, bytes)?;
+    decode_entities(file, &document)?;
+    Ok(document.as_array().cloned().unwrap_or_default())
+}

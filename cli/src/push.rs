@@ -1,0 +1,333 @@
+//! `vmpush push` and `vmpush status`: a staged tree becomes a drop (files first, `push.yaml`
+//! last) in the stack's staging bucket, whose notification starts the push state machine;
+//! then the execution is followed destination by destination until its result document.
+//! Exit 0 when every destination is PUSHED, 30 otherwise (as pubtools), 1 on errors.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde_json::Value;
+use vmpush_cloud::s3::drop::put_file;
+use vmpush_cloud::sfn::watch::ExecutionState;
+use vmpush_domain::plan::PlanWorkflow;
+use vmpush_domain::ports::ObjectReader;
+use vmpush_domain::progress::progress;
+use vmpush_domain::push::{PushRequest, StarmapMode, StarmapSettings, valid_push_id};
+use vmpush_domain::starmap::read_repo_values;
+use vmpush_domain::worklist::WorkList;
+
+use crate::Failure;
+use crate::plan::{WorkflowArg, staged_dirs};
+use crate::report::{Display, print_result};
+use crate::stack::Stack;
+
+/// The exit code of a push that ended with a destination not pushed (pubtools').
+const NOT_PUSHED: u8 = 30;
+
+/// How long a drop may wait for its execution to appear.
+const START_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Arguments of `vmpush push`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    stack: crate::stack::StackArgs,
+
+    /// Push id (1-64 of A-Z a-z 0-9 . _ -); default `push-<unix time>`.
+    #[arg(long)]
+    push_id: Option<String>,
+
+    /// Workflow.
+    #[arg(long, short = 'w', value_enum, default_value = "community")]
+    workflow: WorkflowArg,
+
+    /// StArMap server (APIv2); the deployment's default when not given.
+    #[arg(long)]
+    starmap_url: Option<String>,
+
+    /// Local StArMap mappings: a JSON list of query responses (wins over --repo-file).
+    #[arg(long)]
+    repo: Option<String>,
+
+    /// Local StArMap mappings from a YAML or JSON file.
+    #[arg(long)]
+    repo_file: Option<PathBuf>,
+
+    /// Use only --repo/--repo-file mappings; never ask the server.
+    #[arg(long)]
+    offline: bool,
+
+    /// Upload, import and share with the accounts only: no RHSM, nothing public.
+    #[arg(long)]
+    pre_push: bool,
+
+    /// Mark images as beta (release type `beta`).
+    #[arg(long)]
+    beta: bool,
+
+    /// Prefix of the per-region upload buckets (`<prefix>-<region>`).
+    #[arg(long)]
+    container_prefix: Option<String>,
+
+    /// Start the push and print its id; do not follow it.
+    #[arg(long)]
+    no_wait: bool,
+
+    /// Sources: staged:DIR[,staged:DIR...].
+    #[arg(required = true, value_name = "SOURCE")]
+    sources: Vec<String>,
+}
+
+/// Arguments of `vmpush status`.
+#[derive(Debug, clap::Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    stack: crate::stack::StackArgs,
+
+    /// Print where the push stands now; do not follow it to its end.
+    #[arg(long)]
+    no_wait: bool,
+
+    /// The push id.
+    push_id: String,
+}
+
+/// The request `push.yaml` carries (JSON, which is YAML).
+fn request(args: &Args, push_id: &str, sources: Vec<String>) -> Result<PushRequest, Failure> {
+    let repo = match (&args.repo, &args.repo_file) {
+        (Some(text), _) => Some(read_repo_values("--repo", text.as_bytes())?),
+        (None, Some(path)) => {
+            let label = path.display().to_string();
+            let bytes = std::fs::read(path)
+                .map_err(|e| Failure::Input(format!("{label}: cannot read: {e}")))?;
+            Some(read_repo_values(&label, &bytes)?)
+        }
+        (None, None) => None,
+    };
+    let mode = match (args.offline, repo.is_some()) {
+        (true, false) => {
+            return Err(Failure::Usage(
+                "Cannot use \"--offline\" without defining \"--repo\" mappings.".into(),
+            ));
+        }
+        (true, true) => StarmapMode::Offline,
+        (false, true) => StarmapMode::Hybrid,
+        (false, false) => StarmapMode::Online,
+    };
+    Ok(PushRequest {
+        push_id: Some(push_id.to_string()),
+        sources,
+        workflow: match args.workflow {
+            WorkflowArg::Community => PlanWorkflow::Community,
+            WorkflowArg::Marketplace => PlanWorkflow::Marketplace,
+        },
+        pre_push: args.pre_push,
+        beta: args.beta,
+        starmap: StarmapSettings {
+            mode,
+            url: args.starmap_url.clone(),
+            repo,
+        },
+        container_prefix: args.container_prefix.clone(),
+        notify: None,
+    })
+}
+
+/// Every file under `dir`, as (path, path relative to `dir` with `/`), sorted.
+fn files(dir: &Path) -> Result<Vec<(PathBuf, String)>, Failure> {
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(current) = pending.pop() {
+        let entries = std::fs::read_dir(&current)
+            .map_err(|e| Failure::Input(format!("{}: cannot read: {e}", current.display())))?;
+        for entry in entries {
+            let path = entry
+                .map_err(|e| Failure::Input(format!("{}: cannot read: {e}", current.display())))?
+                .path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                let relative = path
+                    .strip_prefix(dir)
+                    .unwrap_or(&path)
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy())
+                    .collect::<Vec<_>>()
+                    .join("/");
+                found.push((path, relative));
+            }
+        }
+    }
+    found.sort_by(|a, b| a.1.cmp(&b.1));
+    Ok(found)
+}
+
+/// Runs `vmpush push`.
+pub async fn run(args: Args) -> Result<ExitCode, Failure> {
+    let dirs = staged_dirs(&args.sources)?;
+    let stack = Stack::connect(&args.stack).await?;
+    let push_id = match &args.push_id {
+        Some(id) if valid_push_id(id) => id.clone(),
+        Some(id) => {
+            return Err(Failure::Usage(format!(
+                "--push-id '{id}' must be 1-64 characters of A-Z a-z 0-9 . _ - starting with a letter or digit"
+            )));
+        }
+        None => format!(
+            "push-{}",
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs())
+        ),
+    };
+    let drop = format!("drops/{push_id}");
+    // one staged tree: the drop itself; several: one folder each, named in `sources`
+    let prefixes: Vec<String> = if dirs.len() == 1 {
+        vec![drop.clone()]
+    } else {
+        (0..dirs.len()).map(|i| format!("{drop}/{i}")).collect()
+    };
+    let sources = if dirs.len() == 1 {
+        Vec::new()
+    } else {
+        prefixes
+            .iter()
+            .map(|p| format!("staged:s3://{}/{p}", stack.staging_bucket))
+            .collect()
+    };
+    let request = request(&args, &push_id, sources)?;
+    let mut uploads = Vec::new();
+    for (dir, prefix) in dirs.iter().zip(&prefixes) {
+        for (path, relative) in files(dir)? {
+            uploads.push((path, format!("{prefix}/{relative}")));
+        }
+    }
+    let total: u64 = uploads
+        .iter()
+        .map(|(p, _)| std::fs::metadata(p).map_or(0, |m| m.len()))
+        .sum();
+    let display = Display::new();
+    let bar = display.bytes(
+        total,
+        &format!("drop s3://{}/{drop}/", stack.staging_bucket),
+    );
+    for (path, key) in &uploads {
+        put_file(&stack.s3, &stack.staging_bucket, key, path, &|n| bar.inc(n)).await?;
+    }
+    let body = serde_json::to_vec_pretty(&request).map_err(|e| Failure::Input(e.to_string()))?;
+    let yaml = std::env::temp_dir().join(format!("vmpush-{push_id}-push.yaml"));
+    std::fs::write(&yaml, body).map_err(|e| Failure::Input(format!("{}: {e}", yaml.display())))?;
+    let written = put_file(
+        &stack.s3,
+        &stack.staging_bucket,
+        &format!("{drop}/push.yaml"),
+        &yaml,
+        &|_| {},
+    )
+    .await;
+    let _ = std::fs::remove_file(&yaml);
+    written?;
+    bar.finish();
+    display.note(&format!("push {push_id}: request written, push.yaml last"));
+    if args.no_wait {
+        println!("{push_id}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let started = Instant::now();
+    let execution = loop {
+        if let Some(arn) = stack.watch.find(&push_id).await? {
+            break arn;
+        }
+        if started.elapsed() > START_TIMEOUT {
+            return Err(Failure::Input(format!(
+                "push {push_id}: no execution started within {} s; is s3://{} notifying start-push?",
+                START_TIMEOUT.as_secs(),
+                stack.staging_bucket
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    follow(&stack, &push_id, &execution, &display, true).await
+}
+
+/// Runs `vmpush status`.
+pub async fn status(args: StatusArgs) -> Result<ExitCode, Failure> {
+    let stack = Stack::connect(&args.stack).await?;
+    let execution = stack
+        .watch
+        .find(&args.push_id)
+        .await?
+        .ok_or_else(|| Failure::Input(format!("push {}: no execution found", args.push_id)))?;
+    follow(
+        &stack,
+        &args.push_id,
+        &execution,
+        &Display::new(),
+        !args.no_wait,
+    )
+    .await
+}
+
+/// Shows each destination's progress until the execution ends (or once, unless `wait`),
+/// then prints the result.
+async fn follow(
+    stack: &Stack,
+    push_id: &str,
+    execution: &str,
+    display: &Display,
+    wait: bool,
+) -> Result<ExitCode, Failure> {
+    let mut work: Option<WorkList> = None;
+    let state: ExecutionState = loop {
+        let state = stack.watch.state(execution).await?;
+        let calls = stack.watch.calls(execution).await?;
+        if work.is_none() {
+            work = calls.iter().find_map(|c| match (&c.function[..], &c.end) {
+                (
+                    "vmpush-resolve-mapping",
+                    Some(vmpush_domain::progress::CallEnd::Succeeded(out)),
+                ) => serde_json::from_value(out.clone()).ok(),
+                _ => None,
+            });
+        }
+        if let Some(work) = &work {
+            display.destinations(&progress(work, &calls));
+        }
+        if !state.running() || !wait {
+            break state;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    };
+    display.finish();
+    if state.running() {
+        eprintln!("push {push_id} is running ({execution})");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let result: Value = match state.output {
+        Some(output) if state.status == "SUCCEEDED" => output,
+        _ => {
+            let key = format!("results/{push_id}/result.json");
+            let bytes = stack
+                .objects
+                .read_small(&stack.results_bucket, &key, 64 << 20)
+                .await
+                .map_err(|e| {
+                    Failure::Input(format!(
+                        "push {push_id} ended {} ({}: {}) without a result document: {e}",
+                        state.status,
+                        state.error.unwrap_or_default(),
+                        state.cause.unwrap_or_default()
+                    ))
+                })?;
+            serde_json::from_slice(&bytes)
+                .map_err(|e| Failure::Input(format!("s3://{}/{key}: {e}", stack.results_bucket)))?
+        }
+    };
+    print_result(&result);
+    Ok(if result["state"] == "PUSHED" {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(NOT_PUSHED)
+    })
+}

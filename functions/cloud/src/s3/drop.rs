@@ -1,0 +1,110 @@
+//! Writing a drop from disk: each file streamed from its path (never read whole), in one
+//! `PutObject` up to [`PART_BYTES`], else a multipart upload of parts of that size.
+
+use std::path::Path;
+
+use aws_sdk_s3::Client;
+use aws_sdk_s3::primitives::{ByteStream, Length};
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+use vmpush_domain::step::{ErrorKind, StepError};
+
+use crate::aws::classify;
+
+/// Part size of large files, and the largest file sent in one request.
+pub const PART_BYTES: u64 = 64 << 20;
+
+/// A part (or the whole file) as a stream of its bytes on disk.
+async fn body(path: &Path, offset: u64, length: u64) -> Result<ByteStream, StepError> {
+    ByteStream::read_from()
+        .path(path)
+        .offset(offset)
+        .length(Length::Exact(length))
+        .build()
+        .await
+        .map_err(|e| StepError::new(ErrorKind::Fatal, format!("{}: {e}", path.display())))
+}
+
+/// Puts the file at `path` as `s3://bucket/key`; `sent` is told each part's size once stored.
+pub async fn put_file(
+    client: &Client,
+    bucket: &str,
+    key: &str,
+    path: &Path,
+    sent: &(dyn Fn(u64) + Sync),
+) -> Result<(), StepError> {
+    let size = std::fs::metadata(path)
+        .map_err(|e| StepError::invalid(format!("{}: {e}", path.display())))?
+        .len();
+    let what = |call: &str| format!("{call} s3://{bucket}/{key}");
+    if size <= PART_BYTES {
+        client
+            .put_object()
+            .bucket(bucket)
+            .key(key)
+            .body(body(path, 0, size).await?)
+            .send()
+            .await
+            .map_err(|e| classify(&what("PutObject"), &e))?;
+        sent(size);
+        return Ok(());
+    }
+    let upload = client
+        .create_multipart_upload()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .map_err(|e| classify(&what("CreateMultipartUpload"), &e))?;
+    let upload_id = upload.upload_id().unwrap_or_default().to_string();
+    let mut parts = Vec::new();
+    let mut offset = 0;
+    while offset < size {
+        let length = PART_BYTES.min(size - offset);
+        let number = i32::try_from(parts.len() + 1).unwrap_or(i32::MAX);
+        let stored = client
+            .upload_part()
+            .bucket(bucket)
+            .key(key)
+            .upload_id(&upload_id)
+            .part_number(number)
+            .body(body(path, offset, length).await?)
+            .send()
+            .await;
+        let stored = match stored {
+            Ok(stored) => stored,
+            Err(e) => {
+                let error = classify(&what("UploadPart"), &e);
+                let _ = client
+                    .abort_multipart_upload()
+                    .bucket(bucket)
+                    .key(key)
+                    .upload_id(&upload_id)
+                    .send()
+                    .await;
+                return Err(error);
+            }
+        };
+        parts.push(
+            CompletedPart::builder()
+                .part_number(number)
+                .set_e_tag(stored.e_tag().map(str::to_string))
+                .build(),
+        );
+        offset += length;
+        sent(length);
+    }
+    client
+        .complete_multipart_upload()
+        .bucket(bucket)
+        .key(key)
+        .upload_id(&upload_id)
+        .multipart_upload(
+            CompletedMultipartUpload::builder()
+                .set_parts(Some(parts))
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(|e| classify(&what("CompleteMultipartUpload"), &e))?;
+    Ok(())
+}
