@@ -1,6 +1,6 @@
 //! summarize through its real binary: the result of a push with one failed region is written
-//! to the results bucket (result.json, awspub's images.json, pubtools' pushitems.jsonl) and
-//! returned with the notice for subscribers.
+//! to the results bucket (result.json, awspub's images.json, pubtools' pushitems.jsonl and
+//! clouds.json) and returned with the notice for subscribers.
 
 use std::path::Path;
 
@@ -91,6 +91,28 @@ async fn the_result_lands_in_the_results_bucket() {
     assert_eq!(
         images,
         json!({"images": {"RHEL-9.0.0_HVM_GA-20250101-x86_64-10-Hourly2-GP3": {"us-east-1": "ami-1"}}})
+    );
+    let clouds: Value = serde_json::from_str(&object(&stack, "results/p1/clouds.json")).unwrap();
+    let clouds: Vec<(&Value, &Value, &Value)> = clouds
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (&c["dest"], &c["state"], &c["image_id"]))
+        .collect();
+    assert_eq!(
+        clouds,
+        [
+            (
+                &json!(["us-east-1-hourly"]),
+                &json!("PUSHED"),
+                &json!("ami-1")
+            ),
+            (
+                &json!(["eu-west-1-hourly"]),
+                &json!("NOTPUSHED"),
+                &Value::Null
+            )
+        ]
     );
     let pushitems = object(&stack, "results/p1/pushitems.jsonl");
     let lines: Vec<Value> = pushitems

@@ -64,7 +64,7 @@ impl BootMode {
 }
 
 /// Koji-style build identity (`build_info`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct BuildInfo {
     /// Build name, e.g. `rhel-ec2`; the StArMap query name.
     pub name: String,

@@ -14,6 +14,7 @@ use crate::ports::ObjectWriter;
 use crate::step::StepError;
 use crate::worklist::WorkList;
 
+mod clouds;
 mod outcome;
 
 pub use outcome::{Outcome, Stage, TaskFailure, spread};
@@ -81,6 +82,10 @@ pub struct PushResult {
     pub pushitems: Vec<Value>,
     /// Why the whole push failed (bad input, before any destination), if it did.
     pub error: Option<String>,
+    /// pubtools' `clouds.json` elements, one per destination (written beside the result, not
+    /// in it).
+    #[serde(skip)]
+    pub clouds: Vec<Value>,
 }
 
 /// The result of a push, and the notice for subscribers.
@@ -94,6 +99,7 @@ pub fn summarize(input: &SummaryInput) -> Result<(PushResult, PushNotice), StepE
     let mut pushitems = Vec::new();
     let mut notice_images: Vec<NoticeImage> = Vec::new();
     let mut failures = Vec::new();
+    let mut clouds_json = Vec::new();
     for (leaf, outcome) in work.leaves().zip(&outcomes) {
         let (d, upload) = (leaf.work, leaf.upload);
         let planned = &d.destination;
@@ -127,6 +133,16 @@ pub fn summarize(input: &SummaryInput) -> Result<(PushResult, PushNotice), StepE
                 reason: reason.clone().unwrap_or_default(),
             });
         }
+        clouds_json.push(clouds::element(
+            &leaf,
+            &clouds::Shipped {
+                state,
+                outcome,
+                src: &src,
+                origin,
+                sha256: sha256.as_deref(),
+            },
+        ));
         pushitems.push(json!({
             "build": null, "checksums": sha256.as_ref().map(|s| json!({"sha256": s})),
             "dest": planned.destination, "filename": name, "origin": origin,
@@ -196,6 +212,7 @@ pub fn summarize(input: &SummaryInput) -> Result<(PushResult, PushNotice), StepE
         images,
         pushitems,
         error: None,
+        clouds: clouds_json,
     };
     let notice = PushNotice {
         event: "push-finished".into(),
@@ -224,6 +241,7 @@ fn failed_early(input: &SummaryInput) -> (PushResult, PushNotice) {
         images: BTreeMap::new(),
         pushitems: Vec::new(),
         error: error.clone(),
+        clouds: Vec::new(),
     };
     let notice = PushNotice {
         event: "push-finished".into(),
@@ -286,9 +304,11 @@ pub async fn write<W: ObjectWriter>(
     };
     let document = pretty(&serde_json::to_value(&result).unwrap_or_default());
     let images = pretty(&json!({"images": result.images}));
+    let clouds = pretty(&sorted(&Value::Array(result.clouds.clone())));
     for (name, body, content_type) in [
         ("result.json", document, "application/json"),
         ("images.json", images, "application/json"),
+        ("clouds.json", clouds, "application/json"),
         (
             "pushitems.jsonl",
             pushitems_jsonl(&result).into_bytes(),

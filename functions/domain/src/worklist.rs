@@ -8,6 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::import::DiskFormat;
+use crate::item::BuildInfo;
 use crate::plan::{Plan, PlannedDestination};
 use crate::push::StagedSource;
 use crate::step::StepError;
@@ -34,6 +35,9 @@ pub struct UploadWork {
     /// Tags of the uploaded object (awspub's source tags).
     #[serde(default)]
     pub tags: Vec<(String, String)>,
+    /// The image's build, for reports.
+    #[serde(default)]
+    pub build: Option<BuildInfo>,
     /// The imports of the uploaded image.
     #[serde(default)]
     pub imports: Vec<ImportWork>,
@@ -152,6 +156,7 @@ pub fn work_list(
                             ("awspub:source:filename".into(), item.name.clone()),
                             ("awspub:source:architecture".into(), d.architecture.clone()),
                         ],
+                        build: item.build.clone(),
                         imports: Vec::new(),
                     });
                     list.uploads.last_mut().expect("just pushed")

@@ -12,12 +12,14 @@ fn destination(region: &str, billing: &str) -> Value {
     json!({
         "account": "aws-us-storage", "provider": "AWS", "destination": format!("{region}-{billing}"),
         "region": region, "partition": "aws", "billing_type": billing, "ami_name": name,
-        "image_name": name, "billing_codes": null, "public": billing == "hourly",
+        "image_name": name, "public": billing == "hourly",
+        "billing_codes": if billing == "hourly" { json!({"name": "Hourly2", "codes": ["bp-6fa54006"]}) }
+                         else { json!({"name": "Access2", "codes": ["bp-63a5400a"]}) },
         "rhsm_product": if billing == "hourly" { "RHEL_HOURLY" } else { "RHEL" },
-        "rhsm_provider": "AWS", "architecture": "x86_64", "boot_mode": null, "volume": "gp3",
+        "rhsm_provider": "AWS", "architecture": "x86_64", "boot_mode": "uefi-preferred", "volume": "gp3",
         "bucket": "redhat-cloudimg-us-east-1", "sharing_accounts": [], "snapshot_accounts": [],
-        "groups": [], "tags": {}, "description": null, "virtualization": null,
-        "root_device": null, "ena_support": null, "sriov_net_support": null,
+        "groups": [], "tags": {}, "description": "Provided by Red Hat, Inc.", "virtualization": "hvm",
+        "root_device": "/dev/sda1", "ena_support": true, "sriov_net_support": "simple",
         "release": {"product": "RHEL", "date": "20250101", "arch": "x86_64", "respin": 10,
                     "version": "9.0", "base_product": null, "base_version": null,
                     "variant": null, "type": "ga"},
@@ -33,6 +35,7 @@ fn work() -> WorkList {
         "uploads": [{"account": "aws-us-storage", "region": "us-east-1", "bucket": "redhat-cloudimg-us-east-1",
                      "source_bucket": "vmpush-staging", "source_key": format!("drops/p1/{SOURCE}"),
                      "size": null, "sha256": "ab".repeat(32), "format": "raw", "tags": [],
+                     "build": {"name": "rhel-ec2", "version": "9.0", "release": "10"},
                      "imports": [
                         {"billing_codes": ["bp-6fa54006"], "copies": [
                             {"region": "us-east-1", "destinations": [dest("us-east-1", "hourly")]},
@@ -254,15 +257,42 @@ async fn the_result_is_written_under_the_push_id() {
         [
             "vmpush-results/results/p1/result.json",
             "vmpush-results/results/p1/images.json",
+            "vmpush-results/results/p1/clouds.json",
             "vmpush-results/results/p1/pushitems.jsonl"
         ]
     );
     let result: PushResult = serde_json::from_str(&written[0].1).unwrap();
-    assert_eq!(result, out.result);
+    assert_eq!(
+        result,
+        PushResult {
+            clouds: Vec::new(),
+            ..out.result.clone()
+        }
+    );
+    // clouds.json: Appendix A.1's element, sorted keys, top-level nulls dropped
+    let clouds: Value = serde_json::from_str(&written[2].1).unwrap();
+    assert_eq!(clouds.as_array().unwrap().len(), 3);
+    assert_eq!(
+        clouds[0],
+        json!({"billing_codes": {"codes": ["bp-6fa54006"], "name": "Hourly2"}, "boot_mode": null,
+               "build_info": {"id": null, "name": "rhel-ec2", "release": "10", "version": "9.0"},
+               "cloud_info": {"account": "aws-us-storage", "provider": "aws"},
+               "description": "Provided by Red Hat, Inc.", "dest": ["us-east-1-hourly"], "ena_support": true,
+               "image_id": "ami-1", "marketplace_entity_type": "AWS",
+               "name": "RHEL-9.0.0_HVM_GA-20250101-x86_64-10-Hourly2-GP3",
+               "origin": "s3://vmpush-staging/drops/p1/starmap/CLOUD_IMAGES/rhel-ec2-9.0-10", "public_image": true,
+               "region": "us-east-1",
+               "release": {"arch": "x86_64", "base_product": null, "base_version": null, "date": "20250101",
+                           "product": "RHEL", "respin": 10, "type": "ga", "variant": null, "version": "9.0"},
+               "root_device": "/dev/sda1", "security_groups": [], "sha256sum": "ab".repeat(32),
+               "src": format!("s3://vmpush-staging/drops/p1/{SOURCE}"), "sriov_net_support": "simple",
+               "state": "PUSHED", "type": "hourly", "virtualization": "hvm", "volume": "gp3"})
+    );
+    assert!(written[2].1.starts_with("[\n  {\n    \"billing_codes\""));
     let images: Value = serde_json::from_str(&written[1].1).unwrap();
     assert_eq!(
         images["images"]["RHEL-9.0.0_HVM_GA-20250101-x86_64-10-Hourly2-GP3"],
         json!({"eu-west-1": "ami-3", "us-east-1": "ami-1"})
     );
-    assert_eq!(written[2].1.lines().count(), 3);
+    assert_eq!(written[3].1.lines().count(), 3);
 }

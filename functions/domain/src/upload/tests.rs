@@ -287,6 +287,7 @@ fn input(key: &str, sha256: Option<&str>) -> UploadInput {
             sha256: sha256.map(Into::into),
             format: DiskFormat::Raw,
             tags: vec![("awspub:source:filename".into(), "disk.raw.xz".into())],
+            build: None,
             imports: Vec::new(),
         },
         continuation: None,
