@@ -7,15 +7,10 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use serde_json::Value;
 use vmpush_cloud::s3::drop::put_file;
-use vmpush_cloud::sfn::watch::ExecutionState;
 use vmpush_domain::plan::PlanWorkflow;
-use vmpush_domain::ports::ObjectReader;
-use vmpush_domain::progress::progress;
 use vmpush_domain::push::{PushRequest, StarmapMode, StarmapSettings, valid_push_id};
 use vmpush_domain::starmap::read_repo_values;
-use vmpush_domain::worklist::WorkList;
 
 use crate::Failure;
 use crate::plan::{WorkflowArg, staged_dirs};
@@ -278,52 +273,32 @@ async fn follow(
     display: &Display,
     wait: bool,
 ) -> Result<ExitCode, Failure> {
-    let mut work: Option<WorkList> = None;
-    let state: ExecutionState = loop {
-        let state = stack.watch.state(execution).await?;
-        let calls = stack.watch.calls(execution).await?;
-        if work.is_none() {
-            work = calls.iter().find_map(|c| match (&c.function[..], &c.end) {
-                (
-                    "vmpush-resolve-mapping",
-                    Some(vmpush_domain::progress::CallEnd::Succeeded(out)),
-                ) => serde_json::from_value(out.clone()).ok(),
-                _ => None,
-            });
-        }
-        if let Some(work) = &work {
-            display.destinations(&progress(work, &calls));
-        }
-        if !state.running() || !wait {
-            break state;
+    let report = loop {
+        let report = stack
+            .watch
+            .report(push_id, execution, &stack.objects, &stack.results_bucket)
+            .await?;
+        display.destinations(&report.progress);
+        if !report.state.running() || !wait {
+            break report;
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
     };
     display.finish();
+    let state = report.state;
     if state.running() {
         eprintln!("push {push_id} is running ({execution})");
         return Ok(ExitCode::SUCCESS);
     }
-    let result: Value = match state.output {
-        Some(output) if state.status == "SUCCEEDED" => output,
-        _ => {
-            let key = format!("results/{push_id}/result.json");
-            let bytes = stack
-                .objects
-                .read_small(&stack.results_bucket, &key, 64 << 20)
-                .await
-                .map_err(|e| {
-                    Failure::Input(format!(
-                        "push {push_id} ended {} ({}: {}) without a result document: {e}",
-                        state.status,
-                        state.error.unwrap_or_default(),
-                        state.cause.unwrap_or_default()
-                    ))
-                })?;
-            serde_json::from_slice(&bytes)
-                .map_err(|e| Failure::Input(format!("s3://{}/{key}: {e}", stack.results_bucket)))?
-        }
-    };
+    let result = report.result.ok_or_else(|| {
+        Failure::Input(format!(
+            "push {push_id} ended {} ({}: {}) without a result document in s3://{}/results/{push_id}/",
+            state.status,
+            state.error.unwrap_or_default(),
+            state.cause.unwrap_or_default(),
+            stack.results_bucket
+        ))
+    })?;
     print_result(&result);
     Ok(if result["state"] == "PUSHED" {
         ExitCode::SUCCESS

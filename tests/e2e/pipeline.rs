@@ -24,7 +24,7 @@ const DIR: &str = "starmap/CLOUD_IMAGES/rhel-ec2-9.0-10";
 const FILE: &str = "rhel-ec2-9.0-10.x86_64.raw.xz";
 
 /// The peer kit's mapping (offline StArMap).
-fn mapping() -> Value {
+fn mapping_document() -> Value {
     serde_yaml_ng::from_str(
         &std::fs::read_to_string(workspace().join("tests/fixtures/peer-kit-1image/mapping.yaml"))
             .unwrap(),
@@ -54,8 +54,7 @@ async fn drop_push(stack: &TestStack, push_id: &str) -> String {
         &format!("{prefix}/resources.yaml"),
         resources.as_bytes(),
     );
-    let request =
-        json!({"workflow": "community", "starmap": {"mode": "offline", "repo": mapping()}});
+    let request = json!({"workflow": "community", "starmap": {"mode": "offline", "repo": mapping_document()}});
     stage(
         stack,
         &format!("drops/{push_id}/push.yaml"),
@@ -69,7 +68,7 @@ async fn drop_push(stack: &TestStack, push_id: &str) -> String {
 fn repush(stack: &TestStack, drop: &str, push_id: &str) {
     let request = json!({"push_id": push_id, "workflow": "community",
         "sources": [format!("staged:s3://{STAGING_BUCKET}/drops/{drop}")],
-        "starmap": {"mode": "offline", "repo": mapping()}});
+        "starmap": {"mode": "offline", "repo": mapping_document()}});
     let (error, out) = stack.invoke("vmpush-start-push", &request);
     assert_eq!(error, None, "{out}");
 }
@@ -351,6 +350,27 @@ async fn a_drop_becomes_eight_amis_best_effort_and_re_runs_create_nothing() {
             &["111122223333", "444455556666"]
         };
         assert_eq!(shared, expected, "{name} in {region}");
+    }
+
+    for d in result["destinations"].as_array().unwrap() {
+        let Some(snapshot) = d["snapshot"].as_str() else {
+            continue;
+        };
+        let permissions = stack.aws(&[
+            "ec2",
+            "describe-snapshot-attribute",
+            "--region",
+            d["region"].as_str().unwrap(),
+            "--snapshot-id",
+            snapshot,
+            "--attribute",
+            "createVolumePermission",
+        ]);
+        assert_eq!(
+            permissions["CreateVolumePermissions"],
+            json!([{"UserId": "777788889999"}]),
+            "{d}"
+        );
     }
 
     // the subscriber got the structured notice with the region → AMI map and the failure

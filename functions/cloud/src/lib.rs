@@ -1,7 +1,8 @@
 //! vmpush's adapters: the implementations of the domain's ports that talk to networks — the
-//! StArMap client, and the AWS SDK adapters behind features (`s3`, `sfn`), so each function
-//! builds only the SDKs it uses.
+//! StArMap and RHSM clients, the push API's HTTP shapes, and the AWS SDK adapters behind
+//! features (`s3`, `sfn`, ...), so each function builds only the SDKs it uses.
 
+pub mod api;
 #[cfg(feature = "aws")]
 pub mod aws;
 #[cfg(feature = "ec2")]

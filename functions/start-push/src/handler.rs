@@ -2,7 +2,8 @@
 //!
 //! - an S3 `ObjectCreated` event: every record for `drops/<push-id>/push.yaml` (the request,
 //!   written last into a drop holding a staged tree) starts that push; other keys are ignored;
-//! - a direct or API request: the push request document itself.
+//! - a direct request (the push request document itself) or the push API's `POST /pushes`
+//!   (API Gateway proxy integration: the document is the body, the answer an HTTP response).
 //!
 //! Each push is validated before anything starts (an invalid one is an `InvalidInput` error
 //! with an OMPS-style body) and started under a deterministic execution name, so a duplicate
@@ -12,6 +13,7 @@ use percent_encoding::percent_decode_str;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tracing::{info, warn};
+use vmpush_cloud::api;
 use vmpush_domain::ports::{Executions, ObjectReader};
 use vmpush_domain::push::{Push, PushRequest, parse_request, rejection, valid_push_id};
 use vmpush_domain::step::{ErrorKind, StepError};
@@ -60,7 +62,30 @@ pub async fn handle<O: ObjectReader, X: Executions>(
             .map_err(|e| StepError::invalid(format!("S3 event: {e}")))?;
         return from_s3_event(event, objects, executions, staging_bucket).await;
     }
-    let request: PushRequest = serde_json::from_value(event)
+    if api::is_request(&event) {
+        // POST /pushes: the answer is an HTTP response, errors included
+        let started = match api::body(&event) {
+            Ok(body) => from_request(body, executions, staging_bucket).await,
+            Err(e) => Err(e),
+        };
+        return Ok(match started {
+            Ok(out) => api::response(
+                u16::try_from(out["status"].as_u64().unwrap_or(200)).unwrap_or(200),
+                &out,
+            ),
+            Err(e) => api::error(&e),
+        });
+    }
+    from_request(event, executions, staging_bucket).await
+}
+
+/// Starts the push a request document describes.
+async fn from_request<X: Executions>(
+    request: Value,
+    executions: &X,
+    staging_bucket: Option<&str>,
+) -> Result<Value, StepError> {
+    let request: PushRequest = serde_json::from_value(request)
         .map_err(|e| StepError::invalid(format!("push request: {e}")))?;
     start(request.validate(staging_bucket)?, executions).await
 }
@@ -403,6 +428,41 @@ mod tests {
         .await
         .unwrap();
         assert_eq!(machine.0.lock().unwrap().len(), 3);
+    }
+
+    #[tokio::test]
+    async fn the_api_answers_with_http_responses() {
+        let machine = Machine::default();
+        let post = |body: &str| {
+            json!({"httpMethod": "POST", "resource": "/pushes", "requestContext": {"stage": "v1"},
+                   "body": body, "isBase64Encoded": false})
+        };
+        let request = r#"{"push_id": "api-1", "sources": ["staged:s3://b/p"], "starmap": {"mode": "online"}}"#;
+        let out = handle(post(request), &Objects::default(), &machine, None)
+            .await
+            .unwrap();
+        assert_eq!(out["statusCode"], 202);
+        let body: Value = serde_json::from_str(out["body"].as_str().unwrap()).unwrap();
+        assert_eq!(
+            (body["push_id"].as_str(), body["started"].as_bool()),
+            (Some("api-1"), Some(true))
+        );
+        let again = handle(post(request), &Objects::default(), &machine, None)
+            .await
+            .unwrap();
+        assert_eq!(again["statusCode"], 200);
+        let bad = handle(
+            post(r#"{"workflow": "all"}"#),
+            &Objects::default(),
+            &machine,
+            None,
+        )
+        .await
+        .unwrap();
+        assert_eq!(bad["statusCode"], 400);
+        let body: Value = serde_json::from_str(bad["body"].as_str().unwrap()).unwrap();
+        assert_eq!(body["error"], "InvalidInput");
+        assert_eq!(machine.0.lock().unwrap().len(), 1);
     }
 
     #[test]

@@ -26,8 +26,9 @@ pub const NOTIFICATIONS: &str = "vmpush-notifications";
 
 /// The functions: binary (and function) name, and the stem of its ASL substitution
 /// (`${<stem>FunctionArn}`).
-pub const FUNCTIONS: [(&str, &str); 9] = [
+pub const FUNCTIONS: [(&str, &str); 10] = [
     ("vmpush-start-push", "StartPush"),
+    ("vmpush-push-status", "PushStatus"),
     ("vmpush-resolve-mapping", "ResolveMapping"),
     ("vmpush-upload", "Upload"),
     ("vmpush-import-snapshot", "ImportSnapshot"),

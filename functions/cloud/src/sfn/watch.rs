@@ -1,5 +1,5 @@
-//! Following a push's execution: found by push id, its status, and the function calls of
-//! its history (for [`vmpush_domain::progress`]).
+//! Following a push's execution: found by push id, its status, the function calls of its
+//! history (for [`vmpush_domain::progress`]), and its result document once it ended.
 
 use std::collections::HashMap;
 
@@ -7,9 +7,11 @@ use aws_config::SdkConfig;
 use aws_sdk_sfn::Client;
 use aws_sdk_sfn::types::{ExecutionStatus, HistoryEventType};
 use serde_json::Value;
-use vmpush_domain::progress::{Call, CallEnd};
+use vmpush_domain::ports::ObjectReader;
+use vmpush_domain::progress::{Call, CallEnd, Progress, progress};
 use vmpush_domain::result::TaskFailure;
-use vmpush_domain::step::StepError;
+use vmpush_domain::step::{ErrorKind, StepError};
+use vmpush_domain::worklist::WorkList;
 
 use crate::aws::classify;
 
@@ -165,5 +167,60 @@ impl PushWatch {
             }
         }
         Ok(calls)
+    }
+}
+
+/// A push as `vmpush status` and `GET /pushes/{id}` show it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PushReport {
+    /// The execution.
+    pub execution_arn: String,
+    /// Where the execution stands.
+    pub state: ExecutionState,
+    /// Each destination's step (empty until the work list is resolved).
+    pub progress: Vec<Progress>,
+    /// The result document, once the push ended (the execution's output, else the one in the
+    /// results bucket).
+    pub result: Option<Value>,
+}
+
+impl PushWatch {
+    /// Where the push of an execution stands, and its result once it ended.
+    pub async fn report<R: ObjectReader>(
+        &self,
+        push_id: &str,
+        execution_arn: &str,
+        results: &R,
+        results_bucket: &str,
+    ) -> Result<PushReport, StepError> {
+        let state = self.state(execution_arn).await?;
+        let calls = self.calls(execution_arn).await?;
+        let work: Option<WorkList> = calls.iter().find_map(|c| match (&c.function[..], &c.end) {
+            ("vmpush-resolve-mapping", Some(CallEnd::Succeeded(out))) => {
+                serde_json::from_value(out.clone()).ok()
+            }
+            _ => None,
+        });
+        let progress = work.map(|w| progress(&w, &calls)).unwrap_or_default();
+        let result = match &state.output {
+            _ if state.running() => None,
+            Some(output) if state.status == ExecutionStatus::Succeeded.as_str() => {
+                Some(output.clone())
+            }
+            _ => {
+                let key = format!("results/{push_id}/result.json");
+                match results.read_small(results_bucket, &key, 64 << 20).await {
+                    Ok(bytes) => serde_json::from_slice(&bytes).ok(),
+                    Err(e) if e.kind == ErrorKind::NotFound => None,
+                    Err(e) => return Err(e),
+                }
+            }
+        };
+        Ok(PushReport {
+            execution_arn: execution_arn.to_string(),
+            state,
+            progress,
+            result,
+        })
     }
 }
