@@ -13,27 +13,11 @@ use vmpush_local::testing::{TestStack, eventually};
 const BUCKET: &str = "redhat-cloudimg-us-east-1";
 const SHA: &str = "5a6f4c3e35fde47c2f8470f651141cb3b4052bf9183524f47c9a60260efa8d5b";
 
-async fn post(stack: &TestStack, path: &str, body: &Value) {
-    let url = format!("{}{path}", stack.var("AWS_ENDPOINT_URL"));
-    let response = reqwest::Client::new()
-        .post(&url)
-        .json(body)
-        .send()
-        .await
-        .unwrap();
-    assert!(response.status().is_success(), "POST {url}");
-}
-
+/// The regions CopySnapshot succeeded in, in order.
 async fn copy_snapshot_calls(stack: &TestStack) -> Vec<String> {
-    let requests = stack
-        .get_json(&format!(
-            "{}/_local/requests",
-            stack.var("AWS_ENDPOINT_URL")
-        ))
-        .await;
-    requests
-        .as_array()
-        .unwrap()
+    stack
+        .aws_requests()
+        .await
         .iter()
         .filter(|r| r["action"] == "CopySnapshot" && r["status"] == 200)
         .map(|r| r["region"].as_str().unwrap().to_string())
@@ -46,12 +30,7 @@ async fn copy_regions_gets_or_creates_one_copy_per_region() {
     let (source, name) = imported_snapshot(&stack, BUCKET, SHA).await;
 
     // EC2 refuses everything in ap-south-1
-    post(
-        &stack,
-        "/_local/faults",
-        &json!({"rate": 1.0, "kinds": ["denied"], "services": ["ec2"], "regions": ["ap-south-1"]}),
-    )
-    .await;
+    stack.aws_faults(&json!({"rate": 1.0, "kinds": ["denied"], "services": ["ec2"], "regions": ["ap-south-1"]})).await;
     let copy = |action: &str, copies: &Value| {
         json!({"action": action, "source_region": "us-east-1", "snapshot_id": source, "snapshot_name": name,
                "regions": ["us-east-1", "us-west-2", "eu-west-1", "ap-south-1"],
@@ -115,7 +94,7 @@ async fn copy_regions_gets_or_creates_one_copy_per_region() {
     assert_eq!(first_copies, ["eu-west-1", "us-west-2"]);
 
     // the region recovers: a re-run copies it alone
-    post(&stack, "/_local/faults", &json!({"rate": 0})).await;
+    stack.aws_faults(&json!({"rate": 0})).await;
     let again = invoke(&stack, "vmpush-copy-regions", &copy("start", &json!({})));
     for region in ["us-west-2", "eu-west-1"] {
         assert_eq!(

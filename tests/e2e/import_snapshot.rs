@@ -118,19 +118,7 @@ async fn import_snapshot_gets_or_creates_by_name() {
         ),
         (Some("completed"), Some(snapshot_id.as_str()), Some(false))
     );
-    let requests = stack
-        .get_json(&format!(
-            "{}/_local/requests",
-            stack.var("AWS_ENDPOINT_URL")
-        ))
-        .await;
-    let imports = requests
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|r| r["action"] == "ImportSnapshot")
-        .count();
-    assert_eq!(imports, 1);
+    assert_eq!(stack.aws_counts(&["ImportSnapshot"]).await, [1]);
     let owned = stack.aws(&[
         "ec2",
         "describe-snapshots",

@@ -34,21 +34,6 @@ fn destination(name: &str, billing: &str, code: &str, public: bool) -> Value {
         "marketplace": null})
 }
 
-async fn count(stack: &TestStack, action: &str) -> usize {
-    let requests = stack
-        .get_json(&format!(
-            "{}/_local/requests",
-            stack.var("AWS_ENDPOINT_URL")
-        ))
-        .await;
-    requests
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|r| r["action"] == action && r["status"] == 200)
-        .count()
-}
-
 fn image(stack: &TestStack, name: &str) -> Value {
     let found = stack.aws(&[
         "ec2",
@@ -198,10 +183,9 @@ async fn publish_registers_shares_and_publishes_once() {
     );
 
     // again: the same AMIs, nothing registered or modified
-    let (registers, modifies) = (
-        count(&stack, "RegisterImage").await,
-        count(&stack, "ModifyImageAttribute").await,
-    );
+    let before = stack
+        .aws_counts(&["RegisterImage", "ModifyImageAttribute"])
+        .await;
     let again = invoke(&stack, "vmpush-publish", &hourly);
     assert_eq!(
         (
@@ -213,12 +197,14 @@ async fn publish_registers_shares_and_publishes_once() {
     );
     invoke(&stack, "vmpush-publish", &access);
     assert_eq!(
-        (
-            count(&stack, "RegisterImage").await,
-            count(&stack, "ModifyImageAttribute").await,
-            count(&stack, "ModifySnapshotAttribute").await
-        ),
-        (registers, modifies, 1)
+        stack
+            .aws_counts(&[
+                "RegisterImage",
+                "ModifyImageAttribute",
+                "ModifySnapshotAttribute"
+            ])
+            .await,
+        [before[0], before[1], 1]
     );
 
     // image block public access on: a public destination fails, clearly, before registering

@@ -105,12 +105,17 @@ impl TestStack {
         }
     }
 
-    /// How many requests of each action moto served since the last clear.
+    /// How many requests of each action moto served successfully since the last clear.
     pub async fn aws_counts(&self, actions: &[&str]) -> Vec<usize> {
         let requests = self.aws_requests().await;
         actions
             .iter()
-            .map(|a| requests.iter().filter(|r| r["action"] == *a).count())
+            .map(|a| {
+                requests
+                    .iter()
+                    .filter(|r| r["action"] == *a && r["status"].as_u64().is_some_and(|s| s < 300))
+                    .count()
+            })
             .collect()
     }
 

@@ -5,14 +5,14 @@ use aws_sdk_ec2::types::{
     ArchitectureValues, BlockDeviceMapping, BootModeValues, CreateVolumePermission,
     CreateVolumePermissionModifications, EbsBlockDevice, Filter, ImageAttributeName,
     LaunchPermission, LaunchPermissionModifications, PermissionGroup, ResourceType,
-    SnapshotAttributeName, TagSpecification, VolumeType,
+    SnapshotAttributeName, VolumeType,
 };
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use tracing::{info, instrument};
 use vmpush_domain::publish::{Image, Images, LaunchPermissions, RegisterRequest, Registered};
 use vmpush_domain::step::{ErrorKind, StepError};
 
-use super::{create_tags, tags};
+use super::{create_tags, tag_specification};
 use crate::aws::classify;
 
 /// AMIs of the client's account and region.
@@ -82,12 +82,7 @@ impl Images for Ec2Images {
             .set_billing_products(
                 (!request.billing_products.is_empty()).then(|| request.billing_products.clone()),
             )
-            .tag_specifications(
-                TagSpecification::builder()
-                    .resource_type(ResourceType::Image)
-                    .set_tags(Some(tags(&request.tags)))
-                    .build(),
-            )
+            .tag_specifications(tag_specification(ResourceType::Image, &request.tags))
             .send()
             .await;
         match sent {

@@ -63,6 +63,14 @@ fn tags(tags: &[(String, String)]) -> Vec<Tag> {
         .collect()
 }
 
+/// Tags applied at creation to the new resource of `kind`.
+fn tag_specification(kind: ResourceType, pairs: &[(String, String)]) -> TagSpecification {
+    TagSpecification::builder()
+        .resource_type(kind)
+        .set_tags(Some(tags(pairs)))
+        .build()
+}
+
 /// Own snapshots tagged `Name=<name>` that are pending or completed, in the client's region.
 async fn named_snapshots(
     client: &Client,
@@ -150,12 +158,10 @@ impl Snapshots for Ec2Snapshots {
                 request.bucket, request.key
             ))
             .client_token(&request.name)
-            .tag_specifications(
-                TagSpecification::builder()
-                    .resource_type(ResourceType::ImportSnapshotTask)
-                    .set_tags(Some(tags(&request.tags)))
-                    .build(),
-            )
+            .tag_specifications(tag_specification(
+                ResourceType::ImportSnapshotTask,
+                &request.tags,
+            ))
             .send()
             .await
             .map_err(|e| {

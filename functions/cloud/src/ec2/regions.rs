@@ -1,12 +1,12 @@
 //! Snapshots of the account in every region: the copy-regions step's adapter.
 
 use aws_config::SdkConfig;
-use aws_sdk_ec2::types::{ResourceType, TagSpecification};
+use aws_sdk_ec2::types::ResourceType;
 use tracing::{info, instrument};
 use vmpush_domain::copy_regions::{CopyRequest, RegionSnapshots, SnapshotState};
 use vmpush_domain::step::{ErrorKind, StepError};
 
-use super::{client, named_snapshots, tags};
+use super::{client, named_snapshots, tag_specification};
 use crate::aws::classify;
 
 /// EC2 snapshots of the configuration's account, one client per region.
@@ -58,12 +58,7 @@ impl RegionSnapshots for Ec2Regions {
                 "vmpush copy of {} from {}",
                 request.source_snapshot_id, request.source_region
             ))
-            .tag_specifications(
-                TagSpecification::builder()
-                    .resource_type(ResourceType::Snapshot)
-                    .set_tags(Some(tags(&request.tags)))
-                    .build(),
-            )
+            .tag_specifications(tag_specification(ResourceType::Snapshot, &request.tags))
             .send()
             .await
             .map_err(|e| {
