@@ -9,6 +9,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use vmpush_cloud::s3::drop::put_file;
 use vmpush_domain::plan::PlanWorkflow;
+use vmpush_domain::ports::ObjectWriter;
 use vmpush_domain::push::{PushRequest, StarmapMode, StarmapSettings, valid_push_id};
 use vmpush_domain::starmap::read_repo_values;
 
@@ -211,18 +212,15 @@ pub async fn run(args: Args) -> Result<ExitCode, Failure> {
         put_file(&stack.s3, &stack.staging_bucket, key, path, &|n| bar.inc(n)).await?;
     }
     let body = serde_json::to_vec_pretty(&request).map_err(|e| Failure::Input(e.to_string()))?;
-    let yaml = std::env::temp_dir().join(format!("vmpush-{push_id}-push.yaml"));
-    std::fs::write(&yaml, body).map_err(|e| Failure::Input(format!("{}: {e}", yaml.display())))?;
-    let written = put_file(
-        &stack.s3,
-        &stack.staging_bucket,
-        &format!("{drop}/push.yaml"),
-        &yaml,
-        &|_| {},
-    )
-    .await;
-    let _ = std::fs::remove_file(&yaml);
-    written?;
+    stack
+        .objects
+        .put(
+            &stack.staging_bucket,
+            &format!("{drop}/push.yaml"),
+            body,
+            "application/json",
+        )
+        .await?;
     bar.finish();
     display.note(&format!("push {push_id}: request written, push.yaml last"));
     if args.no_wait {
