@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 use staged::{image, sha, stage, workspace, xz};
 use vmpush_local::testing::{TestStack, eventually};
-use vmpush_local::{NOTIFICATIONS, Options, RESULTS_BUCKET, STAGING_BUCKET};
+use vmpush_local::{Options, RESULTS_BUCKET, STAGING_BUCKET};
 
 const HOURLY: &str = "RHEL-9.0.0_HVM_GA-20250101-x86_64-10-Hourly2-GP3";
 const ACCESS: &str = "RHEL-9.0.0_HVM_GA-20250101-x86_64-10-Access2-GP3";
@@ -103,17 +103,8 @@ async fn finished(stack: &TestStack, push_id: &str) -> Value {
 
 /// The result document of a push in the results bucket.
 fn stored_result(stack: &TestStack, push_id: &str) -> Value {
-    let out = stack.scratch().join(format!("{push_id}-result.json"));
-    stack.aws(&[
-        "s3api",
-        "get-object",
-        "--bucket",
-        RESULTS_BUCKET,
-        "--key",
-        &format!("results/{push_id}/result.json"),
-        out.to_str().unwrap(),
-    ]);
-    serde_json::from_slice(&std::fs::read(out).unwrap()).unwrap()
+    serde_json::from_slice(&stack.object(RESULTS_BUCKET, &format!("results/{push_id}/result.json")))
+        .unwrap()
 }
 
 /// (AMI name, region) → (state, AMI) of a result document.
@@ -171,46 +162,10 @@ fn tag<'a>(resource: &'a Value, key: &str) -> Option<&'a str> {
 
 /// The notices the SQS subscriber received since the last call.
 fn notices(stack: &TestStack) -> Vec<(String, Value, Value)> {
-    // the AWS CLI v1 ignores AWS_ENDPOINT_URL for SQS
-    let endpoint = stack.var("AWS_ENDPOINT_URL");
-    let queue = stack.aws(&[
-        "sqs",
-        "get-queue-url",
-        "--queue-name",
-        NOTIFICATIONS,
-        "--endpoint-url",
-        endpoint,
-    ]);
-    let url = queue["QueueUrl"].as_str().unwrap();
-    let received = stack.aws(&[
-        "sqs",
-        "--endpoint-url",
-        endpoint,
-        "receive-message",
-        "--queue-url",
-        url,
-        "--max-number-of-messages",
-        "10",
-        "--wait-time-seconds",
-        "2",
-    ]);
-    let messages = received["Messages"].as_array().cloned().unwrap_or_default();
-    for m in &messages {
-        stack.aws(&[
-            "sqs",
-            "--endpoint-url",
-            endpoint,
-            "delete-message",
-            "--queue-url",
-            url,
-            "--receipt-handle",
-            m["ReceiptHandle"].as_str().unwrap(),
-        ]);
-    }
-    messages
+    stack
+        .notifications()
         .iter()
-        .map(|m| {
-            let envelope: Value = serde_json::from_str(m["Body"].as_str().unwrap()).unwrap();
+        .map(|envelope| {
             (
                 envelope["Subject"].as_str().unwrap().to_string(),
                 serde_json::from_str(envelope["Message"].as_str().unwrap()).unwrap(),

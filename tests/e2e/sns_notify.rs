@@ -5,8 +5,8 @@
 use std::path::Path;
 
 use serde_json::{Value, json};
+use vmpush_local::Options;
 use vmpush_local::testing::TestStack;
-use vmpush_local::{NOTIFICATIONS, Options};
 
 fn workspace() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
@@ -38,36 +38,9 @@ async fn the_subscriber_gets_the_structured_notice() {
         (Some(true), Some(2))
     );
 
-    // the AWS CLI v1 ignores AWS_ENDPOINT_URL for SQS
-    let endpoint = stack.var("AWS_ENDPOINT_URL");
-    let queue = stack.aws(&[
-        "sqs",
-        "get-queue-url",
-        "--queue-name",
-        NOTIFICATIONS,
-        "--endpoint-url",
-        endpoint,
-    ]);
-    let received = stack.aws(&[
-        "sqs",
-        "--endpoint-url",
-        endpoint,
-        "receive-message",
-        "--queue-url",
-        queue["QueueUrl"].as_str().unwrap(),
-        "--max-number-of-messages",
-        "10",
-        "--wait-time-seconds",
-        "2",
-    ]);
-    let mut envelopes: Vec<Value> = received["Messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| serde_json::from_str(m["Body"].as_str().unwrap()).unwrap())
-        .collect();
+    let mut envelopes = stack.notifications();
     envelopes.sort_by_key(|e| e["Subject"].as_str().unwrap().to_string());
-    assert_eq!(envelopes.len(), 2, "{received}");
+    assert_eq!(envelopes.len(), 2, "{envelopes:?}");
     let push = &envelopes[1];
     assert_eq!(push["Subject"], "vmpush: push p1 FAILED");
     let document: Value = serde_json::from_str(push["Message"].as_str().unwrap()).unwrap();

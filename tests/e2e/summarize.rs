@@ -31,17 +31,7 @@ fn destination(region: &str) -> Value {
 }
 
 fn object(stack: &TestStack, key: &str) -> String {
-    let file = stack.scratch().join(key.replace('/', "_"));
-    stack.aws(&[
-        "s3api",
-        "get-object",
-        "--bucket",
-        RESULTS_BUCKET,
-        "--key",
-        key,
-        file.to_str().unwrap(),
-    ]);
-    std::fs::read_to_string(file).unwrap()
+    String::from_utf8(stack.object(RESULTS_BUCKET, key)).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]

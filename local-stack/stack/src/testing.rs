@@ -76,6 +76,56 @@ impl TestStack {
         serde_json::from_slice(&out.stdout).expect("the AWS CLI prints JSON")
     }
 
+    /// An object's bytes, read with the AWS CLI.
+    pub fn object(&self, bucket: &str, key: &str) -> Vec<u8> {
+        let file = self
+            .scratch()
+            .join(format!("object-{}", key.replace('/', "_")));
+        self.aws(&[
+            "s3api",
+            "get-object",
+            "--bucket",
+            bucket,
+            "--key",
+            key,
+            file.to_str().expect("a UTF-8 path"),
+        ]);
+        std::fs::read(file).expect("the downloaded object")
+    }
+
+    /// The SNS envelopes the notification topic's SQS subscriber received since the last
+    /// call (they are deleted from the queue).
+    pub fn notifications(&self) -> Vec<Value> {
+        // the AWS CLI v1 ignores AWS_ENDPOINT_URL for SQS
+        let endpoint = self.var("AWS_ENDPOINT_URL");
+        let sqs = |args: &[&str]| self.aws(&[&["sqs", "--endpoint-url", endpoint], args].concat());
+        let queue = sqs(&["get-queue-url", "--queue-name", crate::NOTIFICATIONS]);
+        let url = queue["QueueUrl"].as_str().expect("the queue's URL");
+        let received = sqs(&[
+            "receive-message",
+            "--queue-url",
+            url,
+            "--max-number-of-messages",
+            "10",
+            "--wait-time-seconds",
+            "2",
+        ]);
+        let messages = received["Messages"].as_array().cloned().unwrap_or_default();
+        messages
+            .iter()
+            .map(|m| {
+                sqs(&[
+                    "delete-message",
+                    "--queue-url",
+                    url,
+                    "--receipt-handle",
+                    m["ReceiptHandle"].as_str().expect("a receipt handle"),
+                ]);
+                serde_json::from_str(m["Body"].as_str().expect("a body")).expect("an SNS envelope")
+            })
+            .collect()
+    }
+
     /// GETs a JSON document from one of the stack's services.
     pub async fn get_json(&self, url: &str) -> Value {
         reqwest::get(url)
