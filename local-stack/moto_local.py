@@ -25,6 +25,10 @@ Runs moto in-process with:
   ``ListPartsResponse``, which the AWS SDKs for Rust and Go refuse).
 * S3 object tags: only keys starting ``aws:`` are reserved, as in AWS (moto refuses any key
   starting ``aws``, so awspub's ``awspub:source:*`` tags).
+* API Gateway REST APIs answer at ``/restapis/<id>/<stage>/_user_request_/<path>`` (as
+  LocalStack's URLs): AWS_PROXY Lambda integrations get API Gateway's REST proxy event, their
+  proxy response becomes the answer; ``AWS_IAM`` methods refuse requests without a SigV4
+  ``Authorization`` scoped to ``execute-api`` in the API's region (signatures are not checked).
 * ``MOTO_EC2_LOAD_DEFAULT_AMIS=false``.
 * A request log (service, region, action, key parameters, status) for call counting:
   ``GET /_local/requests`` (and the JSONL file given with ``--log``).
@@ -38,6 +42,7 @@ Runs moto in-process with:
 It relies on moto internals, hence the pin.
 """
 import argparse
+import base64
 import io
 import json
 import math
@@ -51,7 +56,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, unquote
 
 os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
 
@@ -460,6 +465,149 @@ EC2Response.disable_image_block_public_access = disable_image_block_public_acces
 
 
 # ---------------------------------------------------------------------------------------------
+# API Gateway: invoking REST APIs whose methods are AWS_PROXY Lambda integrations
+# ---------------------------------------------------------------------------------------------
+_USER_REQUEST = re.compile(r"^/restapis/([^/]+)/([^/]+)/_user_request_(/.*)?$")
+_FUNCTION_OF_URI = re.compile(r":lambda:path/2015-03-31/functions/(.+)/invocations$")
+
+
+def _find_api(api_id):
+    from moto.apigateway.models import apigateway_backends
+
+    for account, regions in list(apigateway_backends.items()):
+        for region, backend in list(regions.items()):
+            if api_id in backend.apis:
+                return account, region, backend.apis[api_id]
+    return None
+
+
+def _path_parameters(template, path):
+    """The parameters of `path` under a resource path `template` (``/pushes/{id}``), or None."""
+    want = [p for p in template.split("/") if p]
+    have = [p for p in path.split("/") if p]
+    params = {}
+    for i, part in enumerate(want):
+        if part.startswith("{") and part.endswith("+}"):
+            if i >= len(have):
+                return None
+            params[part[1:-2]] = "/".join(have[i:])
+            return params
+        if i >= len(have):
+            return None
+        if part.startswith("{") and part.endswith("}"):
+            params[part[1:-1]] = unquote(have[i])
+        elif part != have[i]:
+            return None
+    return params if len(want) == len(have) else None
+
+
+def _resource_for(api, path):
+    """The resource a path selects (literal segments win over parameters) and its parameters."""
+    found = []
+    for resource in api.resources.values():
+        params = _path_parameters(resource.get_path(), path)
+        if params is not None:
+            found.append((len(params), resource, params))
+    if not found:
+        return None, None
+    found.sort(key=lambda f: f[0])
+    return found[0][1], found[0][2]
+
+
+def _api_answer(status, data, headers=None):
+    return status, [("Content-Type", "application/json"), *(headers or [])], [json.dumps(data).encode()]
+
+
+def api_request(environ, api_id, stage_name, path):
+    """One request to a deployed stage: status, headers and body, as API Gateway answers it."""
+    found = _find_api(api_id)
+    if found is None or stage_name not in found[2].stages:
+        return _api_answer(403, {"message": "Forbidden"}), None
+    account, region, api = found
+    method = environ.get("REQUEST_METHOD", "GET")
+    resource, params = _resource_for(api, path)
+    api_method = (resource.resource_methods.get(method) or resource.resource_methods.get("ANY")) if resource else None
+    if api_method is None:
+        return _api_answer(403, {"message": "Missing Authentication Token"}), None
+    action = f"{method} {resource.get_path()}"
+    authorization = environ.get("HTTP_AUTHORIZATION", "")
+    scope = _CREDENTIAL.search(authorization)
+    if api_method.authorization_type == "AWS_IAM":
+        if not scope:
+            return _api_answer(403, {"message": "Missing Authentication Token"}), action
+        if scope.group(2) != "execute-api" or scope.group(1) != region:
+            message = f"Credential should be scoped to a valid region and service 'execute-api' in {region}."
+            return _api_answer(403, {"message": message}), action
+    integration = api_method.method_integration
+    target = _FUNCTION_OF_URI.search(integration.uri or "") if integration else None
+    if integration is None or integration.integration_type != "AWS_PROXY" or not target:
+        return _api_answer(500, {"message": "Internal server error (only AWS_PROXY Lambda integrations)"}), action
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    raw = environ["wsgi.input"].read(length) if length else b""
+    try:
+        body, encoded = (raw.decode("utf-8") if raw else None), False
+    except UnicodeDecodeError:
+        body, encoded = base64.b64encode(raw).decode(), True
+    headers = {k[5:].replace("_", "-").title(): v for k, v in environ.items() if k.startswith("HTTP_")}
+    for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+        if environ.get(key):
+            headers[key.replace("_", "-").title()] = environ[key]
+    query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+    access_key = re.search(r"Credential=([^/]+)/", authorization)
+    event = {
+        "resource": resource.get_path(),
+        "path": path,
+        "httpMethod": method,
+        "headers": headers or None,
+        "multiValueHeaders": {k: [v] for k, v in headers.items()} or None,
+        "queryStringParameters": {k: v[-1] for k, v in query.items()} or None,
+        "multiValueQueryStringParameters": query or None,
+        "pathParameters": params or None,
+        "stageVariables": api.stages[stage_name].variables or None,
+        "requestContext": {
+            "accountId": account,
+            "apiId": api_id,
+            "resourceId": resource.id,
+            "resourcePath": resource.get_path(),
+            "httpMethod": method,
+            "stage": stage_name,
+            "path": f"/{stage_name}{path}",
+            "protocol": environ.get("SERVER_PROTOCOL", "HTTP/1.1"),
+            "requestId": str(uuid.uuid4()),
+            "requestTimeEpoch": int(time.time() * 1000),
+            "identity": {
+                "accessKey": access_key.group(1) if access_key else None,
+                "sourceIp": environ.get("REMOTE_ADDR"),
+                "userAgent": environ.get("HTTP_USER_AGENT"),
+                "userArn": f"arn:aws:iam::{account}:user/local" if access_key else None,
+            },
+        },
+        "body": body,
+        "isBase64Encoded": encoded,
+    }
+    from moto.awslambda.models import lambda_backends
+
+    function_arn = target.group(1)
+    function_region = function_arn.split(":")[3] if function_arn.startswith("arn:") else region
+    try:
+        function = lambda_backends[account][function_region].get_function(function_arn)
+    except Exception:  # noqa: BLE001 - a missing function is API Gateway's 500
+        return _api_answer(500, {"message": "Internal server error"}), action
+    result, error, _ = function._invoke_lambda(json.dumps(event))
+    try:
+        answer = json.loads(result) if not error else None
+        status = int(answer["statusCode"])
+    except (TypeError, ValueError, KeyError):
+        return _api_answer(502, {"message": "Internal server error"}), action
+    out_headers = [(k, str(v)) for k, v in (answer.get("headers") or {}).items()]
+    for k, values in (answer.get("multiValueHeaders") or {}).items():
+        out_headers.extend((k, str(v)) for v in values)
+    payload = answer.get("body") or ""
+    payload = base64.b64decode(payload) if answer.get("isBase64Encoded") else payload.encode()
+    return (status, out_headers, [payload]), action
+
+
+# ---------------------------------------------------------------------------------------------
 # Request log, fault injection and the /_local control API (WSGI middleware)
 # ---------------------------------------------------------------------------------------------
 _CREDENTIAL = re.compile(r"Credential=[^/]+/\d{8}/([^/]+)/([^/]+)/aws4_request")
@@ -605,12 +753,38 @@ class Local:
                 return _json_response(start_response, 200, {})
         return _json_response(start_response, 404, {"error": f"no such control endpoint {method} {path}"})
 
+    def api(self, environ, start_response, api_id, stage, path):
+        """An API Gateway stage's request (``/restapis/<id>/<stage>/_user_request_/<path>``)."""
+        started = time.time()
+        method = environ.get("REQUEST_METHOD")
+        (status, headers, chunks), action = api_request(environ, api_id, stage, path or "/")
+        start_response(f"{status} {'OK' if status < 400 else 'Error'}", headers)
+        with _LOCK:
+            self.seq += 1
+            record = {
+                "seq": self.seq,
+                "ms": round((time.time() - started) * 1000, 1),
+                "service": "execute-api",
+                "region": None,
+                "action": action or f"{method} {path or '/'}",
+                "status": status,
+                "fault": None,
+                "params": {"api": api_id, "stage": stage, "path": path or "/"},
+            }
+            _STATE["requests"].append(record)
+            if self.log:
+                self.log.write(json.dumps(record, sort_keys=True) + "\n")
+        return chunks
+
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
         if path.startswith("/_local/"):
             return self.control(environ, start_response)
         if path.startswith("/moto-api"):
             return self.app(environ, start_response)
+        user_request = _USER_REQUEST.match(path)
+        if user_request:
+            return self.api(environ, start_response, *user_request.groups())
         started = time.time()
         method = environ.get("REQUEST_METHOD")
         query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)

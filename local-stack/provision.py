@@ -12,7 +12,12 @@ The spec (written by ``vmpush-local``, which owns the names) lists what to creat
      "topics": [{"name": ..., "sqs_subscriber": <queue name>}],
      "functions": [{"name": ..., "timeout": 900}],
      "notifications": [{"bucket": ..., "function": ..., "prefix": ..., "suffix": ...}],
-     "state_machines": [{"name": ..., "definition": <ASL text>}]}
+     "state_machines": [{"name": ..., "definition": <ASL text>}],
+     "apis": [{"name": ..., "id": ..., "stage": "v1",
+               "routes": [{"method": "POST", "path": "/pushes", "function": ...}]}]}
+
+APIs are REST APIs with the given id (moto's ``_custom_id_`` tag), IAM auth and AWS_PROXY
+integrations, deployed to the stage.
 
 Everything is get-or-create, so running it twice changes nothing; it prints one JSON line
 with the ARNs it ended up with. Lambda code is a placeholder zip: invokes are forwarded to
@@ -128,6 +133,38 @@ def main():
                 name=machine["name"], definition=machine["definition"], roleArn=role
             )["stateMachineArn"]
         out["state_machines"][machine["name"]] = arn
+
+    apigateway = client(spec, "apigateway")
+    for api in spec.get("apis", []):
+        try:
+            apigateway.get_rest_api(restApiId=api["id"])
+        except apigateway.exceptions.NotFoundException:
+            apigateway.create_rest_api(name=api["name"], tags={"_custom_id_": api["id"]})
+        resources = {r["path"]: r["id"] for r in apigateway.get_resources(restApiId=api["id"], limit=500)["items"]}
+        for route in api["routes"]:
+            parent = "/"
+            for part in [p for p in route["path"].split("/") if p]:
+                path = parent.rstrip("/") + "/" + part
+                if path not in resources:
+                    resources[path] = apigateway.create_resource(
+                        restApiId=api["id"], parentId=resources[parent], pathPart=part
+                    )["id"]
+                parent = path
+            resource = resources[route["path"]]
+            apigateway.put_method(
+                restApiId=api["id"], resourceId=resource, httpMethod=route["method"], authorizationType="AWS_IAM"
+            )
+            function_arn = out["functions"][route["function"]]
+            apigateway.put_integration(
+                restApiId=api["id"],
+                resourceId=resource,
+                httpMethod=route["method"],
+                type="AWS_PROXY",
+                integrationHttpMethod="POST",
+                uri=f"arn:aws:apigateway:{spec['region']}:lambda:path/2015-03-31/functions/{function_arn}/invocations",
+            )
+        apigateway.create_deployment(restApiId=api["id"], stageName=api["stage"])
+        out.setdefault("apis", {})[api["name"]] = api["id"]
 
     print(json.dumps(out))
 

@@ -2,6 +2,7 @@
 //! and calls the library; `main` prints an error's one-line `Display` and exits 1 (usage
 //! errors exit 2, as clap's do).
 
+mod api;
 mod local;
 mod plan;
 mod push;

@@ -1,6 +1,7 @@
 //! `vmpush push` and `vmpush status`: a staged tree becomes a drop (files first, `push.yaml`
-//! last) in the stack's staging bucket, whose notification starts the push state machine;
-//! then the execution is followed destination by destination until its result document.
+//! last) in the stack's staging bucket, whose notification starts the push state machine (or,
+//! with `--api`, the files are staged the same way and the push API is asked to start it);
+//! then the push is followed destination by destination until its result document.
 //! Exit 0 when every destination is PUSHED, 30 otherwise (as pubtools), 1 on errors.
 
 use std::path::{Path, PathBuf};
@@ -8,6 +9,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use vmpush_cloud::s3::drop::put_file;
+use vmpush_domain::credentials::CredentialSet;
 use vmpush_domain::plan::PlanWorkflow;
 use vmpush_domain::ports::ObjectWriter;
 use vmpush_domain::push::{PushRequest, StarmapMode, StarmapSettings, valid_push_id};
@@ -65,6 +67,12 @@ pub struct Args {
     /// Prefix of the per-region upload buckets (`<prefix>-<region>`).
     #[arg(long)]
     container_prefix: Option<String>,
+
+    /// Cloud credentials (pubtools' format: a comma list of JSON files and/or base64 JSON).
+    /// They replace what the deployment's credentials secret holds, before the push starts;
+    /// they never travel in the drop or the request.
+    #[arg(long, env = "CLOUD_CREDENTIALS", hide_env_values = true)]
+    credentials: Option<String>,
 
     /// Start the push and print its id; do not follow it.
     #[arg(long)]
@@ -163,6 +171,16 @@ fn files(dir: &Path) -> Result<Vec<(PathBuf, String)>, Failure> {
 pub async fn run(args: Args) -> Result<ExitCode, Failure> {
     let dirs = staged_dirs(&args.sources)?;
     let stack = Stack::connect(&args.stack).await?;
+    let staging = stack.staging()?;
+    if let Some(arg) = args.credentials.as_deref().filter(|a| !a.trim().is_empty()) {
+        let credentials = CredentialSet::parse(arg, |p| std::fs::read(p))?;
+        let (secret, changed) = stack.store_credentials(&credentials).await?;
+        eprintln!(
+            "credentials ({}): {} secret {secret}",
+            credentials.aliases().join(", "),
+            if changed { "stored in" } else { "already in" }
+        );
+    }
     let push_id = match &args.push_id {
         Some(id) if valid_push_id(id) => id.clone(),
         Some(id) => {
@@ -184,12 +202,13 @@ pub async fn run(args: Args) -> Result<ExitCode, Failure> {
     } else {
         (0..dirs.len()).map(|i| format!("{drop}/{i}")).collect()
     };
-    let sources = if dirs.len() == 1 {
+    // a drop's own tree goes without saying; the API is always told where the trees are
+    let sources = if dirs.len() == 1 && stack.api().is_none() {
         Vec::new()
     } else {
         prefixes
             .iter()
-            .map(|p| format!("staged:s3://{}/{p}", stack.staging_bucket))
+            .map(|p| format!("staged:s3://{}/{p}", staging.bucket))
             .collect()
     };
     let request = request(&args, &push_id, sources)?;
@@ -204,97 +223,93 @@ pub async fn run(args: Args) -> Result<ExitCode, Failure> {
         .map(|(p, _)| std::fs::metadata(p).map_or(0, |m| m.len()))
         .sum();
     let display = Display::new();
-    let bar = display.bytes(
-        total,
-        &format!("drop s3://{}/{drop}/", stack.staging_bucket),
-    );
+    let bar = display.bytes(total, &format!("staged s3://{}/{drop}/", staging.bucket));
     for (path, key) in &uploads {
-        put_file(&stack.s3, &stack.staging_bucket, key, path, &|n| bar.inc(n)).await?;
+        put_file(&staging.s3, &staging.bucket, key, path, &|n| bar.inc(n)).await?;
     }
-    let body = serde_json::to_vec_pretty(&request).map_err(|e| Failure::Input(e.to_string()))?;
-    stack
-        .objects
-        .put(
-            &stack.staging_bucket,
-            &format!("{drop}/push.yaml"),
-            body,
-            "application/json",
-        )
-        .await?;
     bar.finish();
-    display.note(&format!("push {push_id}: request written, push.yaml last"));
+    match stack.api() {
+        None => {
+            let body =
+                serde_json::to_vec_pretty(&request).map_err(|e| Failure::Input(e.to_string()))?;
+            staging
+                .objects
+                .put(
+                    &staging.bucket,
+                    &format!("{drop}/push.yaml"),
+                    body,
+                    "application/json",
+                )
+                .await?;
+            display.note(&format!("push {push_id}: request written, push.yaml last"));
+        }
+        Some(api) => {
+            let answer = api.start(&request).await?;
+            display.note(&format!(
+                "push {push_id}: {} {}",
+                if answer.started {
+                    "started"
+                } else {
+                    "already started as"
+                },
+                answer.execution_name
+            ));
+        }
+    }
     if args.no_wait {
         println!("{push_id}");
         return Ok(ExitCode::SUCCESS);
     }
     let started = Instant::now();
-    let execution = loop {
-        if let Some(arn) = stack.watch.find(&push_id).await? {
-            break arn;
-        }
+    while stack.status(&push_id).await?.is_none() {
         if started.elapsed() > START_TIMEOUT {
             return Err(Failure::Input(format!(
                 "push {push_id}: no execution started within {} s; is s3://{} notifying start-push?",
                 START_TIMEOUT.as_secs(),
-                stack.staging_bucket
+                staging.bucket
             )));
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
-    };
-    follow(&stack, &push_id, &execution, &display, true).await
+    }
+    follow(&stack, &push_id, &display, true).await
 }
 
 /// Runs `vmpush status`.
 pub async fn status(args: StatusArgs) -> Result<ExitCode, Failure> {
     let stack = Stack::connect(&args.stack).await?;
-    let execution = stack
-        .watch
-        .find(&args.push_id)
-        .await?
-        .ok_or_else(|| Failure::Input(format!("push {}: no execution found", args.push_id)))?;
-    follow(
-        &stack,
-        &args.push_id,
-        &execution,
-        &Display::new(),
-        !args.no_wait,
-    )
-    .await
+    follow(&stack, &args.push_id, &Display::new(), !args.no_wait).await
 }
 
-/// Shows each destination's progress until the execution ends (or once, unless `wait`),
-/// then prints the result.
+/// Shows each destination's progress until the push ends (or once, unless `wait`), then
+/// prints the result.
 async fn follow(
     stack: &Stack,
     push_id: &str,
-    execution: &str,
     display: &Display,
     wait: bool,
 ) -> Result<ExitCode, Failure> {
-    let report = loop {
-        let report = stack
-            .watch
-            .report(push_id, execution, &stack.objects, &stack.results_bucket)
-            .await?;
-        display.destinations(&report.progress);
-        if !report.state.running() || !wait {
-            break report;
+    let status = loop {
+        let status = stack
+            .status(push_id)
+            .await?
+            .ok_or_else(|| Failure::Input(format!("push {push_id}: no execution found")))?;
+        display.destinations(&status.progress);
+        if !status.running() || !wait {
+            break status;
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
     };
     display.finish();
-    let state = report.state;
-    if state.running() {
-        eprintln!("push {push_id} is running ({execution})");
+    if status.running() {
+        eprintln!("push {push_id} is running ({})", status.execution_arn);
         return Ok(ExitCode::SUCCESS);
     }
-    let result = report.result.ok_or_else(|| {
+    let result = status.result.ok_or_else(|| {
         Failure::Input(format!(
-            "push {push_id} ended {} ({}: {}) without a result document in s3://{}/results/{push_id}/",
-            state.status,
-            state.error.unwrap_or_default(),
-            state.cause.unwrap_or_default(),
-            stack.results_bucket
+            "push {push_id} ended {} ({}: {}) without a result document",
+            status.status,
+            status.error.unwrap_or_default(),
+            status.cause.unwrap_or_default(),
         ))
     })?;
     print_result(&result);

@@ -1,12 +1,17 @@
 //! Where `vmpush push` and `vmpush status` send their calls: the local stack (`--local`,
 //! which knows its own buckets and state machine) or a deployed SAM stack (its outputs given
-//! as flags or environment, credentials from the usual AWS chain).
+//! as flags or environment, credentials from the usual AWS chain); pushes start with a drop
+//! and are followed through the state machine, or both go through the push API (`--api`).
 
 use vmpush_cloud::s3::S3Objects;
+use vmpush_cloud::secrets::SecretCredentials;
 use vmpush_cloud::sfn::watch::PushWatch;
+use vmpush_domain::credentials::CredentialSet;
+use vmpush_domain::progress::PushStatus;
 use vmpush_local::{Layout, State};
 
 use crate::Failure;
+use crate::api::PushApi;
 
 /// Stack selection flags.
 #[derive(Debug, clap::Args)]
@@ -14,6 +19,11 @@ pub struct StackArgs {
     /// Use the local stack (`vmpush local up`) instead of AWS.
     #[arg(long)]
     local: bool,
+
+    /// Start and follow pushes through the push API at URL (the SAM stack's `ApiUrl` output;
+    /// IAM auth, requests signed with your AWS credentials) instead of a drop.
+    #[arg(long, env = "VMPUSH_API_URL", value_name = "URL")]
+    api: Option<String>,
 
     /// The staging bucket (the SAM stack's `StagingBucket` output).
     #[arg(long, env = "VMPUSH_STAGING_BUCKET")]
@@ -26,26 +36,51 @@ pub struct StackArgs {
     /// The results bucket (the SAM stack's `ResultsBucket` output).
     #[arg(long, env = "VMPUSH_RESULTS_BUCKET")]
     results_bucket: Option<String>,
+
+    /// The deployment's credentials secret (the template's `CredentialsSecretArn`), which
+    /// `--credentials` replaces.
+    #[arg(long, env = "VMPUSH_CREDENTIALS_SECRET")]
+    credentials_secret: Option<String>,
+}
+
+/// Where staged trees are written.
+pub struct Staging {
+    /// S3, for the files.
+    pub s3: aws_sdk_s3::Client,
+    /// S3, for `push.yaml`.
+    pub objects: S3Objects,
+    /// The staging bucket.
+    pub bucket: String,
+}
+
+/// How a push is followed.
+enum Follow {
+    /// Through the state machine's executions and the results bucket.
+    Executions {
+        watch: PushWatch,
+        objects: S3Objects,
+        results_bucket: String,
+    },
+    /// Through the push API.
+    Api(PushApi),
 }
 
 /// The clients and names of a stack.
 pub struct Stack {
-    /// S3, for the drop.
-    pub s3: aws_sdk_s3::Client,
-    /// S3, for the result document.
-    pub objects: S3Objects,
-    /// The state machine's executions.
-    pub watch: PushWatch,
-    /// Where drops go.
-    pub staging_bucket: String,
-    /// Where results are.
-    pub results_bucket: String,
+    staging: Option<Staging>,
+    follow: Follow,
+    secret: Option<(SecretCredentials, String)>,
 }
 
 impl Stack {
     /// Connects to the stack the flags select.
     pub async fn connect(args: &StackArgs) -> Result<Stack, Failure> {
-        let (config, staging, machine, results) = if args.local {
+        let need = |value: &Option<String>, flag: &str, env: &str| {
+            value.clone().ok_or_else(|| {
+                Failure::Usage(format!("{flag} (or {env}) is required without --local"))
+            })
+        };
+        let (config, staging, machine, results, secret) = if args.local {
             let state = local_state()?;
             let var = |name: &str| {
                 state.var(name).map(str::to_string).ok_or_else(|| {
@@ -57,43 +92,97 @@ impl Stack {
                     .await;
             (
                 config,
-                var("VMPUSH_STAGING_BUCKET")?,
-                var("VMPUSH_STATE_MACHINE_ARN")?,
-                var("VMPUSH_RESULTS_BUCKET")?,
+                Some(var("VMPUSH_STAGING_BUCKET")?),
+                Ok(var("VMPUSH_STATE_MACHINE_ARN")?),
+                Ok(var("VMPUSH_RESULTS_BUCKET")?),
+                Some(var("VMPUSH_CREDENTIALS_SECRET")?),
             )
         } else {
-            let need = |value: &Option<String>, flag: &str, env: &str| {
-                value.clone().ok_or_else(|| {
-                    Failure::Usage(format!("{flag} (or {env}) is required without --local"))
-                })
-            };
             (
                 vmpush_cloud::aws::sdk_config().await,
-                need(
-                    &args.staging_bucket,
-                    "--staging-bucket",
-                    "VMPUSH_STAGING_BUCKET",
-                )?,
+                args.staging_bucket.clone(),
                 need(
                     &args.state_machine,
                     "--state-machine",
                     "VMPUSH_STATE_MACHINE_ARN",
-                )?,
+                ),
                 need(
                     &args.results_bucket,
                     "--results-bucket",
                     "VMPUSH_RESULTS_BUCKET",
-                )?,
+                ),
+                args.credentials_secret.clone(),
             )
         };
         let s3 = vmpush_cloud::s3::client(&config);
+        let follow = match &args.api {
+            Some(url) => Follow::Api(PushApi::new(url, &config)?),
+            None => Follow::Executions {
+                watch: PushWatch::new(&config, machine?),
+                objects: S3Objects::new(s3.clone()),
+                results_bucket: results?,
+            },
+        };
         Ok(Stack {
-            objects: S3Objects::new(s3.clone()),
-            s3,
-            watch: PushWatch::new(&config, machine),
-            staging_bucket: staging,
-            results_bucket: results,
+            staging: staging.map(|bucket| Staging {
+                objects: S3Objects::new(s3.clone()),
+                s3,
+                bucket,
+            }),
+            follow,
+            secret: secret.map(|name| (SecretCredentials::new(&config), name)),
         })
+    }
+
+    /// Makes the deployment's secret hold `credentials` (validated first); the secret's name
+    /// and whether it changed.
+    pub async fn store_credentials(
+        &self,
+        credentials: &CredentialSet,
+    ) -> Result<(&str, bool), Failure> {
+        credentials.validate()?;
+        let (secrets, name) = self.secret.as_ref().ok_or_else(|| {
+            Failure::Usage(
+                "--credentials-secret (or VMPUSH_CREDENTIALS_SECRET) is required with --credentials"
+                    .into(),
+            )
+        })?;
+        Ok((name, secrets.store(name, credentials).await?))
+    }
+
+    /// Where staged trees go.
+    pub fn staging(&self) -> Result<&Staging, Failure> {
+        self.staging.as_ref().ok_or_else(|| {
+            Failure::Usage(
+                "--staging-bucket (or VMPUSH_STAGING_BUCKET) is required to upload staged trees"
+                    .into(),
+            )
+        })
+    }
+
+    /// The push API, when pushes go through it.
+    pub fn api(&self) -> Option<&PushApi> {
+        match &self.follow {
+            Follow::Api(api) => Some(api),
+            Follow::Executions { .. } => None,
+        }
+    }
+
+    /// Where a push stands (its latest execution); `None` until one started.
+    pub async fn status(&self, push_id: &str) -> Result<Option<PushStatus>, Failure> {
+        match &self.follow {
+            Follow::Api(api) => api.status(push_id).await,
+            Follow::Executions {
+                watch,
+                objects,
+                results_bucket,
+            } => match watch.find(push_id).await? {
+                Some(arn) => Ok(Some(
+                    watch.report(push_id, &arn, objects, results_bucket).await?,
+                )),
+                None => Ok(None),
+            },
+        }
     }
 }
 

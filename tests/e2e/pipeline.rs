@@ -5,8 +5,10 @@
 //! results bucket is the execution's. A region refusing one step fails only its destination;
 //! a re-run (same drop, new push id) finishes only that destination, and another creates
 //! nothing at all and sends RHSM only PUTs. `vmpush push --local` pushes two images (16 AMIs)
-//! and a pre-push (nothing public, no RHSM), and a malformed drop ends FAILED with its typed
-//! error in the result and the notice, having uploaded nothing.
+//! and a pre-push (nothing public, no RHSM), a malformed drop ends FAILED with its typed
+//! error in the result and the notice, having uploaded nothing, and `vmpush push --api` starts
+//! and follows a push through the push API (SigV4-signed, API Gateway's proxy events on the
+//! local stack), storing `--credentials` in the deployment's secret.
 
 mod staged;
 
@@ -15,7 +17,7 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 use staged::{image, sha, stage, workspace, xz};
 use vmpush_local::testing::{TestStack, eventually};
-use vmpush_local::{Options, RESULTS_BUCKET, STAGING_BUCKET};
+use vmpush_local::{CREDENTIALS_SECRET, Options, RESULTS_BUCKET, STAGING_BUCKET};
 
 const HOURLY: &str = "RHEL-9.0.0_HVM_GA-20250101-x86_64-10-Hourly2-GP3";
 const ACCESS: &str = "RHEL-9.0.0_HVM_GA-20250101-x86_64-10-Access2-GP3";
@@ -668,6 +670,103 @@ async fn vmpush_push_publishes_two_images_pre_pushes_and_reports_a_bad_drop() {
     assert_eq!(serde_json::from_str::<Value>(&stdout).unwrap(), result);
     assert!(
         stderr.contains(&format!("push bad: FAILED ({error})")),
+        "{stderr}"
+    );
+
+    // WHEN the two images are pushed again through the push API, with credentials
+    let api = stack.var("VMPUSH_LOCAL_API_URL").to_string();
+    let unsigned = reqwest::get(format!("{api}/pushes/two")).await.unwrap();
+    assert_eq!(unsigned.status(), 403);
+    assert_eq!(
+        unsigned.json::<Value>().await.unwrap(),
+        json!({"message": "Missing Authentication Token"})
+    );
+    let credentials = workspace().join("tests/fixtures/peer-kit-1image/credentials.json");
+    let source = format!("staged:{}", two.display());
+    let args = [
+        "push",
+        "--local",
+        "--api",
+        &api,
+        "--credentials",
+        credentials.to_str().unwrap(),
+        "--offline",
+        "--repo-file",
+        mapping,
+        "--push-id",
+        "via-api",
+        &source,
+    ];
+    stack.clear_aws_requests().await;
+    let (code, stdout, stderr) = vmpush(&stack, &args);
+
+    // THEN the API starts and reports it, the secret holds the credentials (and no output
+    // does), and the same 16 AMIs come back
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "credentials (aws-us-storage): stored in secret {CREDENTIALS_SECRET}"
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("push via-api: started via-api-"),
+        "{stderr}"
+    );
+    let via_api: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(states(&via_api), pushed);
+    assert_eq!(stack.aws_counts(&["RegisterImage"]).await, [0]);
+    let secret = stack.aws(&[
+        "secretsmanager",
+        "get-secret-value",
+        "--secret-id",
+        CREDENTIALS_SECRET,
+    ]);
+    let fixture: Value = serde_json::from_slice(&std::fs::read(&credentials).unwrap()).unwrap();
+    assert_eq!(
+        serde_json::from_str::<Value>(secret["SecretString"].as_str().unwrap()).unwrap(),
+        json!([fixture])
+    );
+    assert!(!format!("{stdout}{stderr}").contains("peer-image-secret"));
+    let api_calls: Vec<(String, u64)> = stack
+        .aws_requests()
+        .await
+        .iter()
+        .filter(|r| r["service"] == "execute-api")
+        .map(|r| {
+            (
+                r["action"].as_str().unwrap().to_string(),
+                r["status"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(api_calls[0], ("POST /pushes".to_string(), 202));
+    assert!(
+        api_calls[1..]
+            .iter()
+            .all(|c| c == &("GET /pushes/{id}".to_string(), 200))
+    );
+
+    // WHEN the same push is started again
+    let (code, stdout, stderr) = vmpush(&stack, &args);
+
+    // THEN nothing starts or changes: the API answers with the finished push
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("already in secret"), "{stderr}");
+    assert!(
+        stderr.contains("push via-api: already started as via-api-"),
+        "{stderr}"
+    );
+    assert_eq!(serde_json::from_str::<Value>(&stdout).unwrap(), via_api);
+    let (code, stdout, _) = vmpush(&stack, &["status", "--local", "--api", &api, "via-api"]);
+    assert_eq!(
+        (code, serde_json::from_str::<Value>(&stdout).unwrap()),
+        (0, via_api)
+    );
+    let (code, _, stderr) = vmpush(&stack, &["status", "--local", "--api", &api, "never"]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("push never: no execution found"),
         "{stderr}"
     );
 }

@@ -50,4 +50,30 @@ impl SecretCredentials {
             &text,
         )?)
     }
+
+    /// Makes `secret` hold `credentials`, writing a new version only when its documents
+    /// differ; whether it wrote. Errors name the secret, never its content.
+    pub async fn store(
+        &self,
+        secret: &str,
+        credentials: &CredentialSet,
+    ) -> Result<bool, StepError> {
+        let current = match self.read(secret).await {
+            Ok(current) => Some(current),
+            // an unreadable value (empty, not JSON) is replaced
+            Err(e) if e.kind == ErrorKind::InvalidInput => None,
+            Err(e) => return Err(e),
+        };
+        if current.is_some_and(|c| c.same_documents(credentials)) {
+            return Ok(false);
+        }
+        self.client
+            .put_secret_value()
+            .secret_id(secret)
+            .secret_string(credentials.to_secret())
+            .send()
+            .await
+            .map_err(|e| classify(&format!("PutSecretValue {secret}"), &e))?;
+        Ok(true)
+    }
 }

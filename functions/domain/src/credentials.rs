@@ -228,6 +228,29 @@ impl CredentialSet {
         self.raw.keys().map(String::as_str).collect()
     }
 
+    /// Checks every alias's credentials (what a push would find wrong, found up front).
+    pub fn validate(&self) -> Result<()> {
+        self.aliases()
+            .into_iter()
+            .try_for_each(|alias| self.get(alias).map(drop))
+    }
+
+    /// The documents as a secret holds them (a JSON array, by alias): the text to store.
+    /// It holds the secrets themselves: never log it.
+    pub fn to_secret(&self) -> String {
+        Value::Array(self.raw.values().map(|(_, doc)| doc.clone()).collect()).to_string()
+    }
+
+    /// Whether two sets hold the same documents (where they came from aside).
+    pub fn same_documents(&self, other: &CredentialSet) -> bool {
+        self.raw.len() == other.raw.len()
+            && self
+                .raw
+                .iter()
+                .zip(&other.raw)
+                .all(|((a, (_, x)), (b, (_, y)))| a == b && x == y)
+    }
+
     /// The validated credentials of an alias.
     pub fn get(&self, alias: &str) -> Result<Auth> {
         let (label, doc) = self.raw.get(alias).ok_or_else(|| {
@@ -320,6 +343,32 @@ mod tests {
         assert_eq!(aws.image_secret_access.expose(), "s3cr3t-image");
         let shown = format!("{aws:?} {set:?}");
         assert!(!shown.contains("s3cr3t"), "secret leaked in Debug: {shown}");
+    }
+
+    #[test]
+    fn a_credentials_argument_becomes_the_secret_that_reads_back_the_same() {
+        let azure = r#"{"marketplace_account": "azure-na", "auth": {"AZURE_TENANT_ID": "t",
+            "AZURE_CLIENT_ID": "c", "AZURE_API_SECRET": "s3cr3t-api",
+            "AZURE_STORAGE_CONNECTION_STRING": "s3cr3t-conn"}}"#;
+        let arg = format!("{},{}", STANDARD.encode(AWS), STANDARD.encode(azure));
+        let given = CredentialSet::parse(&arg, no_files).unwrap();
+        given.validate().unwrap();
+        let stored =
+            CredentialSet::from_secret("secret vmpush", given.to_secret().as_bytes()).unwrap();
+        assert!(stored.same_documents(&given) && given.same_documents(&stored));
+        assert_eq!(stored.aliases(), ["aws-us-storage", "azure-na"]);
+        let only_aws = CredentialSet::parse(&STANDARD.encode(AWS), no_files).unwrap();
+        assert!(!only_aws.same_documents(&given));
+        assert!(!CredentialSet::default().same_documents(&only_aws));
+        let incomplete = CredentialSet::parse(
+            &STANDARD.encode(r#"{"marketplace_account": "aws-na", "auth": {}}"#),
+            no_files,
+        )
+        .unwrap();
+        assert_eq!(
+            incomplete.validate().unwrap_err().to_string(),
+            "credentials element 1: auth.AWS_IMAGE_ACCESS_KEY: required string is missing"
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@
 
 use std::fmt;
 
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::worklist::WorkList;
@@ -29,8 +30,9 @@ pub enum CallEnd {
     Failed(String),
 }
 
-/// The step a destination is at.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The step a destination is at; written (and read back) as its display text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "String", from = "String")]
 pub enum Step {
     /// Nothing has started for it yet.
     Waiting,
@@ -66,8 +68,39 @@ impl fmt::Display for Step {
     }
 }
 
+impl From<Step> for String {
+    fn from(step: Step) -> String {
+        step.to_string()
+    }
+}
+
+impl From<String> for Step {
+    /// The step its display text names (any other text is a failure's reason).
+    fn from(text: String) -> Step {
+        match text.as_str() {
+            "waiting" => return Step::Waiting,
+            "uploading" => return Step::Uploading,
+            "importing" => return Step::Importing(None),
+            "copying" => return Step::Copying,
+            "publishing" => return Step::Publishing,
+            "RHSM" => return Step::Rhsm,
+            _ => {}
+        }
+        if let Some(percent) = text
+            .strip_prefix("importing ")
+            .and_then(|t| t.strip_suffix('%'))
+        {
+            Step::Importing(Some(percent.to_string()))
+        } else if let Some(ami) = text.strip_prefix("done ") {
+            Step::Done(ami.to_string())
+        } else {
+            Step::Failed(text.strip_prefix("failed: ").unwrap_or(&text).to_string())
+        }
+    }
+}
+
 /// One destination's line.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Progress {
     /// AMI name.
     pub name: String,
@@ -77,6 +110,36 @@ pub struct Progress {
     pub destination: String,
     /// Where it stands.
     pub step: Step,
+}
+
+/// Where a push stands, as `GET /v1/pushes/{id}` answers and `vmpush status` shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PushStatus {
+    /// The push.
+    pub push_id: String,
+    /// Its (latest) execution.
+    pub execution_arn: String,
+    /// The execution's status: `RUNNING`, `SUCCEEDED`, `FAILED`, `TIMED_OUT`, `ABORTED`.
+    pub status: String,
+    /// The execution's error name, once failed.
+    #[serde(default)]
+    pub error: Option<String>,
+    /// The execution's cause, once failed.
+    #[serde(default)]
+    pub cause: Option<String>,
+    /// Each destination's step (empty until the work list is resolved).
+    #[serde(default)]
+    pub progress: Vec<Progress>,
+    /// The result document, once the push ended.
+    #[serde(default)]
+    pub result: Option<Value>,
+}
+
+impl PushStatus {
+    /// Whether the push still runs.
+    pub fn running(&self) -> bool {
+        self.status == "RUNNING"
+    }
 }
 
 /// The latest call of `function` whose input matches.

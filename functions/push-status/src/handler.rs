@@ -1,7 +1,7 @@
 //! `GET /pushes/{id}`: where a push stands — its execution's status, each destination's step
 //! while it runs, and the result document once it ended. 404 for a push that never started.
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use vmpush_cloud::api;
 use vmpush_cloud::s3::S3Objects;
 use vmpush_cloud::sfn::watch::PushWatch;
@@ -29,21 +29,6 @@ async fn status(
         .find(id)
         .await?
         .ok_or_else(|| StepError::new(ErrorKind::NotFound, format!("push {id}: no such push")))?;
-    let report = watch.report(id, &arn, results, bucket).await?;
-    let progress: Vec<Value> = report
-        .progress
-        .iter()
-        .map(|p| {
-            json!({"name": p.name, "region": p.region, "destination": p.destination,
-                        "step": p.step.to_string()})
-        })
-        .collect();
-    Ok(json!({
-        "push_id": id,
-        "execution_arn": report.execution_arn,
-        "status": report.state.status,
-        "error": report.state.error,
-        "progress": progress,
-        "result": report.result,
-    }))
+    let status = watch.report(id, &arn, results, bucket).await?;
+    serde_json::to_value(&status).map_err(|e| StepError::new(ErrorKind::Fatal, e.to_string()))
 }

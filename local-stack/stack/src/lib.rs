@@ -205,6 +205,7 @@ async fn start_all(
         ),
         ("VMPUSH_TOPIC_ARN", resources::topic_arn()),
         ("VMPUSH_RESULTS_BUCKET", resources::RESULTS_BUCKET.into()),
+        ("VMPUSH_LOCAL_API_URL", resources::api_url(&url(aws))),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))

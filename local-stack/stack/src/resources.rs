@@ -2,8 +2,9 @@
 //! `local-stack/provision.py` (one boto3 process, get-or-create): the staging bucket notifying
 //! start-push of `drops/*/push.yaml`, the results bucket, the credentials secret, the
 //! notification topic with an SQS queue subscribed to it (what a subscriber receives), every
-//! function (invokes reach `cargo lambda watch`), and the push state machine from the very
-//! `statemachine/push.asl.json` the template deploys, with local substitutions.
+//! function (invokes reach `cargo lambda watch`), the push state machine from the very
+//! `statemachine/push.asl.json` the template deploys, with local substitutions, and the push
+//! API (`POST /pushes`, `GET /pushes/{id}`, IAM auth) served by the moto launcher.
 
 use std::process::Command;
 
@@ -23,6 +24,17 @@ pub const RESULTS_BUCKET: &str = "vmpush-results";
 
 /// The notification topic, and the SQS queue subscribed to it.
 pub const NOTIFICATIONS: &str = "vmpush-notifications";
+
+/// The push API's id (its URL is [`api_url`]) and stage.
+pub const API_ID: &str = "vmpushapi";
+
+/// The push API's stage, as the template's.
+pub const API_STAGE: &str = "v1";
+
+/// The push API's base URL on moto at `endpoint` (`VMPUSH_LOCAL_API_URL`).
+pub fn api_url(endpoint: &str) -> String {
+    format!("{endpoint}/restapis/{API_ID}/{API_STAGE}/_user_request_")
+}
 
 /// The functions: binary (and function) name, and the stem of its ASL substitution
 /// (`${<stem>FunctionArn}`).
@@ -110,6 +122,10 @@ pub fn provision(layout: &Layout, state: &State) -> Result<()> {
         "notifications": [{"bucket": STAGING_BUCKET, "function": "vmpush-start-push",
                            "prefix": "drops/", "suffix": "push.yaml"}],
         "state_machines": [{"name": STATE_MACHINE_NAME, "definition": definition}],
+        "apis": [{"name": "vmpush-push-api", "id": API_ID, "stage": API_STAGE, "routes": [
+            {"method": "POST", "path": "/pushes", "function": "vmpush-start-push"},
+            {"method": "GET", "path": "/pushes/{id}", "function": "vmpush-push-status"},
+        ]}],
     });
     let spec_file = layout.dir.join("provision.json");
     std::fs::write(&spec_file, spec.to_string()).context(IoSnafu {

@@ -8,7 +8,7 @@ use aws_sdk_sfn::Client;
 use aws_sdk_sfn::types::{ExecutionStatus, HistoryEventType};
 use serde_json::Value;
 use vmpush_domain::ports::ObjectReader;
-use vmpush_domain::progress::{Call, CallEnd, Progress, progress};
+use vmpush_domain::progress::{Call, CallEnd, PushStatus, progress};
 use vmpush_domain::result::TaskFailure;
 use vmpush_domain::step::{ErrorKind, StepError};
 use vmpush_domain::worklist::WorkList;
@@ -170,29 +170,16 @@ impl PushWatch {
     }
 }
 
-/// A push as `vmpush status` and `GET /pushes/{id}` show it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PushReport {
-    /// The execution.
-    pub execution_arn: String,
-    /// Where the execution stands.
-    pub state: ExecutionState,
-    /// Each destination's step (empty until the work list is resolved).
-    pub progress: Vec<Progress>,
-    /// The result document, once the push ended (the execution's output, else the one in the
-    /// results bucket).
-    pub result: Option<Value>,
-}
-
 impl PushWatch {
-    /// Where the push of an execution stands, and its result once it ended.
+    /// Where the push of an execution stands, and its result once it ended (the execution's
+    /// output, else the document in the results bucket).
     pub async fn report<R: ObjectReader>(
         &self,
         push_id: &str,
         execution_arn: &str,
         results: &R,
         results_bucket: &str,
-    ) -> Result<PushReport, StepError> {
+    ) -> Result<PushStatus, StepError> {
         let state = self.state(execution_arn).await?;
         let calls = self.calls(execution_arn).await?;
         let work: Option<WorkList> = calls.iter().find_map(|c| match (&c.function[..], &c.end) {
@@ -216,9 +203,12 @@ impl PushWatch {
                 }
             }
         };
-        Ok(PushReport {
+        Ok(PushStatus {
+            push_id: push_id.to_string(),
             execution_arn: execution_arn.to_string(),
-            state,
+            status: state.status,
+            error: state.error,
+            cause: state.cause,
             progress,
             result,
         })

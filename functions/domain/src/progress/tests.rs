@@ -151,3 +151,49 @@ fn each_destination_shows_the_step_it_is_at() {
     calls.push(call("vmpush-publish", publish("eu-west-1", "Hourly"), None));
     assert_eq!(steps(&calls)[1], "eu-west-1-Hourly publishing");
 }
+
+#[test]
+fn a_status_travels_as_json_and_reads_back_the_same() {
+    let steps = [
+        Step::Waiting,
+        Step::Uploading,
+        Step::Importing(None),
+        Step::Importing(Some("40".into())),
+        Step::Copying,
+        Step::Publishing,
+        Step::Rhsm,
+        Step::Done("ami-0123".into()),
+        Step::Failed("vmpush.Denied: UnauthorizedOperation".into()),
+    ];
+    let status = PushStatus {
+        push_id: "p1".into(),
+        execution_arn: "arn:aws:states:us-east-1:1:execution:m:p1-0a1b2c3d".into(),
+        status: "RUNNING".into(),
+        error: None,
+        cause: None,
+        progress: steps
+            .iter()
+            .map(|step| Progress {
+                name: "rhel-9".into(),
+                region: "us-east-1".into(),
+                destination: "access".into(),
+                step: step.clone(),
+            })
+            .collect(),
+        result: None,
+    };
+    let json = serde_json::to_value(&status).unwrap();
+    assert_eq!(json["progress"][3]["step"], "importing 40%");
+    assert_eq!(json["progress"][7]["step"], "done ami-0123");
+    assert_eq!(
+        json["progress"][8]["step"],
+        "failed: vmpush.Denied: UnauthorizedOperation"
+    );
+    let back: PushStatus = serde_json::from_value(json).unwrap();
+    assert_eq!(back, status);
+    assert!(back.running());
+    let ended: PushStatus = serde_json::from_value(json!({"push_id": "p1",
+        "execution_arn": "a", "status": "SUCCEEDED", "result": {"state": "PUSHED"}}))
+    .unwrap();
+    assert!(!ended.running() && ended.progress.is_empty());
+}
