@@ -2,7 +2,7 @@
 CARGO ?= cargo
 PEER_KIT ?= $(abspath ../shared/peer-kit)
 
-.PHONY: build demo test lint local-up local-down
+.PHONY: build demo test lint bench local-up local-down
 
 build:
 	$(CARGO) build --workspace --locked
@@ -14,6 +14,11 @@ demo:
 ## Everything CI checks: formatting, lints, and every test.
 test:
 	./scripts/test.sh
+
+## vmpush and the Python peer side by side on the same emulator (not part of `make test`):
+## writes bench/results.md. BENCH_ARGS="--reps 1 --cases img1 --upload-gib 0" for a quick look.
+bench:
+	python3 bench/bench.py --peer-kit $(PEER_KIT) $(BENCH_ARGS)
 
 lint:
 	$(CARGO) fmt --all --check

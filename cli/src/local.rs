@@ -18,6 +18,11 @@ pub struct Args {
     /// The vmpush workspace (default: found from the current directory upwards).
     #[arg(long, global = true)]
     root: Option<PathBuf>,
+
+    /// Where the stack keeps its state (default: the workspace's `.local-stack`); a second,
+    /// independent stack.
+    #[arg(long, global = true, env = "VMPUSH_LOCAL_STACK")]
+    state_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -33,6 +38,10 @@ enum Action {
         /// Serve RHSM over mutual TLS (exports RHSM_CERT, RHSM_KEY and VMPUSH_RHSM_CA).
         #[arg(long)]
         rhsm_tls: bool,
+        /// Build and run the binaries with this cargo profile (`perf`: release optimisations,
+        /// for benchmarks).
+        #[arg(long, default_value = "dev")]
+        profile: String,
     },
     /// Stop exactly the processes `up` started.
     Down,
@@ -64,17 +73,23 @@ fn failure(e: vmpush_local::Error) -> Failure {
 /// Runs `vmpush local`.
 pub async fn run(args: Args) -> Result<ExitCode, Failure> {
     let layout = layout(args.root)?;
+    let layout = match args.state_dir {
+        Some(dir) => layout.with_state_dir(dir),
+        None => layout,
+    };
     let progress = |m: &str| eprintln!("local stack: {m}");
     match args.action {
         Action::Up {
             import_snapshot_polls,
             changeset_polls,
             rhsm_tls,
+            profile,
         } => {
             let options = Options {
                 import_snapshot_polls,
                 changeset_polls,
                 rhsm_tls,
+                profile,
             };
             let state = vmpush_local::up(&layout, &options, &progress)
                 .await

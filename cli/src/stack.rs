@@ -3,6 +3,9 @@
 //! as flags or environment, credentials from the usual AWS chain); pushes start with a drop
 //! and are followed through the state machine, or both go through the push API (`--api`).
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+
 use vmpush_cloud::s3::S3Objects;
 use vmpush_cloud::secrets::SecretCredentials;
 use vmpush_cloud::sfn::watch::PushWatch;
@@ -60,6 +63,8 @@ enum Follow {
         watch: PushWatch,
         objects: S3Objects,
         results_bucket: String,
+        /// The execution found for a push id, so it is listed once.
+        found: Mutex<HashMap<String, String>>,
     },
     /// Through the push API.
     Api(PushApi),
@@ -121,6 +126,7 @@ impl Stack {
                 watch: PushWatch::new(&config, machine?),
                 objects: S3Objects::new(s3.clone()),
                 results_bucket: results?,
+                found: Mutex::default(),
             },
         };
         Ok(Stack {
@@ -176,12 +182,25 @@ impl Stack {
                 watch,
                 objects,
                 results_bucket,
-            } => match watch.find(push_id).await? {
-                Some(arn) => Ok(Some(
+                found,
+            } => {
+                let known = found.lock().ok().and_then(|f| f.get(push_id).cloned());
+                let arn = match known {
+                    Some(arn) => arn,
+                    None => match watch.find(push_id).await? {
+                        Some(arn) => {
+                            if let Ok(mut f) = found.lock() {
+                                f.insert(push_id.to_string(), arn.clone());
+                            }
+                            arn
+                        }
+                        None => return Ok(None),
+                    },
+                };
+                Ok(Some(
                     watch.report(push_id, &arn, objects, results_bucket).await?,
-                )),
-                None => Ok(None),
-            },
+                ))
+            }
         }
     }
 }

@@ -322,7 +322,12 @@ pub async fn run<I: Images>(images: &I, input: &PublishInput) -> Result<PublishO
         ));
     }
 
-    let current = images.launch_permissions(&image.id).await?;
+    // an image registered just now is shared with no one yet
+    let current = if created {
+        LaunchPermissions::default()
+    } else {
+        images.launch_permissions(&image.id).await?
+    };
     let mut add = LaunchPermissions {
         users: accounts_in(&d.sharing_accounts, partition)
             .into_iter()

@@ -93,9 +93,19 @@ impl Layout {
 
     /// A workspace binary built in the dev profile.
     pub fn binary(&self, name: &str) -> PathBuf {
+        self.profile_binary("dev", name)
+    }
+
+    /// A workspace binary built with a cargo profile (`dev`, `release` or a custom one).
+    pub fn profile_binary(&self, profile: &str, name: &str) -> PathBuf {
         let target = std::env::var_os("CARGO_TARGET_DIR")
             .map(PathBuf::from)
             .unwrap_or_else(|| self.root.join("target"));
-        target.join("debug").join(name)
+        let dir = match profile {
+            "dev" | "test" => "debug",
+            "bench" => "release",
+            other => other,
+        };
+        target.join(dir).join(name)
     }
 }

@@ -56,6 +56,9 @@ pub struct Options {
     /// Serve RHSM over mutual TLS (a CA and client certificate are generated in
     /// `<state>/rhsm-tls`; `RHSM_CERT`, `RHSM_KEY` and `VMPUSH_RHSM_CA` point at them).
     pub rhsm_tls: bool,
+    /// The cargo profile the binaries are built and run with (`dev`; the benchmarks use
+    /// `perf`, release optimisations).
+    pub profile: String,
 }
 
 impl Default for Options {
@@ -64,6 +67,7 @@ impl Default for Options {
             import_snapshot_polls: 2,
             changeset_polls: 2,
             rhsm_tls: false,
+            profile: "dev".into(),
         }
     }
 }
@@ -101,7 +105,8 @@ pub async fn up(layout: &Layout, options: &Options, progress: &dyn Fn(&str)) -> 
     let mut build = Command::new("cargo");
     build
         .current_dir(&layout.root)
-        .args(["build", "--workspace", "--bins", "--locked"]);
+        .args(["build", "--workspace", "--bins", "--locked", "--profile"])
+        .arg(&options.profile);
     let log = layout.log("build");
     if let Some(code) = process::run(build, &log)? {
         return CommandSnafu {
@@ -237,7 +242,7 @@ async fn start_all(
         Ok::<(), Error>(())
     };
 
-    let mut fakes = Command::new(layout.binary("vmpush-fakes"));
+    let mut fakes = Command::new(layout.profile_binary(&options.profile, "vmpush-fakes"));
     fakes
         .args([
             "--rhsm-port",
@@ -316,6 +321,9 @@ async fn start_all(
         ])
         .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .env("PATH", path);
+    if options.profile != "dev" {
+        lambda.args(["--profile", &options.profile]);
+    }
     launch(
         "lambda",
         lambda,

@@ -168,6 +168,11 @@ async fn a_new_public_ami_is_registered_shared_and_published_once() {
         }
     );
     assert_eq!(*region.snapshot_tags.lock().unwrap(), registered.tags);
+    assert_eq!(
+        region.count("DescribeImageAttribute"),
+        0,
+        "an image registered just now is shared with no one: nothing to look up"
+    );
     assert_eq!(region.launch.lock().unwrap().groups, ["all"]);
     assert_eq!(
         *region.volume.lock().unwrap(),
@@ -187,6 +192,7 @@ async fn a_new_public_ami_is_registered_shared_and_published_once() {
         ("ami-new", false, true, 0)
     );
     assert_eq!(region.count("RegisterImage"), 1);
+    assert_eq!(region.count("DescribeImageAttribute"), 1);
     assert_eq!(region.count("ModifyImageAttribute"), 1);
     assert_eq!(region.count("ModifySnapshotAttribute"), 1);
 }
