@@ -3,6 +3,7 @@
 
     make bench                       # or: python3 bench/bench.py [--reps 3] [--upload-gib 4]
     python3 bench/bench.py --reps 1 --cases img1 --upload-gib 0     # a quick look
+    python3 bench/bench.py --from-runs /tmp/vmpush-bench/runs.jsonl  # the report again
 
 One invocation:
 
@@ -27,7 +28,7 @@ One invocation:
    to one destination: the upload function's throughput and peak RSS against the emulator's
    own ingest rate (``aws s3 cp`` of the raw file, multipart);
 5. writes ``bench/results.md`` (medians of the runs, min-max, the machine and versions) and
-   prints it. Raw figures per run go to ``<work>/runs.jsonl``.
+   prints it; the raw figures of every run go beside it, to ``bench/runs.jsonl``.
 
 The peer runs with the peer kit's ``NO_SLEEP=1`` shim (cloudimg's fixed 15 s / 60 s sleeps set
 to 0): its CPU and calls are the same, its wall time is its best. vmpush's function processes
@@ -478,8 +479,8 @@ WHY = [
     ("wall time for 5 images",
      "on this machine the functions run under cargo lambda watch, one invocation per function at a "
      "time, and moto's interpreter runs the Map iterations on 2 cores: the 40 publish and 40 RHSM "
-     "calls queue behind each other (see the functions' busy time), and every import and copy check "
-     "waits a 1 s Wait state. In AWS each Map iteration has its own Lambda instance; the same "
+     "calls queue behind each other (Step Functions' waits on the functions add up to many times "
+     "the push's wall time), and every import and copy check waits a 1 s Wait state. In AWS each Map iteration has its own Lambda instance; the same "
      "state machine runs the destinations in parallel up to MapConcurrency."),
     ("peak RSS of any function ≤ 64 MiB (upload)",
      "while it streams a 4 GiB image the upload function holds 32 MiB of parts in flight (four 8 MiB "
@@ -597,7 +598,7 @@ def report(args, kit, runs):
             total = [sum(r["function_busy_s"].values()) for r in v_runs]
             top = sorted(busy.items(), key=lambda kv: -median(kv[1]))[:3]
             lines.append(
-                f"| vmpush functions' busy time (sum of invocations), s | | {spread(total)}: "
+                f"| vmpush: Step Functions' waits on the functions (sum over invocations, queueing included), s | | {spread(total)}: "
                 + ", ".join(f"{name} {median(values):.2f}" for name, values in top)
                 + " | |"
             )
@@ -682,11 +683,22 @@ def main():
     parser.add_argument("--peer-venv", default=os.environ.get("PEER_VENV", "/tmp/peer-venv"))
     parser.add_argument("--work", default=os.environ.get("BENCH_WORK", "/tmp/vmpush-bench"))
     parser.add_argument("--out", default=os.path.join(ROOT, "bench", "results.md"))
+    parser.add_argument("--from-runs", metavar="RUNS_JSONL",
+                        help="write the report of an earlier invocation's runs.jsonl; run nothing")
     args = parser.parse_args()
     args.cases = {c.strip() for c in args.cases.split(",") if c.strip()}
     if args.upload_gib <= 0:
         args.cases.discard("upload")
     kit = peer_kit(args)
+    if args.from_runs:
+        with open(args.from_runs, encoding="utf-8") as f:
+            runs = [json.loads(line) for line in f if line.strip()]
+        args.reps = max((r["rep"] for r in runs), default=0)
+        text = report(args, kit, runs)
+        with open(args.out, "w", encoding="utf-8") as f:
+            f.write(text)
+        print(text)
+        return
     shutil.rmtree(args.work, ignore_errors=True)
     os.makedirs(args.work)
     runs = []
@@ -713,8 +725,10 @@ def main():
     text = report(args, kit, runs)
     with open(args.out, "w", encoding="utf-8") as f:
         f.write(text)
+    raw = os.path.join(os.path.dirname(os.path.abspath(args.out)), "runs.jsonl")
+    shutil.copy(os.path.join(args.work, "runs.jsonl"), raw)
     print(text)
-    log(f"written to {args.out}; raw figures in {args.work}/runs.jsonl")
+    log(f"written to {args.out}; raw figures in {raw}")
 
 
 if __name__ == "__main__":
