@@ -12,7 +12,9 @@ use vmpush_cloud::s3::drop::put_file;
 use vmpush_domain::credentials::CredentialSet;
 use vmpush_domain::plan::PlanWorkflow;
 use vmpush_domain::ports::ObjectWriter;
-use vmpush_domain::push::{PushRequest, StarmapMode, StarmapSettings, valid_push_id};
+use vmpush_domain::push::{
+    PushRequest, StarmapMode, StarmapSettings, parse_request, valid_push_id,
+};
 use vmpush_domain::starmap::read_repo_values;
 
 use crate::Failure;
@@ -228,20 +230,22 @@ pub async fn run(args: Args) -> Result<ExitCode, Failure> {
         put_file(&staging.s3, &staging.bucket, key, path, &|n| bar.inc(n)).await?;
     }
     bar.finish();
-    match stack.api() {
+    // the execution to follow: the one start-push names for this very push.yaml, or the one
+    // the API started (or had started for the same request)
+    let execution = match stack.api() {
         None => {
             let body =
                 serde_json::to_vec_pretty(&request).map_err(|e| Failure::Input(e.to_string()))?;
+            let key = format!("{drop}/push.yaml");
+            let execution = parse_request(&key, &body)?
+                .into_drop_push(&staging.bucket, &push_id, Some(&staging.bucket))?
+                .execution_name;
             staging
                 .objects
-                .put(
-                    &staging.bucket,
-                    &format!("{drop}/push.yaml"),
-                    body,
-                    "application/json",
-                )
+                .put(&staging.bucket, &key, body, "application/json")
                 .await?;
             display.note(&format!("push {push_id}: request written, push.yaml last"));
+            execution
         }
         Some(api) => {
             let answer = api.start(&request).await?;
@@ -254,43 +258,45 @@ pub async fn run(args: Args) -> Result<ExitCode, Failure> {
                 },
                 answer.execution_name
             ));
+            answer.execution_name
         }
-    }
+    };
     if args.no_wait {
         println!("{push_id}");
         return Ok(ExitCode::SUCCESS);
     }
     let started = Instant::now();
-    while stack.status(&push_id).await?.is_none() {
+    while stack.status(&push_id, Some(&execution)).await?.is_none() {
         if started.elapsed() > START_TIMEOUT {
             return Err(Failure::Input(format!(
-                "push {push_id}: no execution started within {} s; is s3://{} notifying start-push?",
+                "push {push_id}: execution {execution} did not start within {} s; is s3://{} notifying start-push?",
                 START_TIMEOUT.as_secs(),
                 staging.bucket
             )));
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    follow(&stack, &push_id, &display, true).await
+    follow(&stack, &push_id, Some(&execution), &display, true).await
 }
 
 /// Runs `vmpush status`.
 pub async fn status(args: StatusArgs) -> Result<ExitCode, Failure> {
     let stack = Stack::connect(&args.stack).await?;
-    follow(&stack, &args.push_id, &Display::new(), !args.no_wait).await
+    follow(&stack, &args.push_id, None, &Display::new(), !args.no_wait).await
 }
 
 /// Shows each destination's progress until the push ends (or once, unless `wait`), then
-/// prints the result.
+/// prints the result. `execution` names the push's execution, when known.
 async fn follow(
     stack: &Stack,
     push_id: &str,
+    execution: Option<&str>,
     display: &Display,
     wait: bool,
 ) -> Result<ExitCode, Failure> {
     let status = loop {
         let status = stack
-            .status(push_id)
+            .status(push_id, execution)
             .await?
             .ok_or_else(|| Failure::Input(format!("push {push_id}: no execution found")))?;
         display.destinations(&status.progress);

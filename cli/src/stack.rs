@@ -11,6 +11,7 @@ use vmpush_cloud::secrets::SecretCredentials;
 use vmpush_cloud::sfn::watch::PushWatch;
 use vmpush_domain::credentials::CredentialSet;
 use vmpush_domain::progress::PushStatus;
+use vmpush_domain::step::ErrorKind;
 use vmpush_local::{Layout, State};
 
 use crate::Failure;
@@ -174,8 +175,13 @@ impl Stack {
         }
     }
 
-    /// Where a push stands (its latest execution); `None` until one started.
-    pub async fn status(&self, push_id: &str) -> Result<Option<PushStatus>, Failure> {
+    /// Where a push stands: its execution `execution` when named (as a drop names it), else
+    /// its latest; `None` until it started.
+    pub async fn status(
+        &self,
+        push_id: &str,
+        execution: Option<&str>,
+    ) -> Result<Option<PushStatus>, Failure> {
         match &self.follow {
             Follow::Api(api) => api.status(push_id).await,
             Follow::Executions {
@@ -184,7 +190,10 @@ impl Stack {
                 results_bucket,
                 found,
             } => {
-                let known = found.lock().ok().and_then(|f| f.get(push_id).cloned());
+                let known = match execution {
+                    Some(name) => Some(watch.execution_arn(name)),
+                    None => found.lock().ok().and_then(|f| f.get(push_id).cloned()),
+                };
                 let arn = match known {
                     Some(arn) => arn,
                     None => match watch.find(push_id).await? {
@@ -197,9 +206,11 @@ impl Stack {
                         None => return Ok(None),
                     },
                 };
-                Ok(Some(
-                    watch.report(push_id, &arn, objects, results_bucket).await?,
-                ))
+                match watch.report(push_id, &arn, objects, results_bucket).await {
+                    Ok(status) => Ok(Some(status)),
+                    Err(e) if e.kind == ErrorKind::NotFound => Ok(None),
+                    Err(e) => Err(e.into()),
+                }
             }
         }
     }

@@ -177,6 +177,29 @@ fn parse_source(
 }
 
 impl PushRequest {
+    /// The push of a drop, `s3://<bucket>/drops/<push_id>/push.yaml` holding this request: the
+    /// push id is the folder's, the sources default to the drop itself. What start-push starts
+    /// for the drop, and so the execution `vmpush push` follows.
+    pub fn into_drop_push(
+        mut self,
+        bucket: &str,
+        push_id: &str,
+        staging_bucket: Option<&str>,
+    ) -> Result<Push, StepError> {
+        match &self.push_id {
+            Some(id) if id != push_id => {
+                return Err(StepError::invalid(format!(
+                    "push_id: '{id}' differs from the drop's '{push_id}'"
+                )));
+            }
+            _ => self.push_id = Some(push_id.to_string()),
+        }
+        if self.sources.is_empty() {
+            self.sources = vec![format!("staged:s3://{bucket}/drops/{push_id}")];
+        }
+        self.validate(staging_bucket)
+    }
+
     /// Validates the request and names its execution. `staging_bucket` resolves relative
     /// sources.
     pub fn validate(mut self, staging_bucket: Option<&str>) -> Result<Push, StepError> {
@@ -274,6 +297,30 @@ mod tests {
 
     fn request(yaml: &str) -> PushRequest {
         parse_request("push.yaml", yaml.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn a_drop_is_the_push_of_its_folder() {
+        let explicit =
+            request("push_id: rhel-9-4\nsources: [\"staged:s3://drop/drops/rhel-9-4\"]\n")
+                .validate(None)
+                .unwrap();
+        let dropped = request("workflow: community\n")
+            .into_drop_push("drop", "rhel-9-4", None)
+            .unwrap();
+        assert_eq!(dropped.execution_name, explicit.execution_name);
+        assert_eq!(dropped.sources, explicit.sources);
+        let named = request("push_id: rhel-9-4\n")
+            .into_drop_push("drop", "rhel-9-4", None)
+            .unwrap();
+        assert_eq!(named.execution_name, explicit.execution_name);
+        assert_eq!(
+            request("push_id: other\n")
+                .into_drop_push("drop", "rhel-9-4", None)
+                .unwrap_err()
+                .message,
+            "push_id: 'other' differs from the drop's 'rhel-9-4'"
+        );
     }
 
     #[test]

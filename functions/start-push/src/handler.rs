@@ -152,20 +152,8 @@ fn drop_push(
     bytes: &[u8],
     staging_bucket: Option<&str>,
 ) -> Result<Push, StepError> {
-    let mut request = parse_request(file, bytes)?;
-    match &request.push_id {
-        Some(id) if id != push_id => {
-            return Err(StepError::invalid(format!(
-                "{file}: push_id: '{id}' differs from the drop's '{push_id}'"
-            )));
-        }
-        _ => request.push_id = Some(push_id.to_string()),
-    }
-    if request.sources.is_empty() {
-        request.sources = vec![format!("staged:s3://{bucket}/drops/{push_id}")];
-    }
-    request
-        .validate(staging_bucket)
+    parse_request(file, bytes)?
+        .into_drop_push(bucket, push_id, staging_bucket)
         .map_err(|e| StepError::new(e.kind, format!("{file}: {}", e.message)))
 }
 

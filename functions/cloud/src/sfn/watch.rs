@@ -77,6 +77,14 @@ impl PushWatch {
         Ok(latest.map(|(_, arn)| arn))
     }
 
+    /// The ARN of the execution called `name`.
+    pub fn execution_arn(&self, name: &str) -> String {
+        let machine = self
+            .state_machine_arn
+            .replacen(":stateMachine:", ":execution:", 1);
+        format!("{machine}:{name}")
+    }
+
     /// The execution's status (and output or error).
     pub async fn state(&self, arn: &str) -> Result<ExecutionState, StepError> {
         let out = self
