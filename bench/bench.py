@@ -365,38 +365,28 @@ def pushes(args, kit, stack, record):
     warm = run_vmpush(args, stack, inputs.get("img1") or inputs["img5"], "warm-up", "warm-up")
     if warm["exit"] != 0:
         sys.exit(f"bench: the warm-up push failed: see {args.work}/warm-up.err")
+
+    def once(tool, rep, case, source, push_id, amis):
+        label = f"{tool}-{case}-{rep}"
+        log(label)
+        figures = (
+            run_peer(args, kit, stack, inputs[source], label)
+            if tool == "peer"
+            else run_vmpush(args, stack, inputs[source], push_id, label)
+        )
+        record(tool, case, rep, account(stack, figures, amis))
+
     for rep in range(1, args.reps + 1):
         order = ("peer", "vmpush") if rep % 2 else ("vmpush", "peer")
         for tool in order:
             if "img1" in inputs:
                 stack.reset()
-                label = f"{tool}-img1-{rep}"
-                log(label)
-                figures = (
-                    run_peer(args, kit, stack, inputs["img1"], label)
-                    if tool == "peer"
-                    else run_vmpush(args, stack, inputs["img1"], f"img1-{rep}", label)
-                )
-                record(tool, "img1", rep, account(stack, figures, 8))
+                once(tool, rep, "img1", "img1", f"img1-{rep}", 8)
                 if "repush" in args.cases:
-                    label = f"{tool}-repush-{rep}"
-                    log(label)
-                    figures = (
-                        run_peer(args, kit, stack, inputs["img1"], label)
-                        if tool == "peer"
-                        else run_vmpush(args, stack, inputs["img1"], f"img1-{rep}-again", label)
-                    )
-                    record(tool, "repush", rep, account(stack, figures, 8))
+                    once(tool, rep, "repush", "img1", f"img1-{rep}-again", 8)
             if "img5" in args.cases:
                 stack.reset()
-                label = f"{tool}-img5-{rep}"
-                log(label)
-                figures = (
-                    run_peer(args, kit, stack, inputs["img5"], label)
-                    if tool == "peer"
-                    else run_vmpush(args, stack, inputs["img5"], f"img5-{rep}", label)
-                )
-                record(tool, "img5", rep, account(stack, figures, 40))
+                once(tool, rep, "img5", "img5", f"img5-{rep}", 40)
 
 
 def sparse_image(path, gib):
