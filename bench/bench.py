@@ -75,6 +75,11 @@ ORCHESTRATION = "lambda"
 _INVOKE = re.compile(r"^POST /2015-03-31/functions/(?:arn:[^/]*:function:)?([^/:]+)/invocations$")
 
 
+def tool(name):
+    """A program of the local stack's tool venv (moto, boto3, the AWS CLI)."""
+    return os.path.join(ROOT, ".local-stack", "tools", "venv", "bin", name)
+
+
 def log(message):
     print(f"bench: {message}", file=sys.stderr, flush=True)
 
@@ -124,9 +129,6 @@ class Stack:
     def rhsm(self):
         return self.env["VMPUSH_RHSM_URL"]
 
-    def python(self):
-        return os.path.join(ROOT, ".local-stack", "tools", "venv", "bin", "python")
-
     def reset(self):
         """Wipes moto and the fakes (the stack re-creates its resources), then pre-creates the
         upload buckets as the peer kit does."""
@@ -142,7 +144,7 @@ class Stack:
             " aws_access_key_id='test', aws_secret_access_key='test')\n"
             "s3.create_bucket(Bucket='pubupload')\n"
         )
-        run([self.python(), "-c", script, self.aws, REGIONS])
+        run([tool("python"), "-c", script, self.aws, REGIONS])
         self.clear_logs()
 
     def clear_logs(self):
@@ -425,7 +427,7 @@ def upload(args, kit, stack, record):
         label = f"baseline-upload-{rep}"
         log(label)
         env = {**os.environ, **stack.env}
-        aws = os.path.join(ROOT, ".local-stack", "tools", "venv", "bin", "aws")
+        aws = tool("aws")
         run([aws, "s3", "mb", "s3://ingest-baseline"], env=env, stdout=subprocess.DEVNULL)
         figures = timed([aws, "s3", "cp", "--only-show-errors", raw, "s3://ingest-baseline/raw"], env, ROOT,
                         os.path.join(args.work, label))
@@ -508,7 +510,7 @@ def versions(args, kit):
     peer_py = os.path.join(args.peer_venv, "bin", "python")
     peer = out([peer_py, "-c", "import importlib.metadata as m; "
                 "print(', '.join(p + ' ' + m.version(p) for p in ('pubtools-marketplacesvm', 'cloudimg', 'boto3')))"])
-    moto = out([os.path.join(ROOT, ".local-stack", "tools", "venv", "bin", "python"), "-c",
+    moto = out([tool("python"), "-c",
                 "import moto; print(moto.__version__)"])
     with open("/proc/meminfo") as f:
         mem = int(f.readline().split()[1]) / (1 << 20)

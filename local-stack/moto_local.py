@@ -759,22 +759,25 @@ class Local:
         method = environ.get("REQUEST_METHOD")
         (status, headers, chunks), action = api_request(environ, api_id, stage, path or "/")
         start_response(f"{status} {'OK' if status < 400 else 'Error'}", headers)
+        self.record(
+            started,
+            service="execute-api",
+            region=None,
+            action=action or f"{method} {path or '/'}",
+            status=status,
+            fault=None,
+            params={"api": api_id, "stage": stage, "path": path or "/"},
+        )
+        return chunks
+
+    def record(self, started, **fields):
+        """Appends one request to the log (and the JSONL file)."""
         with _LOCK:
             self.seq += 1
-            record = {
-                "seq": self.seq,
-                "ms": round((time.time() - started) * 1000, 1),
-                "service": "execute-api",
-                "region": None,
-                "action": action or f"{method} {path or '/'}",
-                "status": status,
-                "fault": None,
-                "params": {"api": api_id, "stage": stage, "path": path or "/"},
-            }
+            record = {"seq": self.seq, "ms": round((time.time() - started) * 1000, 1), **fields}
             _STATE["requests"].append(record)
             if self.log:
                 self.log.write(json.dumps(record, sort_keys=True) + "\n")
-        return chunks
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
@@ -837,21 +840,15 @@ class Local:
             finally:
                 if hasattr(result, "close"):
                     result.close()
-        with _LOCK:
-            self.seq += 1
-            record = {
-                "seq": self.seq,
-                "ms": round((time.time() - started) * 1000, 1),
-                "service": service,
-                "region": region,
-                "action": action,
-                "status": status_holder.get("status"),
-                "fault": fault,
-                "params": params,
-            }
-            _STATE["requests"].append(record)
-            if self.log:
-                self.log.write(json.dumps(record, sort_keys=True) + "\n")
+        self.record(
+            started,
+            service=service,
+            region=region,
+            action=action,
+            status=status_holder.get("status"),
+            fault=fault,
+            params=params,
+        )
         return chunks
 
 
