@@ -10,8 +10,8 @@ use aws_sigv4::sign::v4;
 use aws_smithy_runtime_api::client::identity::Identity;
 use serde::Deserialize;
 use serde_json::Value;
-use vmpush_domain::progress::PushStatus;
-use vmpush_domain::push::PushRequest;
+use vmpush_domain::inputs::push::PushRequest;
+use vmpush_domain::steps::push_status::PushStatus;
 
 use crate::Failure;
 

@@ -49,8 +49,8 @@ impl From<vmpush_domain::Error> for Failure {
     }
 }
 
-impl From<vmpush_domain::step::StepError> for Failure {
-    fn from(e: vmpush_domain::step::StepError) -> Self {
+impl From<vmpush_domain::steps::StepError> for Failure {
+    fn from(e: vmpush_domain::steps::StepError) -> Self {
         Failure::Input(e.message)
     }
 }

@@ -7,11 +7,11 @@ use clap::ValueEnum;
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 use serde_json::Value;
 use vmpush_cloud::starmap::{HttpStarmap, StarmapParams};
-use vmpush_domain::credentials::{CREDENTIALS_ENV, CredentialSet};
+use vmpush_domain::inputs::credentials::{CREDENTIALS_ENV, CredentialSet};
+use vmpush_domain::inputs::staged::read_staged;
+use vmpush_domain::inputs::starmap::{Entity, Resolver, decode_entities, read_repo};
+use vmpush_domain::inputs::tree::LocalTree;
 use vmpush_domain::plan::{AmiPushOptions, Plan, PlanOptions, PlanWorkflow, build_plan};
-use vmpush_domain::staged::read_staged;
-use vmpush_domain::starmap::{Entity, Resolver, decode_entities, read_repo};
-use vmpush_domain::tree::LocalTree;
 
 use crate::Failure;
 

@@ -9,13 +9,13 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use vmpush_cloud::s3::drop::put_file;
-use vmpush_domain::credentials::CredentialSet;
-use vmpush_domain::plan::PlanWorkflow;
-use vmpush_domain::ports::ObjectWriter;
-use vmpush_domain::push::{
+use vmpush_domain::inputs::credentials::CredentialSet;
+use vmpush_domain::inputs::push::{
     PushRequest, StarmapMode, StarmapSettings, parse_request, valid_push_id,
 };
-use vmpush_domain::starmap::read_repo_values;
+use vmpush_domain::inputs::starmap::read_repo_values;
+use vmpush_domain::plan::PlanWorkflow;
+use vmpush_domain::ports::ObjectWriter;
 
 use crate::Failure;
 use crate::plan::{WorkflowArg, staged_dirs};

@@ -9,9 +9,9 @@ use std::sync::Mutex;
 use vmpush_cloud::s3::S3Objects;
 use vmpush_cloud::secrets::SecretCredentials;
 use vmpush_cloud::sfn::watch::PushWatch;
-use vmpush_domain::credentials::CredentialSet;
-use vmpush_domain::progress::PushStatus;
-use vmpush_domain::step::ErrorKind;
+use vmpush_domain::inputs::credentials::CredentialSet;
+use vmpush_domain::steps::ErrorKind;
+use vmpush_domain::steps::push_status::PushStatus;
 use vmpush_local::{Layout, State};
 
 use crate::Failure;

@@ -7,7 +7,7 @@
 use std::path::Path;
 
 use serde_json::{Value, json};
-use vmpush_domain::worklist::WorkList;
+use vmpush_domain::plan::worklist::WorkList;
 use vmpush_local::testing::TestStack;
 use vmpush_local::{CREDENTIALS_SECRET, Options, STAGING_BUCKET};
 

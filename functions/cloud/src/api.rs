@@ -4,7 +4,7 @@
 
 use base64::Engine;
 use serde_json::{Value, json};
-use vmpush_domain::step::StepError;
+use vmpush_domain::steps::StepError;
 
 /// Whether an event is an API Gateway proxy request.
 pub fn is_request(event: &Value) -> bool {
@@ -48,7 +48,7 @@ pub fn error(e: &StepError) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use vmpush_domain::step::ErrorKind;
+    use vmpush_domain::steps::ErrorKind;
 
     #[test]
     fn bodies_parameters_and_responses() {

@@ -7,7 +7,7 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
-use vmpush_domain::step::{ErrorKind, StepError};
+use vmpush_domain::steps::{ErrorKind, StepError};
 
 /// The SDK configuration from the environment.
 pub async fn sdk_config() -> SdkConfig {

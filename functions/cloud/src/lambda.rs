@@ -3,7 +3,7 @@
 //! whose message is the OMPS-style `{"status", "error", "message"}` body.
 
 use lambda_runtime::Diagnostic;
-use vmpush_domain::step::StepError;
+use vmpush_domain::steps::StepError;
 
 /// A step error on its way out of a function.
 #[derive(Debug)]
@@ -32,7 +32,7 @@ pub fn required_env(name: &str) -> Result<String, lambda_runtime::Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use vmpush_domain::step::ErrorKind;
+    use vmpush_domain::steps::ErrorKind;
 
     #[test]
     fn diagnostics_carry_the_kind_and_the_omps_body() {

@@ -7,9 +7,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use tracing::warn;
-use vmpush_domain::rhsm::Rhsm;
-use vmpush_domain::rhsm_update::{Reply, RhsmWrites};
-use vmpush_domain::step::{ErrorKind, StepError};
+use vmpush_domain::ports::Rhsm;
+use vmpush_domain::ports::{Reply, RhsmWrites};
+use vmpush_domain::steps::{ErrorKind, StepError};
 
 /// Connection-error retries, as pubtools' executor (3 attempts).
 const ATTEMPTS: u32 = 3;

@@ -3,8 +3,8 @@
 
 use aws_config::SdkConfig;
 use aws_sdk_secretsmanager::Client;
-use vmpush_domain::credentials::CredentialSet;
-use vmpush_domain::step::{ErrorKind, StepError};
+use vmpush_domain::inputs::credentials::CredentialSet;
+use vmpush_domain::steps::{ErrorKind, StepError};
 
 use crate::aws::classify;
 

@@ -4,7 +4,7 @@ use aws_config::SdkConfig;
 use aws_sdk_sfn::Client;
 use tracing::{info, instrument};
 use vmpush_domain::ports::{Execution, Executions};
-use vmpush_domain::step::{ErrorKind, StepError};
+use vmpush_domain::steps::{ErrorKind, StepError};
 
 use crate::aws::classify;
 

@@ -3,8 +3,8 @@
 use aws_config::SdkConfig;
 use aws_sdk_sns::Client;
 use aws_sdk_sns::types::MessageAttributeValue;
-use vmpush_domain::notify::{Attribute, Message, Topic};
-use vmpush_domain::step::{ErrorKind, StepError};
+use vmpush_domain::ports::{Attribute, Message, Topic};
+use vmpush_domain::steps::{ErrorKind, StepError};
 
 use crate::aws::classify;
 

@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 use serde_json::Value;
 use tracing::{info, warn};
 use vmpush_domain::Error;
-use vmpush_domain::starmap::StarmapServer;
+use vmpush_domain::ports::StarmapServer;
 
 /// Timeouts and retries of the client; `Default` is the reference's.
 #[derive(Debug, Clone)]

@@ -1,14 +1,14 @@
 //! `vmpush-copy-regions`: wiring only. `start` gets or creates the snapshot's copy in every
 //! destination region at once, `check` follows the pending ones; the logic is
-//! [`vmpush_domain::copy_regions::run`], the EC2 calls
+//! [`vmpush_domain::steps::copy_regions::run`], the EC2 calls
 //! [`vmpush_cloud::ec2::regions::Ec2Regions`].
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
 use vmpush_cloud::ec2::regions::Ec2Regions;
 use vmpush_cloud::lambda::Failure;
-use vmpush_domain::copy_regions::{CopyInput, run};
-use vmpush_domain::step::StepError;
+use vmpush_domain::steps::StepError;
+use vmpush_domain::steps::copy_regions::{CopyInput, run};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {

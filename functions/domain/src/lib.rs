@@ -1,32 +1,21 @@
-//! vmpush's domain: staged trees, StArMap mappings, credentials, naming, billing and plans.
+//! vmpush's domain, laid out like the pipeline:
+//!
+//! - [`inputs`]: what a push reads — staged trees, StArMap mappings, credentials, push
+//!   requests — parsed and validated before any side effect;
+//! - [`plan`]: what a push will do — the workflows' rules, names, billing codes, and the work
+//!   list the state machine walks;
+//! - [`steps`]: one module per pipeline step, named like its function (`steps::upload` is
+//!   `functions/upload`, the ASL state `Upload`, the SAM resource `UploadFunction`);
+//! - `payloads` (next): every step's input and output, as the state machine passes them;
+//! - [`ports`]: every trait through which a step reaches the world.
 //!
 //! Nothing here talks to a network or names a cloud SDK type: adapters (`vmpush-cloud`)
-//! implement the small traits this crate defines ([`tree::FileTree`],
-//! [`starmap::StarmapServer`]), so every rule is testable offline.
+//! implement the ports, so every rule is testable offline.
 
-pub mod billing;
-pub mod copy_regions;
-pub mod credentials;
 pub mod error;
-mod fields;
-pub mod import;
-pub mod item;
-pub mod naming;
-pub mod notify;
+pub mod inputs;
 pub mod plan;
 pub mod ports;
-pub mod progress;
-pub mod publish;
-pub mod push;
-pub mod result;
-pub mod rhsm;
-pub mod rhsm_update;
-pub mod staged;
-pub mod starmap;
-pub mod step;
-pub mod tree;
-pub mod upload;
-mod workflow;
-pub mod worklist;
+pub mod steps;
 
 pub use error::{Error, Result};

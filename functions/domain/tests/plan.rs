@@ -2,11 +2,11 @@
 
 use base64::Engine;
 use serde_json::{Value, json};
-use vmpush_domain::credentials::CredentialSet;
+use vmpush_domain::inputs::credentials::CredentialSet;
+use vmpush_domain::inputs::staged::read_staged;
+use vmpush_domain::inputs::starmap::{NoServer, Resolver, decode_entities};
+use vmpush_domain::inputs::tree::MemoryTree;
 use vmpush_domain::plan::{AmiPushOptions, Plan, PlanOptions, PlanWorkflow, build_plan};
-use vmpush_domain::staged::read_staged;
-use vmpush_domain::starmap::{NoServer, Resolver, decode_entities};
-use vmpush_domain::tree::MemoryTree;
 
 const SHA: &str = "04db0c39aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 

@@ -1,13 +1,13 @@
 //! `vmpush-import-snapshot`: wiring only. Each invocation imports in the region of its input
 //! (`start` gets or creates the import, `check` reports it); the logic is
-//! [`vmpush_domain::import::run`], the EC2 calls [`vmpush_cloud::ec2::Ec2Snapshots`].
+//! [`vmpush_domain::steps::import_snapshot::run`], the EC2 calls [`vmpush_cloud::ec2::Ec2Snapshots`].
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
 use vmpush_cloud::ec2::{Ec2Snapshots, client};
 use vmpush_cloud::lambda::Failure;
-use vmpush_domain::import::{ImportInput, run};
-use vmpush_domain::step::StepError;
+use vmpush_domain::steps::StepError;
+use vmpush_domain::steps::import_snapshot::{ImportInput, run};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {

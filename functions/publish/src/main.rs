@@ -1,5 +1,5 @@
 //! `vmpush-publish`: wiring only. Each invocation publishes one destination in its region;
-//! the logic is [`vmpush_domain::publish::run`], the EC2 calls
+//! the logic is [`vmpush_domain::steps::publish::run`], the EC2 calls
 //! [`vmpush_cloud::ec2::images::Ec2Images`].
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
@@ -7,8 +7,8 @@ use serde_json::Value;
 use vmpush_cloud::ec2::client;
 use vmpush_cloud::ec2::images::Ec2Images;
 use vmpush_cloud::lambda::Failure;
-use vmpush_domain::publish::{PublishInput, run};
-use vmpush_domain::step::StepError;
+use vmpush_domain::steps::StepError;
+use vmpush_domain::steps::publish::{PublishInput, run};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {

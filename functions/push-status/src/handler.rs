@@ -5,8 +5,8 @@ use serde_json::Value;
 use vmpush_cloud::api;
 use vmpush_cloud::s3::S3Objects;
 use vmpush_cloud::sfn::watch::PushWatch;
-use vmpush_domain::push::valid_push_id;
-use vmpush_domain::step::{ErrorKind, StepError};
+use vmpush_domain::inputs::push::valid_push_id;
+use vmpush_domain::steps::{ErrorKind, StepError};
 
 /// Answers one API request.
 pub async fn handle(event: &Value, watch: &PushWatch, results: &S3Objects, bucket: &str) -> Value {

@@ -3,15 +3,17 @@
 //! of uploads, imports and destinations. Nothing here writes anywhere.
 
 use tracing::info;
-use vmpush_domain::credentials::CredentialSet;
+use vmpush_domain::inputs::credentials::CredentialSet;
+use vmpush_domain::inputs::push::{Push, StarmapMode};
+use vmpush_domain::inputs::staged::read_staged;
+use vmpush_domain::inputs::starmap::{Resolver, decode_entities};
+use vmpush_domain::plan::worklist::{WorkList, work_list};
 use vmpush_domain::plan::{PlanOptions, build_plan};
+use vmpush_domain::ports::Rhsm;
 use vmpush_domain::ports::StagedTrees;
-use vmpush_domain::push::{Push, StarmapMode};
-use vmpush_domain::rhsm::{Rhsm, precheck};
-use vmpush_domain::staged::read_staged;
-use vmpush_domain::starmap::{Resolver, StarmapServer, decode_entities};
-use vmpush_domain::step::StepError;
-use vmpush_domain::worklist::{WorkList, work_list};
+use vmpush_domain::ports::StarmapServer;
+use vmpush_domain::steps::StepError;
+use vmpush_domain::steps::resolve_mapping::precheck;
 
 /// What resolving needs besides the push.
 pub struct Context<'a, T, R, S> {
@@ -81,10 +83,10 @@ pub async fn handle<T: StagedTrees, R: Rhsm, S: StarmapServer>(
 mod tests {
     use super::*;
     use serde_json::json;
-    use vmpush_domain::push::parse_request;
-    use vmpush_domain::starmap::NoServer;
-    use vmpush_domain::step::ErrorKind;
-    use vmpush_domain::tree::MemoryTree;
+    use vmpush_domain::inputs::push::parse_request;
+    use vmpush_domain::inputs::starmap::NoServer;
+    use vmpush_domain::inputs::tree::MemoryTree;
+    use vmpush_domain::steps::ErrorKind;
 
     const RESOURCES: &str = include_str!(
         "../../../tests/fixtures/peer-kit-1image/staged/starmap/CLOUD_IMAGES/rhel-ec2-9.0-10/resources.yaml"

@@ -20,9 +20,9 @@ use vmpush_cloud::rhsm::HttpRhsm;
 use vmpush_cloud::s3::S3Objects;
 use vmpush_cloud::secrets::{SECRET_ENV, SecretCredentials};
 use vmpush_cloud::starmap::{HttpStarmap, StarmapParams};
-use vmpush_domain::credentials::{CREDENTIALS_ENV, CredentialSet};
-use vmpush_domain::push::Push;
-use vmpush_domain::step::StepError;
+use vmpush_domain::inputs::credentials::{CREDENTIALS_ENV, CredentialSet};
+use vmpush_domain::inputs::push::Push;
+use vmpush_domain::steps::StepError;
 
 fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())

@@ -1,5 +1,5 @@
 //! `vmpush-rhsm-update`: wiring only. Each invocation tells RHSM about one shipped AMI; the
-//! logic is [`vmpush_domain::rhsm_update::run`], the HTTP calls
+//! logic is [`vmpush_domain::steps::rhsm_update::run`], the HTTP calls
 //! [`vmpush_cloud::rhsm::HttpRhsm`].
 //!
 //! Environment: `VMPUSH_RHSM_URL`, with `RHSM_CERT`/`RHSM_KEY` for the client certificate
@@ -12,8 +12,8 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
 use vmpush_cloud::lambda::{Failure, required_env};
 use vmpush_cloud::rhsm::HttpRhsm;
-use vmpush_domain::rhsm_update::{RhsmInput, run};
-use vmpush_domain::step::StepError;
+use vmpush_domain::steps::StepError;
+use vmpush_domain::steps::rhsm_update::{RhsmInput, run};
 
 fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())

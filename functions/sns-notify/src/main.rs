@@ -1,12 +1,12 @@
 //! `vmpush-sns-notify`: wiring only. Publishes the notice of a push to the topic named by
-//! `VMPUSH_TOPIC_ARN`; the messages are [`vmpush_domain::notify::messages`].
+//! `VMPUSH_TOPIC_ARN`; the messages are [`vmpush_domain::steps::sns_notify::messages`].
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
 use vmpush_cloud::lambda::{Failure, required_env};
 use vmpush_cloud::sns::SnsTopic;
-use vmpush_domain::notify::{NotifyInput, run};
-use vmpush_domain::step::StepError;
+use vmpush_domain::steps::StepError;
+use vmpush_domain::steps::sns_notify::{NotifyInput, run};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {

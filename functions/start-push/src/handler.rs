@@ -14,9 +14,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tracing::{info, warn};
 use vmpush_cloud::api;
+use vmpush_domain::inputs::push::{Push, PushRequest, parse_request, rejection, valid_push_id};
 use vmpush_domain::ports::{Executions, ObjectReader};
-use vmpush_domain::push::{Push, PushRequest, parse_request, rejection, valid_push_id};
-use vmpush_domain::step::{ErrorKind, StepError};
+use vmpush_domain::steps::{ErrorKind, StepError};
 
 /// The part of an S3 notification this function reads. Only bucket and key are required, so
 /// events from S3-compatible emitters (and moto, which omits `userIdentity`) are accepted.
@@ -197,7 +197,7 @@ mod tests {
     use std::collections::HashMap;
     use std::sync::Mutex;
     use vmpush_domain::ports::Execution;
-    use vmpush_domain::step::ErrorKind;
+    use vmpush_domain::steps::ErrorKind;
 
     #[derive(Default)]
     struct Objects(HashMap<(String, String), Vec<u8>>);

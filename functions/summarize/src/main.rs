@@ -1,13 +1,13 @@
 //! `vmpush-summarize`: wiring only. Writes the result of a push under
 //! `results/<push id>/` of `VMPUSH_RESULTS_BUCKET` and returns it with the notice; the logic
-//! is [`vmpush_domain::result`].
+//! is [`vmpush_domain::steps::summarize`].
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
 use vmpush_cloud::lambda::{Failure, required_env};
 use vmpush_cloud::s3::{S3Objects, client};
-use vmpush_domain::result::{SummaryInput, write};
-use vmpush_domain::step::StepError;
+use vmpush_domain::steps::StepError;
+use vmpush_domain::steps::summarize::{SummaryInput, write};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {

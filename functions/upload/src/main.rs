@@ -1,6 +1,6 @@
 //! `vmpush-upload`: wiring only. Each invocation reads the staged file with the function's
 //! own client and writes to a client of the target bucket's region; the logic is
-//! [`vmpush_domain::upload::run`].
+//! [`vmpush_domain::steps::upload::run`].
 //!
 //! Environment: `VMPUSH_UPLOAD_IN_FLIGHT_MIB` (part data in memory at once, default 32),
 //! `VMPUSH_UPLOAD_MARGIN_SECS` (no part starts later than this before the Lambda deadline,
@@ -14,8 +14,8 @@ use serde_json::Value;
 use vmpush_cloud::lambda::Failure;
 use vmpush_cloud::s3::uploads::S3Store;
 use vmpush_cloud::s3::{client, client_in};
-use vmpush_domain::step::StepError;
-use vmpush_domain::upload::{Budget, Tuning, UploadInput, run};
+use vmpush_domain::steps::StepError;
+use vmpush_domain::steps::upload::{Budget, Tuning, UploadInput, run};
 
 fn env_u64(name: &str, default: u64) -> Result<u64, Error> {
     match std::env::var(name) {

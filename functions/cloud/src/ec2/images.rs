@@ -9,8 +9,8 @@ use aws_sdk_ec2::types::{
 };
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use tracing::{info, instrument};
-use vmpush_domain::publish::{Image, Images, LaunchPermissions, RegisterRequest, Registered};
-use vmpush_domain::step::{ErrorKind, StepError};
+use vmpush_domain::ports::{Image, Images, LaunchPermissions, RegisterRequest, Registered};
+use vmpush_domain::steps::{ErrorKind, StepError};
 
 use super::{create_tags, tag_specification};
 use crate::aws::classify;

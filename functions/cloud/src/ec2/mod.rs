@@ -8,8 +8,8 @@ use aws_sdk_ec2::types::{
     Filter, ResourceType, SnapshotDiskContainer, Tag, TagSpecification, UserBucket,
 };
 use tracing::{info, instrument};
-use vmpush_domain::import::{ImportRequest, ImportTask, Snapshots};
-use vmpush_domain::step::StepError;
+use vmpush_domain::ports::{ImportRequest, ImportTask, Snapshots};
+use vmpush_domain::steps::StepError;
 
 use crate::aws::classify;
 
@@ -199,7 +199,7 @@ impl Snapshots for Ec2Snapshots {
             .map(task_of)
             .ok_or_else(|| {
                 StepError::new(
-                    vmpush_domain::step::ErrorKind::NotFound,
+                    vmpush_domain::steps::ErrorKind::NotFound,
                     format!("import task {task_id} not found"),
                 )
             })

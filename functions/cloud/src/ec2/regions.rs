@@ -3,8 +3,8 @@
 use aws_config::SdkConfig;
 use aws_sdk_ec2::types::ResourceType;
 use tracing::{info, instrument};
-use vmpush_domain::copy_regions::{CopyRequest, RegionSnapshots, SnapshotState};
-use vmpush_domain::step::{ErrorKind, StepError};
+use vmpush_domain::ports::{CopyRequest, RegionSnapshots, SnapshotState};
+use vmpush_domain::steps::{ErrorKind, StepError};
 
 use super::{client, named_snapshots, tag_specification};
 use crate::aws::classify;

@@ -6,7 +6,7 @@ use std::path::Path;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::primitives::{ByteStream, Length};
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
-use vmpush_domain::step::{ErrorKind, StepError};
+use vmpush_domain::steps::{ErrorKind, StepError};
 
 use crate::aws::classify;
 

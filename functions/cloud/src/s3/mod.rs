@@ -3,10 +3,10 @@
 use aws_config::SdkConfig;
 use aws_sdk_s3::Client;
 use tracing::instrument;
+use vmpush_domain::inputs::staged::metadata_paths;
+use vmpush_domain::inputs::tree::{FileTree, MemoryTree};
 use vmpush_domain::ports::{ObjectReader, ObjectWriter, StagedTrees};
-use vmpush_domain::staged::metadata_paths;
-use vmpush_domain::step::{ErrorKind, StepError};
-use vmpush_domain::tree::{FileTree, MemoryTree};
+use vmpush_domain::steps::{ErrorKind, StepError};
 
 use crate::aws::{classify, endpoint_overridden};
 

@@ -9,11 +9,11 @@ use aws_sdk_s3::types::{
 };
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
-use vmpush_domain::step::{ErrorKind, StepError};
-use vmpush_domain::upload::{
+use vmpush_domain::ports::{
     BucketCreated, DonePart, Multipart, NewObject, ObjectStore, PendingUpload, Reader,
     StoredObject, StoredPart,
 };
+use vmpush_domain::steps::{ErrorKind, StepError};
 
 use crate::aws::classify;
 

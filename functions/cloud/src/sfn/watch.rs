@@ -1,5 +1,5 @@
 //! Following a push's execution: found by push id, its status, the function calls of its
-//! history (for [`vmpush_domain::progress`]), and its result document once it ended.
+//! history (for [`vmpush_domain::steps::push_status`]), and its result document once it ended.
 
 use std::collections::HashMap;
 
@@ -7,11 +7,11 @@ use aws_config::SdkConfig;
 use aws_sdk_sfn::Client;
 use aws_sdk_sfn::types::{ExecutionStatus, HistoryEventType};
 use serde_json::Value;
+use vmpush_domain::plan::worklist::WorkList;
 use vmpush_domain::ports::ObjectReader;
-use vmpush_domain::progress::{Call, CallEnd, PushStatus, progress};
-use vmpush_domain::result::TaskFailure;
-use vmpush_domain::step::{ErrorKind, StepError};
-use vmpush_domain::worklist::WorkList;
+use vmpush_domain::steps::push_status::{Call, CallEnd, PushStatus, progress};
+use vmpush_domain::steps::summarize::TaskFailure;
+use vmpush_domain::steps::{ErrorKind, StepError};
 
 use crate::aws::classify;
 

@@ -1,0 +1,199 @@
+//! The state machine's work list, derived from a plan, as the tree the state machine walks:
+//! each image is uploaded once per account (to the bucket of its home region); each upload is
+//! imported once per billing-code set; each import's snapshot is copied once to each region
+//! of its destinations; each destination (account, region, billing type) gets its AMI from
+//! that copy. Every level runs its children in parallel, and a failure stops only the
+//! subtree below it.
+
+use serde::{Deserialize, Serialize};
+
+use crate::inputs::item::BuildInfo;
+use crate::inputs::item::DiskFormat;
+use crate::inputs::push::StagedSource;
+use crate::plan::model::{Plan, PlannedDestination};
+use crate::steps::StepError;
+
+/// One upload: an image into the home-region bucket of an account.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UploadWork {
+    /// Account alias.
+    pub account: String,
+    /// The home region (where the image is imported).
+    pub region: String,
+    /// Target bucket.
+    pub bucket: String,
+    /// The staged object.
+    pub source_bucket: String,
+    /// Its key.
+    pub source_key: String,
+    /// Its size in bytes.
+    pub size: Option<u64>,
+    /// The staged `sha256sum` of the file (as stored, compressed or not), when given.
+    pub sha256: Option<String>,
+    /// Disk format.
+    pub format: DiskFormat,
+    /// Tags of the uploaded object (awspub's source tags).
+    #[serde(default)]
+    pub tags: Vec<(String, String)>,
+    /// The image's build, for reports.
+    #[serde(default)]
+    pub build: Option<BuildInfo>,
+    /// The imports of the uploaded image.
+    #[serde(default)]
+    pub imports: Vec<ImportWork>,
+}
+
+/// One import of an uploaded image, for one billing-code set.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ImportWork {
+    /// Billing codes of the AMIs registered from the snapshot.
+    pub billing_codes: Vec<String>,
+    /// The snapshot's regions: one copy each (the home region's is the snapshot itself).
+    pub copies: Vec<CopyWork>,
+}
+
+/// The snapshot of an import in one region, and the destinations published from it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CopyWork {
+    /// The region.
+    pub region: String,
+    /// Its destinations.
+    pub destinations: Vec<DestinationWork>,
+}
+
+/// One destination: an AMI in a region from an import's snapshot.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DestinationWork {
+    /// The image's source, for reports.
+    pub source: String,
+    /// Everything the plan says about this destination.
+    pub destination: PlannedDestination,
+}
+
+/// The work list of a push.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkList {
+    /// Push id.
+    pub push_id: String,
+    /// Uploads, one per (account, image), with their imports, copies and destinations.
+    pub uploads: Vec<UploadWork>,
+    /// What the plan skips, with reasons.
+    pub skipped: Vec<crate::plan::model::Skip>,
+}
+
+/// A destination of the tree with the upload it comes from.
+pub struct Leaf<'a> {
+    /// The upload.
+    pub upload: &'a UploadWork,
+    /// The destination.
+    pub work: &'a DestinationWork,
+}
+
+impl WorkList {
+    /// Every destination, depth first (the order of the state machine's results).
+    pub fn leaves(&self) -> impl Iterator<Item = Leaf<'_>> {
+        self.uploads.iter().flat_map(|upload| {
+            upload
+                .imports
+                .iter()
+                .flat_map(|i| &i.copies)
+                .flat_map(|c| &c.destinations)
+                .map(move |work| Leaf { upload, work })
+        })
+    }
+}
+
+/// Derives the work list of a plan whose items come from `sources` (indexed by staged
+/// directory label `s3://<bucket>/<prefix>`).
+pub fn work_list(
+    push_id: &str,
+    plan: &Plan,
+    sources: &[StagedSource],
+) -> Result<WorkList, StepError> {
+    let mut list = WorkList {
+        push_id: push_id.to_string(),
+        uploads: Vec::new(),
+        skipped: plan.skipped.clone(),
+    };
+    for item in &plan.items {
+        let source = sources
+            .iter()
+            .find(|s| format!("s3://{}/{}", s.bucket, s.prefix) == item.staged_dir)
+            .ok_or_else(|| {
+                StepError::invalid(format!(
+                    "{}: not one of the push's sources",
+                    item.staged_dir
+                ))
+            })?;
+        let format = DiskFormat::of_file(&item.name).ok_or_else(|| {
+            StepError::invalid(format!(
+                "{}/{}: unknown disk format (raw, vmdk, vhd)",
+                item.staged_dir, item.source
+            ))
+        })?;
+        let source_key = format!("{}/{}", source.prefix, item.source);
+        for d in &item.destinations {
+            let region = d.region.clone().ok_or_else(|| {
+                StepError::invalid(format!("{}: {} has no region", item.source, d.destination))
+            })?;
+            let upload = match list.uploads.iter().position(|u| {
+                u.account == d.account
+                    && u.source_key == source_key
+                    && u.source_bucket == source.bucket
+            }) {
+                Some(i) => &mut list.uploads[i],
+                None => {
+                    list.uploads.push(UploadWork {
+                        account: d.account.clone(),
+                        region: region.clone(),
+                        bucket: d.bucket.clone(),
+                        source_bucket: source.bucket.clone(),
+                        source_key: source_key.clone(),
+                        size: item.size,
+                        sha256: item.sha256sum.clone(),
+                        format,
+                        tags: vec![
+                            ("awspub:source:filename".into(), item.name.clone()),
+                            ("awspub:source:architecture".into(), d.architecture.clone()),
+                        ],
+                        build: item.build.clone(),
+                        imports: Vec::new(),
+                    });
+                    list.uploads.last_mut().expect("just pushed")
+                }
+            };
+            let mut codes = d
+                .billing_codes
+                .as_ref()
+                .map(|b| b.codes.clone())
+                .unwrap_or_default();
+            codes.sort();
+            codes.dedup();
+            let import = match upload.imports.iter().position(|i| i.billing_codes == codes) {
+                Some(i) => &mut upload.imports[i],
+                None => {
+                    upload.imports.push(ImportWork {
+                        billing_codes: codes,
+                        copies: Vec::new(),
+                    });
+                    upload.imports.last_mut().expect("just pushed")
+                }
+            };
+            let copy = match import.copies.iter().position(|c| c.region == region) {
+                Some(i) => &mut import.copies[i],
+                None => {
+                    import.copies.push(CopyWork {
+                        region,
+                        destinations: Vec::new(),
+                    });
+                    import.copies.last_mut().expect("just pushed")
+                }
+            };
+            copy.destinations.push(DestinationWork {
+                source: item.source.clone(),
+                destination: d.clone(),
+            });
+        }
+    }
+    Ok(list)
+}

@@ -1,0 +1,221 @@
+//! Importing an uploaded image as an EBS snapshot, get-or-create by a deterministic name
+//! (awspub §A3): a completed snapshot tagged `Name=<name>` is reused; an in-flight import task
+//! tagged so at creation is resumed; otherwise an import starts, tagged at creation, with the
+//! name as its client token. The state machine loops `check` with a `Wait` in between: no
+//! step ever sleeps.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::inputs::item::DiskFormat;
+use crate::ports::{ImportRequest, ImportTask, Snapshots};
+use crate::steps::{ErrorKind, StepError};
+
+/// The snapshot name: the image's sha256, or, with billing codes, the sha256 of the image's
+/// sha256 followed by each code's sha256 (codes sorted, without repeats), so each billing-code
+/// set gets its own snapshot.
+pub fn snapshot_name(image_sha256: &str, billing_codes: &[String]) -> String {
+    let mut codes: Vec<&String> = billing_codes.iter().collect();
+    codes.sort();
+    codes.dedup();
+    if codes.is_empty() {
+        return image_sha256.to_ascii_lowercase();
+    }
+    let mut joined = image_sha256.to_ascii_lowercase();
+    for code in codes {
+        joined.push_str(&hex(&Sha256::digest(code.as_bytes())));
+    }
+    hex(&Sha256::digest(joined.as_bytes()))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The step's input.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ImportInput {
+    /// `start` or `check`.
+    pub action: ImportAction,
+    /// Region of the bucket (where the snapshot is imported).
+    pub region: String,
+    /// Bucket of the uploaded image.
+    pub bucket: String,
+    /// Key of the uploaded image.
+    pub key: String,
+    /// sha256 of the image's content.
+    pub sha256: String,
+    /// Disk format.
+    pub format: DiskFormat,
+    /// Billing codes of the AMIs registered from this snapshot.
+    #[serde(default)]
+    pub billing_codes: Vec<String>,
+    /// Provenance tags (spec A15) for the task and the snapshot.
+    #[serde(default)]
+    pub tags: Vec<(String, String)>,
+    /// The task to check (from `start`).
+    #[serde(default)]
+    pub task_id: Option<String>,
+}
+
+/// `start` or `check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ImportAction {
+    /// Get or create.
+    Start,
+    /// Report progress; tag the snapshot on completion.
+    Check,
+}
+
+/// Where an import stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ImportStatus {
+    /// Still converting: check again after a wait.
+    Active,
+    /// The snapshot exists.
+    Completed,
+    /// The import failed; `message` says why.
+    Failed,
+}
+
+/// The step's output.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportOutput {
+    /// Status.
+    pub status: ImportStatus,
+    /// The snapshot name.
+    pub snapshot_name: String,
+    /// The import task, when there is one.
+    pub task_id: Option<String>,
+    /// The snapshot, when completed.
+    pub snapshot_id: Option<String>,
+    /// Progress percent, while active.
+    pub progress: Option<String>,
+    /// Status detail or failure reason.
+    pub message: Option<String>,
+    /// Whether this call started a new import.
+    pub started: bool,
+}
+
+/// The task and snapshot tags: `Name` first, then the provenance tags.
+fn tags_of(input: &ImportInput, name: &str) -> Vec<(String, String)> {
+    let mut tags = vec![("Name".to_string(), name.to_string())];
+    tags.extend(input.tags.iter().filter(|(k, _)| k != "Name").cloned());
+    tags
+}
+
+/// Runs `start` or `check`.
+pub async fn run<S: Snapshots>(
+    snapshots: &S,
+    input: &ImportInput,
+) -> Result<ImportOutput, StepError> {
+    let name = snapshot_name(&input.sha256, &input.billing_codes);
+    let out = |status, task: Option<&ImportTask>| ImportOutput {
+        status,
+        snapshot_name: name.clone(),
+        task_id: task.map(|t| t.id.clone()),
+        snapshot_id: task.and_then(|t| t.snapshot_id.clone()),
+        progress: task.and_then(|t| t.progress.clone()),
+        message: task.and_then(|t| t.message.clone()),
+        started: false,
+    };
+    let task = match input.action {
+        ImportAction::Check => {
+            let id = input
+                .task_id
+                .as_deref()
+                .ok_or_else(|| StepError::invalid("task_id: required to check an import"))?;
+            snapshots.describe_import(id).await?
+        }
+        ImportAction::Start => {
+            let existing = snapshots.find_snapshots(&name).await?;
+            match existing.as_slice() {
+                [] => {}
+                [id] => {
+                    return Ok(ImportOutput {
+                        snapshot_id: Some(id.clone()),
+                        ..out(ImportStatus::Completed, None)
+                    });
+                }
+                many => {
+                    return Err(StepError::new(
+                        ErrorKind::Conflict,
+                        format!(
+                            "{} snapshots are tagged Name={name} in {}: {}",
+                            many.len(),
+                            input.region,
+                            many.join(", ")
+                        ),
+                    ));
+                }
+            }
+            let live: Vec<ImportTask> = snapshots
+                .find_import_tasks(&name)
+                .await?
+                .into_iter()
+                .filter(ImportTask::alive)
+                .collect();
+            match live.as_slice() {
+                [] => {
+                    let request = ImportRequest {
+                        name: name.clone(),
+                        bucket: input.bucket.clone(),
+                        key: input.key.clone(),
+                        format: input.format,
+                        tags: tags_of(input, &name),
+                    };
+                    let task = snapshots.start_import(&request).await?;
+                    return Ok(ImportOutput {
+                        started: true,
+                        ..out(ImportStatus::Active, Some(&task))
+                    });
+                }
+                [task] => task.clone(),
+                many => {
+                    let ids: Vec<&str> = many.iter().map(|t| t.id.as_str()).collect();
+                    return Err(StepError::new(
+                        ErrorKind::Conflict,
+                        format!(
+                            "{} import tasks are tagged Name={name} in {}: {}",
+                            many.len(),
+                            input.region,
+                            ids.join(", ")
+                        ),
+                    ));
+                }
+            }
+        }
+    };
+    match task.status.as_str() {
+        "active" => Ok(out(ImportStatus::Active, Some(&task))),
+        "completed" => {
+            let snapshot_id = task.snapshot_id.clone().ok_or_else(|| {
+                StepError::new(
+                    ErrorKind::Fatal,
+                    format!("import task {} completed without a snapshot", task.id),
+                )
+            })?;
+            snapshots
+                .tag_snapshot(&snapshot_id, &tags_of(input, &name))
+                .await?;
+            Ok(ImportOutput {
+                progress: None,
+                message: None,
+                ..out(ImportStatus::Completed, Some(&task))
+            })
+        }
+        _ => Ok(ImportOutput {
+            message: Some(
+                task.message
+                    .clone()
+                    .unwrap_or_else(|| format!("import task ended {}", task.status)),
+            ),
+            ..out(ImportStatus::Failed, Some(&task))
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,278 @@
+//! Publishing one destination (account, region, billing type): the AMI is registered from the
+//! region's snapshot unless one of that name exists (a concurrent `InvalidAMIName.Duplicate`
+//! means another invocation won: its AMI is used), tagged at creation; launch permission goes
+//! to the sharing accounts and create-volume permission on the snapshot to the snapshot
+//! accounts (each filtered to the region's partition, only what is missing is added); the AMI
+//! becomes public (`Group: all`) only when the plan says so and the push is not a pre-push.
+//! A public destination first checks the region's image block public access: when it blocks,
+//! the destination fails before anything is registered. The snapshot of a
+//! public image stays private (Red Hat's rule) unless asked otherwise.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use tracing::info;
+
+use crate::plan::PlannedDestination;
+use crate::ports::{Image, Images, LaunchPermissions, RegisterRequest, Registered};
+use crate::steps::copy_regions::{CopyState, RegionCopy};
+use crate::steps::{ErrorKind, StepError};
+
+/// The step's input.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PublishInput {
+    /// The destination, as planned.
+    pub destination: PlannedDestination,
+    /// The snapshot in the destination's region; or else
+    #[serde(default)]
+    pub snapshot_id: Option<String>,
+    /// the copies of copy-regions, of which the destination's region's is taken.
+    #[serde(default)]
+    pub copies: BTreeMap<String, RegionCopy>,
+    /// Pre-push: register and share with accounts only, never public.
+    #[serde(default)]
+    pub pre_push: bool,
+    /// Share the snapshot of a public image with everyone too (default: it stays private).
+    #[serde(default)]
+    pub public_snapshot: bool,
+    /// Provenance tags of the AMI and snapshot (besides the destination's own and
+    /// `billing_type`).
+    #[serde(default)]
+    pub tags: Vec<(String, String)>,
+}
+
+/// The snapshot to register from: the input's, else the completed copy in `region`.
+fn snapshot_in(input: &PublishInput, region: &str) -> Result<String, StepError> {
+    if let Some(id) = &input.snapshot_id {
+        return Ok(id.clone());
+    }
+    match input.copies.get(region) {
+        Some(RegionCopy {
+            state: CopyState::Completed,
+            snapshot_id: Some(id),
+            ..
+        }) => Ok(id.clone()),
+        Some(copy) => Err(StepError::invalid(format!(
+            "{}: the snapshot copy in {region} is {:?}{}",
+            input.destination.destination,
+            copy.state,
+            copy.error
+                .as_deref()
+                .map(|e| format!(": {e}"))
+                .unwrap_or_default()
+        ))),
+        None => Err(StepError::invalid(format!(
+            "publish input: {}: neither snapshot_id nor a copy in {region}",
+            input.destination.destination
+        ))),
+    }
+}
+
+/// The step's output.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublishOutput {
+    /// The AMI.
+    pub ami: String,
+    /// Its name.
+    pub name: String,
+    /// Its region.
+    pub region: String,
+    /// Its snapshot.
+    pub snapshot: String,
+    /// Whether this run registered it.
+    pub created: bool,
+    /// Whether it is public.
+    pub public: bool,
+    /// Accounts added to its launch permission by this run.
+    pub shared_with: Vec<String>,
+    /// Accounts added to the snapshot's create-volume permission by this run.
+    pub snapshot_shared_with: Vec<String>,
+}
+
+/// The accounts of `entries` that apply in `partition`: `<account>` everywhere,
+/// `<partition>:<account>` (awspub's form) only there.
+pub fn accounts_in(entries: &[String], partition: &str) -> Vec<String> {
+    let mut accounts: Vec<String> = entries
+        .iter()
+        .filter_map(|e| match e.split_once(':') {
+            Some((p, account)) => (p == partition).then(|| account.to_string()),
+            None => Some(e.clone()),
+        })
+        .collect();
+    accounts.sort();
+    accounts.dedup();
+    accounts
+}
+
+/// The AMI and snapshot tags: the destination's tags, the provenance tags, `billing_type`.
+fn tags_of(input: &PublishInput) -> Vec<(String, String)> {
+    let mut tags: Vec<(String, String)> = input
+        .destination
+        .tags
+        .iter()
+        .map(|(k, v)| {
+            let value = v.as_str().map_or_else(|| v.to_string(), str::to_string);
+            (k.clone(), value)
+        })
+        .collect();
+    for (k, v) in &input.tags {
+        tags.retain(|(key, _)| key != k);
+        tags.push((k.clone(), v.clone()));
+    }
+    if let Some(billing) = &input.destination.billing_type {
+        tags.retain(|(key, _)| key != "billing_type");
+        tags.push(("billing_type".into(), billing.clone()));
+    }
+    tags
+}
+
+/// The one AMI of `name`, if any; several are a conflict.
+async fn existing<I: Images>(
+    images: &I,
+    name: &str,
+    region: &str,
+) -> Result<Option<Image>, StepError> {
+    let mut found = images.find(name).await?;
+    match found.len() {
+        0 => Ok(None),
+        1 => Ok(found.pop()),
+        n => Err(StepError::new(
+            ErrorKind::Conflict,
+            format!(
+                "{n} AMIs are named {name} in {region}: {}",
+                found
+                    .iter()
+                    .map(|i| i.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )),
+    }
+}
+
+/// Publishes one destination.
+pub async fn run<I: Images>(images: &I, input: &PublishInput) -> Result<PublishOutput, StepError> {
+    let d = &input.destination;
+    let name = d
+        .ami_name
+        .clone()
+        .ok_or_else(|| StepError::invalid(format!("{}: no AMI name planned", d.destination)))?;
+    let region = d
+        .region
+        .clone()
+        .ok_or_else(|| StepError::invalid(format!("{}: no region planned", d.destination)))?;
+    let partition = d.partition.as_deref().unwrap_or("aws");
+    let snapshot_id = &snapshot_in(input, &region)?;
+    let tags = tags_of(input);
+    let going_public = d.public && !input.pre_push;
+    if going_public && images.public_sharing_blocked().await? {
+        return Err(StepError::new(
+            ErrorKind::Conflict,
+            format!(
+                "{name} in {region}: image block public access is on in this region; nothing was registered or shared"
+            ),
+        ));
+    }
+    let (image, created) = match existing(images, &name, &region).await? {
+        Some(image) => (image, false),
+        None => {
+            let request = RegisterRequest {
+                name: name.clone(),
+                description: d.description.clone(),
+                architecture: d.architecture.clone(),
+                virtualization: d.virtualization.clone().unwrap_or_else(|| "hvm".into()),
+                root_device: d.root_device.clone().unwrap_or_else(|| "/dev/sda1".into()),
+                snapshot_id: snapshot_id.clone(),
+                volume_type: d.volume.clone(),
+                ena_support: d.ena_support,
+                sriov_net_support: d.sriov_net_support.clone(),
+                boot_mode: d.boot_mode.clone(),
+                billing_products: d
+                    .billing_codes
+                    .as_ref()
+                    .map(|b| b.codes.clone())
+                    .unwrap_or_default(),
+                tags: tags.clone(),
+            };
+            match images.register(&request).await? {
+                Registered::Created(id) => {
+                    images.tag_snapshot(snapshot_id, &tags).await?;
+                    info!(ami = %id, %name, %region, "registered");
+                    (
+                        Image {
+                            id,
+                            state: "pending".into(),
+                        },
+                        true,
+                    )
+                }
+                Registered::Duplicate => {
+                    let image = existing(images, &name, &region).await?.ok_or_else(|| {
+                        StepError::new(
+                            ErrorKind::Transient,
+                            format!("RegisterImage {name} in {region}: a duplicate that cannot be found yet"),
+                        )
+                    })?;
+                    (image, false)
+                }
+            }
+        }
+    };
+    if image.state == "failed" {
+        return Err(StepError::new(
+            ErrorKind::Fatal,
+            format!("AMI {} ({name}) in {region} failed", image.id),
+        ));
+    }
+
+    // an image registered just now is shared with no one yet
+    let current = if created {
+        LaunchPermissions::default()
+    } else {
+        images.launch_permissions(&image.id).await?
+    };
+    let mut add = LaunchPermissions {
+        users: accounts_in(&d.sharing_accounts, partition)
+            .into_iter()
+            .filter(|a| !current.users.contains(a))
+            .collect(),
+        groups: Vec::new(),
+    };
+    if going_public && !current.groups.iter().any(|g| g == "all") {
+        add.groups.push("all".into());
+    }
+    if !add.users.is_empty() || !add.groups.is_empty() {
+        images.add_launch_permissions(&image.id, &add).await?;
+    }
+    let snapshot_users = accounts_in(&d.snapshot_accounts, partition);
+    let mut snapshot_add = Vec::new();
+    let public_snapshot = going_public && input.public_snapshot;
+    if !snapshot_users.is_empty() || public_snapshot {
+        let current = images.volume_permissions(snapshot_id).await?;
+        snapshot_add = snapshot_users
+            .into_iter()
+            .filter(|a| !current.contains(a))
+            .collect();
+        if public_snapshot && !current.iter().any(|a| a == "all") {
+            snapshot_add.push("all".into());
+        }
+        if !snapshot_add.is_empty() {
+            images
+                .add_volume_permissions(snapshot_id, &snapshot_add)
+                .await?;
+        }
+    }
+    Ok(PublishOutput {
+        ami: image.id,
+        name,
+        region,
+        snapshot: snapshot_id.clone(),
+        created,
+        public: going_public || current.groups.iter().any(|g| g == "all"),
+        shared_with: add.users,
+        snapshot_shared_with: snapshot_add,
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,132 @@
+//! Telling RHSM about a shipped AMI (spec §5.2, the same bodies as pubtools): the AMI is
+//! updated (`PUT .../amis`, status `VISIBLE`); when RHSM does not know it yet, its region is
+//! registered (`POST .../regions`) and the AMI created (`POST .../amis` with `region`). Doing
+//! the `PUT` first (pubtools posts the region first) means a re-run sends `PUT`s only; RHSM
+//! ends in the same state. Nothing is written for a pre-push or a destination without an RHSM
+//! product.
+
+use std::time::SystemTime;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::plan::PlannedDestination;
+use crate::ports::RhsmWrites;
+use crate::steps::StepError;
+
+/// The step's input.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RhsmInput {
+    /// The destination, as planned.
+    pub destination: PlannedDestination,
+    /// The AMI published there.
+    pub ami: String,
+    /// Pre-push: RHSM is not written.
+    #[serde(default)]
+    pub pre_push: bool,
+}
+
+/// What was done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RhsmAction {
+    /// Nothing (pre-push, or no RHSM product).
+    Skipped,
+    /// The AMI was known and updated.
+    Updated,
+    /// The region was registered and the AMI created.
+    Created,
+}
+
+/// The step's output.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RhsmOutput {
+    /// What was done.
+    pub action: RhsmAction,
+    /// The AMI.
+    pub ami: String,
+    /// The RHSM product.
+    pub product: Option<String>,
+}
+
+/// `2026-11-21T07:44:57+00:00`: UTC, whole seconds, as marketplacesvm writes it.
+pub fn utc_iso8601(at: SystemTime) -> String {
+    let text = humantime::format_rfc3339_seconds(at).to_string();
+    match text.strip_suffix('Z') {
+        Some(base) => format!("{base}+00:00"),
+        None => text,
+    }
+}
+
+/// The AMI body of §5.2 (`region` is added for a create).
+pub fn ami_body(d: &PlannedDestination, ami: &str, product: &str, at: SystemTime) -> Value {
+    let name = d.ami_name.as_deref().unwrap_or(&d.image_name);
+    json!({
+        "amiID": ami,
+        "arch": d.architecture.to_lowercase(),
+        "product": product,
+        "version": d.release.version.as_deref().unwrap_or("none"),
+        "variant": d.release.variant.as_deref().unwrap_or("none"),
+        "description": format!("Released {name} on {}", utc_iso8601(at)),
+        "status": "VISIBLE",
+    })
+}
+
+/// Runs the step at time `at`.
+pub async fn run<R: RhsmWrites>(
+    rhsm: &R,
+    input: &RhsmInput,
+    at: SystemTime,
+) -> Result<RhsmOutput, StepError> {
+    let d = &input.destination;
+    let output = |action| RhsmOutput {
+        action,
+        ami: input.ami.clone(),
+        product: d.rhsm_product.clone(),
+    };
+    let (Some(product), false) = (&d.rhsm_product, input.pre_push) else {
+        return Ok(output(RhsmAction::Skipped));
+    };
+    let provider = d.rhsm_provider.as_deref().unwrap_or("AWS");
+    let region = d
+        .region
+        .as_deref()
+        .ok_or_else(|| StepError::invalid(format!("{}: no region planned", d.destination)))?;
+    let body = ami_body(d, &input.ami, product, at);
+    if rhsm.update_ami(&body).await?.ok() {
+        return Ok(output(RhsmAction::Updated));
+    }
+    let created = rhsm
+        .create_region(&json!({"regionID": region, "providerShortname": provider}))
+        .await?;
+    if !created.ok() {
+        return Err(StepError::new(
+            crate::steps::ErrorKind::Fatal,
+            format!(
+                "Failed creating region {region} for image {}: HTTP {} {}",
+                input.ami, created.status, created.body
+            ),
+        ));
+    }
+    let mut create = body;
+    create["region"] = json!(region);
+    let reply = rhsm.create_ami(&create).await?;
+    if !reply.ok() {
+        let kind = if reply.status >= 500 {
+            crate::steps::ErrorKind::Transient
+        } else {
+            crate::steps::ErrorKind::Fatal
+        };
+        return Err(StepError::new(
+            kind,
+            format!(
+                "Failed creating image {} in RHSM: HTTP {} {}",
+                input.ami, reply.status, reply.body
+            ),
+        ));
+    }
+    Ok(output(RhsmAction::Created))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,330 @@
+//! The result of a push, from its work list and what happened to each destination: per
+//! destination `{state, ami, snapshot, region, name, error}` (states as pubtools:
+//! `PUSHED`, `NOTPUSHED` when publishing failed, `UPLOADFAILED` when the image never became a
+//! snapshot, `SKIPPED`), awspub's `{"images": {name: {region: ami}}}`, pubtools' push item
+//! records (`pushitems.jsonl`, spec §3.10), and the notice sent to subscribers.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::plan::worklist::WorkList;
+use crate::ports::ObjectWriter;
+use crate::steps::StepError;
+use crate::steps::sns_notify::{NoticeFailure, NoticeImage, NoticeRegion, PushNotice};
+
+mod clouds;
+mod outcome;
+
+pub use outcome::{Outcome, Stage, TaskFailure, spread};
+
+/// The summarising step's input: the work list and the state machine's results for it, or
+/// how resolving the push failed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SummaryInput {
+    /// Workflow of the push.
+    pub workflow: String,
+    /// Push id (needed when there is no work list).
+    #[serde(default)]
+    pub push_id: Option<String>,
+    /// The work list, once resolved.
+    #[serde(default)]
+    pub work: Option<WorkList>,
+    /// The results: per upload, per import, per copy, per destination an [`Outcome`]; an
+    /// outcome in place of a list stands for every destination below it.
+    #[serde(default)]
+    pub outcomes: Value,
+    /// Why the push failed before its work list existed.
+    #[serde(default)]
+    pub failure: Option<TaskFailure>,
+}
+
+/// One destination in the result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DestinationResult {
+    /// `PUSHED`, `NOTPUSHED`, `UPLOADFAILED`, `SKIPPED`.
+    pub state: String,
+    /// The AMI.
+    pub ami: Option<String>,
+    /// Its snapshot.
+    pub snapshot: Option<String>,
+    /// Region.
+    pub region: Option<String>,
+    /// AMI name.
+    pub name: Option<String>,
+    /// The mapping's destination.
+    pub destination: Option<String>,
+    /// Account alias.
+    pub account: Option<String>,
+    /// The staged file.
+    pub source: String,
+    /// Whether the AMI is public.
+    pub public: bool,
+    /// Why it was not pushed.
+    pub error: Option<String>,
+}
+
+/// The result document.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PushResult {
+    /// Push id.
+    pub push_id: String,
+    /// Workflow.
+    pub workflow: String,
+    /// `PUSHED` when every destination is, else `FAILED`.
+    pub state: String,
+    /// Per destination, then the skipped ones.
+    pub destinations: Vec<DestinationResult>,
+    /// awspub's shape: AMI name → region → AMI id (pushed destinations).
+    pub images: BTreeMap<String, BTreeMap<String, String>>,
+    /// pubtools' push item records, one per destination (`pushitems.jsonl` lines).
+    pub pushitems: Vec<Value>,
+    /// Why the whole push failed (bad input, before any destination), if it did.
+    pub error: Option<String>,
+    /// pubtools' `clouds.json` elements, one per destination (written beside the result, not
+    /// in it).
+    #[serde(skip)]
+    pub clouds: Vec<Value>,
+}
+
+/// The result of a push, and the notice for subscribers.
+pub fn summarize(input: &SummaryInput) -> Result<(PushResult, PushNotice), StepError> {
+    let Some(work) = &input.work else {
+        return Ok(failed_early(input));
+    };
+    let outcomes = spread(work, &input.outcomes)?;
+    let mut destinations = Vec::new();
+    let mut images: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    let mut pushitems = Vec::new();
+    let mut notice_images: Vec<NoticeImage> = Vec::new();
+    let mut failures = Vec::new();
+    let mut clouds_json = Vec::new();
+    for (leaf, outcome) in work.leaves().zip(&outcomes) {
+        let (d, upload) = (leaf.work, leaf.upload);
+        let planned = &d.destination;
+        let src = format!("s3://{}/{}", upload.source_bucket, upload.source_key);
+        let origin = src.rsplit_once('/').map_or(src.as_str(), |(dir, _)| dir);
+        let sha256 = outcome.sha256.clone().or_else(|| upload.sha256.clone());
+        let reason = outcome.reason();
+        let state = match (reason.is_some(), outcome.failed_at) {
+            (false, _) => "PUSHED",
+            (true, Some(Stage::Upload | Stage::Import)) => "UPLOADFAILED",
+            (true, _) => "NOTPUSHED",
+        };
+        let name = planned
+            .ami_name
+            .clone()
+            .unwrap_or(planned.image_name.clone());
+        let region = planned.region.clone().unwrap_or_default();
+        if state == "PUSHED" {
+            if let Some(ami) = &outcome.ami {
+                images
+                    .entry(name.clone())
+                    .or_default()
+                    .insert(region.clone(), ami.clone());
+            }
+        } else {
+            failures.push(NoticeFailure {
+                name: name.clone(),
+                region: region.clone(),
+                destination: planned.destination.clone(),
+                state: state.into(),
+                reason: reason.clone().unwrap_or_default(),
+            });
+        }
+        clouds_json.push(clouds::element(
+            &leaf,
+            &clouds::Shipped {
+                state,
+                outcome,
+                src: &src,
+                origin,
+                sha256: sha256.as_deref(),
+            },
+        ));
+        pushitems.push(json!({
+            "build": null, "checksums": sha256.as_ref().map(|s| json!({"sha256": s})),
+            "dest": planned.destination, "filename": name, "origin": origin,
+            "signing_key": null, "src": src, "state": state,
+        }));
+        let position = notice_images.iter().position(|i| i.name == name);
+        let image = match position {
+            Some(i) => &mut notice_images[i],
+            None => {
+                notice_images.push(NoticeImage {
+                    name: name.clone(),
+                    source: src.clone(),
+                    sha256: sha256.clone(),
+                    product: planned.rhsm_product.clone(),
+                    billing_type: planned.billing_type.clone(),
+                    regions: BTreeMap::new(),
+                });
+                notice_images.last_mut().expect("just pushed")
+            }
+        };
+        image.regions.insert(
+            region.clone(),
+            NoticeRegion {
+                ami: outcome.ami.clone(),
+                snapshot: outcome.snapshot.clone(),
+                state: state.into(),
+                public: outcome.public,
+            },
+        );
+        destinations.push(DestinationResult {
+            state: state.into(),
+            ami: outcome.ami.clone(),
+            snapshot: outcome.snapshot.clone(),
+            region: planned.region.clone(),
+            name: Some(name),
+            destination: Some(planned.destination.clone()),
+            account: Some(planned.account.clone()),
+            source: src,
+            public: outcome.public,
+            error: reason,
+        });
+    }
+    for skip in &work.skipped {
+        destinations.push(DestinationResult {
+            state: "SKIPPED".into(),
+            ami: None,
+            snapshot: None,
+            region: None,
+            name: None,
+            destination: skip.destination.clone(),
+            account: None,
+            source: skip.source.clone(),
+            public: false,
+            error: Some(skip.reason.clone()),
+        });
+    }
+    let state = if failures.is_empty() {
+        "PUSHED"
+    } else {
+        "FAILED"
+    };
+    let result = PushResult {
+        push_id: work.push_id.clone(),
+        workflow: input.workflow.clone(),
+        state: state.into(),
+        destinations,
+        images,
+        pushitems,
+        error: None,
+        clouds: clouds_json,
+    };
+    let notice = PushNotice {
+        event: "push-finished".into(),
+        push_id: work.push_id.clone(),
+        workflow: input.workflow.clone(),
+        state: state.into(),
+        images: notice_images,
+        failures,
+        error: None,
+    };
+    Ok((result, notice))
+}
+
+/// The result of a push that failed before its work list existed: nothing was done.
+fn failed_early(input: &SummaryInput) -> (PushResult, PushNotice) {
+    let error = Some(input.failure.as_ref().map_or_else(
+        || "the push ended without a work list".to_string(),
+        TaskFailure::reason,
+    ));
+    let push_id = input.push_id.clone().unwrap_or_default();
+    let result = PushResult {
+        push_id: push_id.clone(),
+        workflow: input.workflow.clone(),
+        state: "FAILED".into(),
+        destinations: Vec::new(),
+        images: BTreeMap::new(),
+        pushitems: Vec::new(),
+        error: error.clone(),
+        clouds: Vec::new(),
+    };
+    let notice = PushNotice {
+        event: "push-finished".into(),
+        push_id,
+        workflow: input.workflow.clone(),
+        state: "FAILED".into(),
+        images: Vec::new(),
+        failures: Vec::new(),
+        error,
+    };
+    (result, notice)
+}
+
+/// `pushitems.jsonl`: one sorted-key JSON line per record.
+pub fn pushitems_jsonl(result: &PushResult) -> String {
+    result
+        .pushitems
+        .iter()
+        .map(|item| format!("{}\n", sorted(item)))
+        .collect()
+}
+
+/// A JSON value with its object keys sorted (serde_json keeps insertion order here).
+fn sorted(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            let ordered: BTreeMap<&String, Value> =
+                map.iter().map(|(k, v)| (k, sorted(v))).collect();
+            json!(ordered)
+        }
+        Value::Array(items) => Value::Array(items.iter().map(sorted).collect()),
+        other => other.clone(),
+    }
+}
+
+/// The summarising step's output: where the result went, the result, the notice.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SummaryOutput {
+    /// `s3://<bucket>/results/<push id>/`.
+    pub location: String,
+    /// The result document.
+    pub result: PushResult,
+    /// The notice for sns-notify.
+    pub notice: PushNotice,
+}
+
+/// Summarises a push and writes `result.json`, `images.json` (awspub's shape) and
+/// `pushitems.jsonl` under `results/<push id>/` of `bucket`.
+pub async fn write<W: ObjectWriter>(
+    store: &W,
+    bucket: &str,
+    input: &SummaryInput,
+) -> Result<SummaryOutput, StepError> {
+    let (result, notice) = summarize(input)?;
+    let prefix = format!("results/{}/", result.push_id);
+    let pretty = |value: &Value| {
+        let mut text = serde_json::to_string_pretty(value).unwrap_or_default();
+        text.push('\n');
+        text.into_bytes()
+    };
+    let document = pretty(&serde_json::to_value(&result).unwrap_or_default());
+    let images = pretty(&json!({"images": result.images}));
+    let clouds = pretty(&sorted(&Value::Array(result.clouds.clone())));
+    for (name, body, content_type) in [
+        ("result.json", document, "application/json"),
+        ("images.json", images, "application/json"),
+        ("clouds.json", clouds, "application/json"),
+        (
+            "pushitems.jsonl",
+            pushitems_jsonl(&result).into_bytes(),
+            "application/x-ndjson",
+        ),
+    ] {
+        store
+            .put(bucket, &format!("{prefix}{name}"), body, content_type)
+            .await?;
+    }
+    Ok(SummaryOutput {
+        location: format!("s3://{bucket}/{prefix}"),
+        result,
+        notice,
+    })
+}
+
+#[cfg(test)]
+mod tests;

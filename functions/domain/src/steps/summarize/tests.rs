@@ -1,0 +1,300 @@
+use super::*;
+
+fn destination(region: &str, billing: &str) -> Value {
+    let name = format!(
+        "RHEL-9.0.0_HVM_GA-20250101-x86_64-10-{}2-GP3",
+        if billing == "hourly" {
+            "Hourly"
+        } else {
+            "Access"
+        }
+    );
+    json!({
+        "account": "aws-us-storage", "provider": "AWS", "destination": format!("{region}-{billing}"),
+        "region": region, "partition": "aws", "billing_type": billing, "ami_name": name,
+        "image_name": name, "public": billing == "hourly",
+        "billing_codes": if billing == "hourly" { json!({"name": "Hourly2", "codes": ["bp-6fa54006"]}) }
+                         else { json!({"name": "Access2", "codes": ["bp-63a5400a"]}) },
+        "rhsm_product": if billing == "hourly" { "RHEL_HOURLY" } else { "RHEL" },
+        "rhsm_provider": "AWS", "architecture": "x86_64", "boot_mode": "uefi-preferred", "volume": "gp3",
+        "bucket": "redhat-cloudimg-us-east-1", "sharing_accounts": [], "snapshot_accounts": [],
+        "groups": [], "tags": {}, "description": "Provided by Red Hat, Inc.", "virtualization": "hvm",
+        "root_device": "/dev/sda1", "ena_support": true, "sriov_net_support": "simple",
+        "release": {"product": "RHEL", "date": "20250101", "arch": "x86_64", "respin": 10,
+                    "version": "9.0", "base_product": null, "base_version": null,
+                    "variant": null, "type": "ga"},
+        "marketplace": null})
+}
+
+const SOURCE: &str = "starmap/CLOUD_IMAGES/rhel-ec2-9.0-10/rhel-ec2-9.0-10.x86_64.raw.xz";
+
+fn work() -> WorkList {
+    let dest = |region: &str, billing: &str| json!({"source": SOURCE, "destination": destination(region, billing)});
+    serde_json::from_value(json!({
+        "push_id": "p1",
+        "uploads": [{"account": "aws-us-storage", "region": "us-east-1", "bucket": "redhat-cloudimg-us-east-1",
+                     "source_bucket": "vmpush-staging", "source_key": format!("drops/p1/{SOURCE}"),
+                     "size": null, "sha256": "ab".repeat(32), "format": "raw", "tags": [],
+                     "build": {"name": "rhel-ec2", "version": "9.0", "release": "10"},
+                     "imports": [
+                        {"billing_codes": ["bp-6fa54006"], "copies": [
+                            {"region": "us-east-1", "destinations": [dest("us-east-1", "hourly")]},
+                            {"region": "eu-west-1", "destinations": [dest("eu-west-1", "hourly")]}]},
+                        {"billing_codes": ["bp-63a5400a"], "copies": [
+                            {"region": "us-east-1", "destinations": [dest("us-east-1", "access")]}]}]}],
+        "skipped": [{"source": "sap.raw.xz", "destination": "us-east-1-access",
+                     "reason": "pushed only to hourly destinations"}]
+    }))
+    .unwrap()
+}
+
+fn pushed(ami: &str, public: bool) -> Value {
+    json!({"ami": ami, "snapshot": ami.replace("ami", "snap"), "public": public})
+}
+
+/// The state machine's results for the tree of [`work`]: hourly (us-east-1, eu-west-1), access
+/// (us-east-1).
+fn results(hourly_east: Value, hourly_west: Value, access: Value) -> Value {
+    json!([[[[hourly_east], [hourly_west]], [[access]]]])
+}
+
+fn input(outcomes: Value) -> SummaryInput {
+    SummaryInput {
+        workflow: "community".into(),
+        push_id: None,
+        work: Some(work()),
+        outcomes,
+        failure: None,
+    }
+}
+
+#[test]
+fn a_failed_region_is_notpushed_and_the_rest_reported_pushed() {
+    // as a Catch records it: the function's errorType and its OMPS body
+    let cause = json!({"errorType": "Conflict", "errorMessage": json!({"status": 409, "error": "Conflict",
+        "message": "CopySnapshot to eu-west-1: UnauthorizedOperation (HTTP 403)"}).to_string()});
+    let failed =
+        json!({"failed_at": "copy", "failure": {"Error": "Conflict", "Cause": cause.to_string()}});
+    let input = input(results(
+        pushed("ami-1", true),
+        failed,
+        pushed("ami-2", false),
+    ));
+    let (result, notice) = summarize(&input).unwrap();
+    assert_eq!(result.state, "FAILED");
+    let states: Vec<(&str, Option<&str>)> = result
+        .destinations
+        .iter()
+        .map(|d| (d.state.as_str(), d.destination.as_deref()))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            ("PUSHED", Some("us-east-1-hourly")),
+            ("NOTPUSHED", Some("eu-west-1-hourly")),
+            ("PUSHED", Some("us-east-1-access")),
+            ("SKIPPED", Some("us-east-1-access")),
+        ]
+    );
+    assert_eq!(
+        serde_json::to_value(&result.images).unwrap(),
+        json!({"RHEL-9.0.0_HVM_GA-20250101-x86_64-10-Access2-GP3": {"us-east-1": "ami-2"},
+               "RHEL-9.0.0_HVM_GA-20250101-x86_64-10-Hourly2-GP3": {"us-east-1": "ami-1"}})
+    );
+    let lines = pushitems_jsonl(&result);
+    assert_eq!(
+        lines.lines().next().unwrap(),
+        format!(
+            r#"{{"build":null,"checksums":{{"sha256":"{}"}},"dest":"us-east-1-hourly","filename":"RHEL-9.0.0_HVM_GA-20250101-x86_64-10-Hourly2-GP3","origin":"s3://vmpush-staging/drops/p1/starmap/CLOUD_IMAGES/rhel-ec2-9.0-10","signing_key":null,"src":"s3://vmpush-staging/drops/p1/{SOURCE}","state":"PUSHED"}}"#,
+            "ab".repeat(32)
+        )
+    );
+    assert_eq!(lines.lines().count(), 3);
+
+    assert_eq!(notice.state, "FAILED");
+    assert_eq!(notice.images.len(), 2);
+    let hourly = &notice.images[0];
+    assert_eq!(
+        serde_json::to_value(&hourly.regions).unwrap(),
+        json!({"eu-west-1": {"ami": null, "snapshot": null, "state": "NOTPUSHED", "public": false},
+               "us-east-1": {"ami": "ami-1", "snapshot": "snap-1", "state": "PUSHED", "public": true}})
+    );
+    assert_eq!(hourly.product.as_deref(), Some("RHEL_HOURLY"));
+    assert_eq!(
+        notice.failures,
+        [NoticeFailure {
+            name: "RHEL-9.0.0_HVM_GA-20250101-x86_64-10-Hourly2-GP3".into(),
+            region: "eu-west-1".into(),
+            destination: "eu-west-1-hourly".into(),
+            state: "NOTPUSHED".into(),
+            reason: "CopySnapshot to eu-west-1: UnauthorizedOperation (HTTP 403)".into(),
+        }]
+    );
+}
+
+#[test]
+fn upload_failures_are_uploadfailed_and_all_pushed_is_pushed() {
+    // one outcome in place of an import's list stands for both of its destinations
+    let failed = json!({"failed_at": "import", "error": "import task ended deleted"});
+    let mut input = input(json!([[failed, [[pushed("ami-2", false)]]]]));
+    let (result, _) = summarize(&input).unwrap();
+    let states: Vec<(&str, Option<&str>)> = result
+        .destinations
+        .iter()
+        .map(|d| (d.state.as_str(), d.error.as_deref()))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            ("UPLOADFAILED", Some("import task ended deleted")),
+            ("UPLOADFAILED", Some("import task ended deleted")),
+            ("PUSHED", None),
+            ("SKIPPED", Some("pushed only to hourly destinations")),
+        ]
+    );
+    input.outcomes = results(
+        pushed("ami-1", true),
+        pushed("ami-3", true),
+        pushed("ami-2", false),
+    );
+    let (result, notice) = summarize(&input).unwrap();
+    assert_eq!(
+        (result.state.as_str(), notice.state.as_str()),
+        ("PUSHED", "PUSHED")
+    );
+    input.outcomes = json!([[[[pushed("ami-1", true)], [pushed("ami-3", true)]]]]);
+    assert_eq!(
+        summarize(&input).unwrap_err().message,
+        "summary: outcomes[0]: 1 entries for 2 in the work list"
+    );
+    input.outcomes = json!([[
+        [[pushed("ami-1", true)], ["ami-3"]],
+        [[pushed("ami-2", false)]]
+    ]]);
+    assert_eq!(
+        summarize(&input).unwrap_err().message,
+        "summary: outcomes[0][0][1][0]: expected an outcome object"
+    );
+}
+
+#[test]
+fn a_push_failing_before_its_work_list_is_failed_with_the_reason() {
+    let cause = json!({"errorType": "InvalidInput", "errorMessage": json!({"status": 400, "error": "InvalidInput",
+        "message": "push.yaml: workflow: unknown variant `all`"}).to_string()});
+    let input = SummaryInput {
+        workflow: "community".into(),
+        push_id: Some("p9".into()),
+        work: None,
+        outcomes: Value::Null,
+        failure: Some(TaskFailure {
+            error: "InvalidInput".into(),
+            cause: Some(cause.to_string()),
+        }),
+    };
+    let (result, notice) = summarize(&input).unwrap();
+    assert_eq!(
+        (
+            result.push_id.as_str(),
+            result.state.as_str(),
+            result.destinations.len()
+        ),
+        ("p9", "FAILED", 0)
+    );
+    let reason = "push.yaml: workflow: unknown variant `all`";
+    assert_eq!(result.error.as_deref(), Some(reason));
+    assert_eq!(
+        (notice.state.as_str(), notice.error.as_deref()),
+        ("FAILED", Some(reason))
+    );
+    assert!(
+        crate::steps::sns_notify::email(&notice).contains(&format!("Nothing was pushed: {reason}"))
+    );
+}
+
+#[test]
+fn failure_reasons_fall_back_to_the_cause_then_the_name() {
+    let failure = |cause: Option<&str>| TaskFailure {
+        error: "States.Timeout".into(),
+        cause: cause.map(str::to_string),
+    };
+    assert_eq!(failure(None).reason(), "States.Timeout");
+    assert_eq!(
+        failure(Some("import of snap-1 still running after 2 h")).reason(),
+        "import of snap-1 still running after 2 h"
+    );
+    assert_eq!(
+        failure(Some(r#"{"errorType":"Fatal","errorMessage":"boom"}"#)).reason(),
+        "boom"
+    );
+}
+
+#[derive(Default)]
+struct Bucket(std::sync::Mutex<Vec<(String, String, String)>>);
+
+impl ObjectWriter for Bucket {
+    async fn put(&self, bucket: &str, key: &str, body: Vec<u8>, _: &str) -> Result<(), StepError> {
+        self.0.lock().unwrap().push((
+            format!("{bucket}/{key}"),
+            String::from_utf8(body).unwrap(),
+            String::new(),
+        ));
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn the_result_is_written_under_the_push_id() {
+    let input = input(results(
+        pushed("ami-1", true),
+        pushed("ami-3", true),
+        pushed("ami-2", false),
+    ));
+    let bucket = Bucket::default();
+    let out = write(&bucket, "vmpush-results", &input).await.unwrap();
+    assert_eq!(out.location, "s3://vmpush-results/results/p1/");
+    let written = bucket.0.lock().unwrap();
+    let keys: Vec<&str> = written.iter().map(|(k, _, _)| k.as_str()).collect();
+    assert_eq!(
+        keys,
+        [
+            "vmpush-results/results/p1/result.json",
+            "vmpush-results/results/p1/images.json",
+            "vmpush-results/results/p1/clouds.json",
+            "vmpush-results/results/p1/pushitems.jsonl"
+        ]
+    );
+    let result: PushResult = serde_json::from_str(&written[0].1).unwrap();
+    assert_eq!(
+        result,
+        PushResult {
+            clouds: Vec::new(),
+            ..out.result.clone()
+        }
+    );
+    // clouds.json: Appendix A.1's element, sorted keys, top-level nulls dropped
+    let clouds: Value = serde_json::from_str(&written[2].1).unwrap();
+    assert_eq!(clouds.as_array().unwrap().len(), 3);
+    assert_eq!(
+        clouds[0],
+        json!({"billing_codes": {"codes": ["bp-6fa54006"], "name": "Hourly2"}, "boot_mode": null,
+               "build_info": {"id": null, "name": "rhel-ec2", "release": "10", "version": "9.0"},
+               "cloud_info": {"account": "aws-us-storage", "provider": "aws"},
+               "description": "Provided by Red Hat, Inc.", "dest": ["us-east-1-hourly"], "ena_support": true,
+               "image_id": "ami-1", "marketplace_entity_type": "AWS",
+               "name": "RHEL-9.0.0_HVM_GA-20250101-x86_64-10-Hourly2-GP3",
+               "origin": "s3://vmpush-staging/drops/p1/starmap/CLOUD_IMAGES/rhel-ec2-9.0-10", "public_image": true,
+               "region": "us-east-1",
+               "release": {"arch": "x86_64", "base_product": null, "base_version": null, "date": "20250101",
+                           "product": "RHEL", "respin": 10, "type": "ga", "variant": null, "version": "9.0"},
+               "root_device": "/dev/sda1", "security_groups": [], "sha256sum": "ab".repeat(32),
+               "src": format!("s3://vmpush-staging/drops/p1/{SOURCE}"), "sriov_net_support": "simple",
+               "state": "PUSHED", "type": "hourly", "virtualization": "hvm", "volume": "gp3"})
+    );
+    assert!(written[2].1.starts_with("[\n  {\n    \"billing_codes\""));
+    let images: Value = serde_json::from_str(&written[1].1).unwrap();
+    assert_eq!(
+        images["images"]["RHEL-9.0.0_HVM_GA-20250101-x86_64-10-Hourly2-GP3"],
+        json!({"eu-west-1": "ami-3", "us-east-1": "ami-1"})
+    );
+    assert_eq!(written[3].1.lines().count(), 3);
+}

@@ -1,0 +1,521 @@
+//! Uploading a staged image into the bucket an account imports it from, once.
+//!
+//! The object key is the staged `sha256sum` (awspub's content address), else the file's
+//! sha256, recorded as the object's `sha256` metadata: an object carrying it is never uploaded
+//! again. Otherwise
+//! the bucket is ensured (race-safe), the oldest unfinished multipart upload of the key is
+//! resumed (found by paginated listings, so a crashed or timed-out invocation loses nothing)
+//! or one is started, tagged at creation, and the parts that are missing are sent:
+//!
+//! * `.xz` files are decompressed while streaming, part by part, with at most
+//!   [`Tuning::in_flight_bytes`] of parts in memory whatever the image size; the sha256 of the
+//!   file and of its decompressed content are computed on the way, and the staged `sha256sum`
+//!   must be one of them (stagings write either) before anything is completed. A
+//!   resumed stream re-reads the parts already stored (no re-upload): each is reused only when
+//!   its size and checksum (SHA-256, else the MD5 ETag) equal the local chunk's;
+//! * other files are copied server-side (`UploadPartCopy`), after reading the file once to
+//!   verify (or compute) its sha256, so a wrong `sha256sum` fails before anything is created.
+//!
+//! An invocation stops sending parts at its deadline (or after `max_parts`) and returns a
+//! continuation; the state machine loops until `done`. A mismatching checksum aborts the upload:
+//! no object is ever completed from bytes that are not the staged file's.
+
+mod parts;
+mod source;
+
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+use tokio::task::{JoinError, JoinSet};
+use tracing::info;
+
+use crate::inputs::item::DiskFormat;
+use crate::plan::worklist::UploadWork;
+use crate::ports::{DonePart, Multipart, NewObject, ObjectStore, StoredPart};
+use crate::steps::{ErrorKind, StepError};
+pub use parts::{ChunkDigest, MAX_PARTS, Tuning};
+pub use source::{Source, Sums, hash_file};
+
+/// The tag carrying the source sha256 (awspub's tag set).
+pub const SHA256_TAG: &str = "awspub:source:sha256";
+
+/// The tags of the object: the work's, and the source sha256.
+fn object_tags(work: &UploadWork, sha: &str) -> Vec<(String, String)> {
+    let mut tags: Vec<(String, String)> = work
+        .tags
+        .iter()
+        .filter(|(k, _)| k != SHA256_TAG)
+        .cloned()
+        .collect();
+    tags.push((SHA256_TAG.to_string(), sha.to_string()));
+    tags
+}
+
+/// The step's input: the work item, plus the continuation of an earlier invocation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UploadInput {
+    /// What to upload where.
+    #[serde(flatten)]
+    pub work: UploadWork,
+    /// Set when looping on an unfinished upload.
+    #[serde(default)]
+    pub continuation: Option<Continuation>,
+    /// At most this many parts are sent by one invocation (keeps invocations short).
+    #[serde(default)]
+    pub max_parts: Option<u32>,
+}
+
+/// Where an unfinished upload stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Continuation {
+    /// The verified sha256 of the source (the object key).
+    pub sha256: String,
+    /// The multipart upload.
+    pub upload_id: String,
+    /// Parts stored so far.
+    pub parts_stored: u32,
+}
+
+/// `done` or `continue`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UploadStatus {
+    /// The object exists.
+    Done,
+    /// Invoke again with the continuation.
+    Continue,
+}
+
+/// Parts handled by one invocation.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartCounts {
+    /// Sent by this invocation.
+    pub uploaded: u32,
+    /// Copied server-side by this invocation.
+    pub copied: u32,
+    /// Found stored by an earlier invocation.
+    pub reused: u32,
+}
+
+/// The step's output.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UploadOutput {
+    /// Done or continue.
+    pub status: UploadStatus,
+    /// Account alias.
+    pub account: String,
+    /// Region of the bucket.
+    pub region: String,
+    /// The bucket.
+    pub bucket: String,
+    /// The object key (the source sha256).
+    pub key: String,
+    /// The source sha256.
+    pub sha256: String,
+    /// Disk format of the object.
+    pub format: DiskFormat,
+    /// Whether the object was already there (nothing uploaded).
+    pub skipped: bool,
+    /// Size of the object once done.
+    pub size: Option<u64>,
+    /// Part counts of this invocation.
+    pub parts: PartCounts,
+    /// Set when `status` is `continue`.
+    pub continuation: Option<Continuation>,
+    /// The object's tags (awspub's source tags), which the snapshots and images carry too.
+    pub tags: Vec<(String, String)>,
+}
+
+/// When an invocation stops sending parts.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Budget {
+    /// No part is started after this instant.
+    pub deadline: Option<Instant>,
+    /// No more parts than this are sent.
+    pub max_parts: Option<u32>,
+}
+
+impl Budget {
+    /// Whether no more part may be sent after `sent`; every invocation sends at least one,
+    /// so a loop on continuations always ends.
+    fn exhausted(&self, sent: u32) -> bool {
+        sent > 0
+            && (self.max_parts.is_some_and(|m| sent >= m)
+                || self.deadline.is_some_and(|d| Instant::now() >= d))
+    }
+}
+
+/// Runs one invocation of the upload step.
+pub async fn run<S: ObjectStore + Clone + Send + 'static>(
+    store: &S,
+    input: &UploadInput,
+    tuning: &Tuning,
+    mut budget: Budget,
+) -> Result<UploadOutput, StepError> {
+    let work = &input.work;
+    if let Some(m) = input.max_parts {
+        budget.max_parts = Some(budget.max_parts.map_or(m, |b| b.min(m)));
+    }
+    let label = format!("s3://{}/{}", work.source_bucket, work.source_key);
+    let staged = match &work.sha256 {
+        Some(s) if s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()) => {
+            Some(s.to_ascii_lowercase())
+        }
+        Some(s) => {
+            return Err(StepError::invalid(format!(
+                "{label}: sha256sum: {s:?} is not 64 hex digits"
+            )));
+        }
+        None => None,
+    };
+    let streamed = work.source_key.ends_with(".xz");
+    ensure_bucket(store, &work.bucket, &work.region).await?;
+    let sha = match (&input.continuation, &staged) {
+        (Some(c), _) => c.sha256.clone(),
+        (None, Some(s)) if streamed => s.clone(),
+        (None, _) => verified_sha256(store, work, &label, staged.as_deref()).await?,
+    };
+    let output = |status, skipped, size, parts, continuation| UploadOutput {
+        status,
+        account: work.account.clone(),
+        region: work.region.clone(),
+        bucket: work.bucket.clone(),
+        key: sha.clone(),
+        sha256: sha.clone(),
+        format: work.format,
+        skipped,
+        size,
+        parts,
+        continuation,
+        tags: object_tags(work, &sha),
+    };
+    if let Some(object) = store.object(&work.bucket, &sha).await? {
+        if object.sha256.as_deref() == Some(sha.as_str()) {
+            info!(bucket = %work.bucket, key = %sha, "already uploaded");
+            return Ok(output(
+                UploadStatus::Done,
+                true,
+                Some(object.size),
+                PartCounts::default(),
+                None,
+            ));
+        }
+        info!(bucket = %work.bucket, key = %sha, "an object without vmpush's checksum is replaced");
+    }
+    let upload = multipart(store, work, &sha, streamed).await?;
+    let stored = store.parts(&upload).await?;
+    let progress = if streamed {
+        stream_parts(store, &upload, work, &stored, tuning, budget).await?
+    } else {
+        copy_parts(store, &upload, work, &stored, tuning, budget).await?
+    };
+    match progress {
+        Progress::Stopped { counts, stored } => {
+            info!(key = %sha, stored, ?counts, "upload continues in the next invocation");
+            Ok(output(
+                UploadStatus::Continue,
+                false,
+                None,
+                counts,
+                Some(Continuation {
+                    sha256: sha.clone(),
+                    upload_id: upload.upload_id.clone(),
+                    parts_stored: stored,
+                }),
+            ))
+        }
+        Progress::Finished {
+            counts,
+            parts,
+            size,
+            sums,
+        } => {
+            // the staged sum names the file as stored or, for `.xz`, its decompressed content
+            // (pushsource stagings write either)
+            if let Some(sums) = sums.filter(|s| s.file != sha && s.content.as_ref() != Some(&sha)) {
+                store.abort(&upload).await?;
+                let actual = match &sums.content {
+                    Some(content) => {
+                        format!("{} (its decompressed content's {content})", sums.file)
+                    }
+                    None => sums.file.clone(),
+                };
+                let message = match &staged {
+                    Some(_) => format!(
+                        "{label}: sha256sum: the staged metadata says {sha}, the file's is {actual}; nothing was uploaded"
+                    ),
+                    None => format!(
+                        "{label}: the file changed while it was uploaded (sha256 {sha}, then {actual}); nothing was uploaded"
+                    ),
+                };
+                return Err(StepError::invalid(message));
+            }
+            store.complete(&upload, &parts).await?;
+            info!(bucket = %work.bucket, key = %sha, size, ?counts, "uploaded");
+            Ok(output(UploadStatus::Done, false, Some(size), counts, None))
+        }
+    }
+}
+
+/// Creates the bucket unless it exists; losing a creation race to ourselves is success.
+async fn ensure_bucket<S: ObjectStore>(
+    store: &S,
+    bucket: &str,
+    region: &str,
+) -> Result<(), StepError> {
+    if !store.bucket_exists(bucket).await? {
+        let created = store.create_bucket(bucket, region).await?;
+        info!(bucket, region, ?created, "bucket ensured");
+    }
+    Ok(())
+}
+
+/// Reads the whole file to learn (or check) its sha256 before copying it.
+async fn verified_sha256<S: ObjectStore>(
+    store: &S,
+    work: &UploadWork,
+    label: &str,
+    staged: Option<&str>,
+) -> Result<String, StepError> {
+    let reader = store.read(&work.source_bucket, &work.source_key).await?;
+    let (actual, size) = hash_file(label, reader).await?;
+    if size == 0 {
+        return Err(StepError::invalid(format!("{label}: the image is empty")));
+    }
+    match staged {
+        Some(s) if s != actual => Err(StepError::invalid(format!(
+            "{label}: sha256sum: the staged metadata says {s}, the file's is {actual}; nothing was uploaded"
+        ))),
+        _ => Ok(actual),
+    }
+}
+
+/// The oldest unfinished upload of the key, or a new one tagged at creation.
+async fn multipart<S: ObjectStore>(
+    store: &S,
+    work: &UploadWork,
+    sha: &str,
+    checksums: bool,
+) -> Result<Multipart, StepError> {
+    let mut pending = store.pending_uploads(&work.bucket, sha).await?;
+    pending.sort_by(|a, b| (&a.initiated, &a.id).cmp(&(&b.initiated, &b.id)));
+    let upload_id = match pending.into_iter().next() {
+        Some(p) => {
+            info!(bucket = %work.bucket, key = sha, upload_id = %p.id, "resuming");
+            p.id
+        }
+        None => {
+            let object = NewObject {
+                sha256: sha.to_string(),
+                tags: object_tags(work, sha),
+                checksums,
+            };
+            store.create_upload(&work.bucket, sha, &object).await?
+        }
+    };
+    Ok(Multipart {
+        bucket: work.bucket.clone(),
+        key: sha.to_string(),
+        upload_id,
+    })
+}
+
+/// How far an invocation got.
+enum Progress {
+    /// Out of budget: `stored` parts are in the store.
+    Stopped { counts: PartCounts, stored: u32 },
+    /// Every part is stored.
+    Finished {
+        counts: PartCounts,
+        parts: Vec<DonePart>,
+        size: u64,
+        /// The streamed file's checksums (copies are verified before they start).
+        sums: Option<Sums>,
+    },
+}
+
+/// Streams the source part by part, reusing stored parts that match.
+async fn stream_parts<S: ObjectStore + Clone + Send + 'static>(
+    store: &S,
+    upload: &Multipart,
+    work: &UploadWork,
+    stored: &[StoredPart],
+    tuning: &Tuning,
+    budget: Budget,
+) -> Result<Progress, StepError> {
+    let label = &format!("s3://{}/{}", work.source_bucket, work.source_key);
+    let reader = store.read(&work.source_bucket, &work.source_key).await?;
+    let mut source = Source::new(label, reader);
+    let mut counts = PartCounts::default();
+    let mut done: Vec<DonePart> = Vec::new();
+    let mut in_flight = JoinSet::new();
+    let mut in_flight_bytes = 0u64;
+    let mut stopped = false;
+    for number in 1.. {
+        let chunk = source.next_part(tuning.size_of(number)).await?;
+        if chunk.is_empty() {
+            if number == 1 {
+                return Err(StepError::invalid(format!("{label}: the image is empty")));
+            }
+            break;
+        }
+        if number > MAX_PARTS {
+            return Err(StepError::new(
+                ErrorKind::Fatal,
+                format!("{label}: larger than {MAX_PARTS} parts can hold"),
+            ));
+        }
+        let digest = ChunkDigest::of(&chunk);
+        let size = chunk.len() as u64;
+        if let Some(part) = stored
+            .iter()
+            .find(|p| p.number == number && digest.matches(size, p))
+        {
+            counts.reused += 1;
+            done.push(DonePart {
+                number,
+                etag: part.etag.clone(),
+                sha256: Some(digest.sha256),
+            });
+            continue;
+        }
+        if budget.exhausted(counts.uploaded) {
+            stopped = true;
+            break;
+        }
+        while in_flight_bytes + size > tuning.in_flight_bytes {
+            let Some(finished) = in_flight.join_next().await else {
+                break;
+            };
+            let (bytes, part): (u64, DonePart) = joined(finished)?;
+            in_flight_bytes -= bytes;
+            done.push(part);
+        }
+        in_flight_bytes += size;
+        counts.uploaded += 1;
+        let (store, upload) = (store.clone(), upload.clone());
+        in_flight.spawn(async move {
+            let etag = store
+                .upload_part(&upload, number, chunk, Some(&digest.sha256))
+                .await?;
+            Ok::<_, StepError>((
+                size,
+                DonePart {
+                    number,
+                    etag,
+                    sha256: Some(digest.sha256),
+                },
+            ))
+        });
+    }
+    while let Some(finished) = in_flight.join_next().await {
+        done.push(joined(finished)?.1);
+    }
+    if stopped {
+        return Ok(Progress::Stopped {
+            counts,
+            stored: u32::try_from(done.len()).unwrap_or(u32::MAX),
+        });
+    }
+    let size = source.content_bytes();
+    let (sums, _) = source.finish().await?;
+    done.sort_by_key(|p| p.number);
+    Ok(Progress::Finished {
+        counts,
+        parts: done,
+        size,
+        sums: Some(sums),
+    })
+}
+
+/// Copies the source server-side, range by range; a stored part of the right size is kept
+/// (S3 stores a copied part only when the whole range was copied).
+async fn copy_parts<S: ObjectStore + Clone + Send + 'static>(
+    store: &S,
+    upload: &Multipart,
+    work: &UploadWork,
+    stored: &[StoredPart],
+    tuning: &Tuning,
+    budget: Budget,
+) -> Result<Progress, StepError> {
+    let size = store
+        .source_size(&work.source_bucket, &work.source_key)
+        .await?;
+    let count = tuning.count_for(size);
+    if count > MAX_PARTS {
+        return Err(StepError::new(
+            ErrorKind::Fatal,
+            format!(
+                "s3://{}/{}: larger than {MAX_PARTS} parts can hold",
+                work.source_bucket, work.source_key
+            ),
+        ));
+    }
+    let parallel = usize::try_from((tuning.in_flight_bytes / tuning.part_size).max(1)).unwrap_or(1);
+    let mut counts = PartCounts::default();
+    let mut done = Vec::new();
+    let mut in_flight = JoinSet::new();
+    let mut stopped = false;
+    for number in 1..=count {
+        let first = tuning.offset_of(number);
+        let last = (first + tuning.size_of(number)).min(size) - 1;
+        if let Some(part) = stored
+            .iter()
+            .find(|p| p.number == number && p.size == last - first + 1)
+        {
+            counts.reused += 1;
+            done.push(DonePart {
+                number,
+                etag: part.etag.clone(),
+                sha256: part.sha256.clone(),
+            });
+            continue;
+        }
+        if budget.exhausted(counts.copied) {
+            stopped = true;
+            break;
+        }
+        if in_flight.len() >= parallel {
+            if let Some(finished) = in_flight.join_next().await {
+                done.push(joined(finished)?);
+            }
+        }
+        counts.copied += 1;
+        let (store, upload) = (store.clone(), upload.clone());
+        let source = (work.source_bucket.clone(), work.source_key.clone());
+        in_flight.spawn(async move {
+            let etag = store
+                .copy_part(&upload, number, (&source.0, &source.1), (first, last))
+                .await?;
+            Ok::<_, StepError>(DonePart {
+                number,
+                etag,
+                sha256: None,
+            })
+        });
+    }
+    while let Some(finished) = in_flight.join_next().await {
+        done.push(joined(finished)?);
+    }
+    if stopped {
+        return Ok(Progress::Stopped {
+            counts,
+            stored: u32::try_from(done.len()).unwrap_or(u32::MAX),
+        });
+    }
+    done.sort_by_key(|p| p.number);
+    Ok(Progress::Finished {
+        counts,
+        parts: done,
+        size,
+        sums: None,
+    })
+}
+
+/// The result of a part task; a panicked task is a fatal error.
+fn joined<T>(result: Result<Result<T, StepError>, JoinError>) -> Result<T, StepError> {
+    result.map_err(|e| StepError::new(ErrorKind::Fatal, format!("a part task failed: {e}")))?
+}
+
+#[cfg(test)]
+mod tests;
