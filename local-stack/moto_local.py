@@ -43,6 +43,7 @@ It relies on moto internals, hence the pin.
 """
 import argparse
 import base64
+import datetime
 import io
 import json
 import math
@@ -124,8 +125,18 @@ def _forwarded_invoke(self, event=None):
             result, error = response.read().decode(), False
     except urllib.error.HTTPError as e:  # cargo-lambda answers a handler error with HTTP 500
         result, error = e.read().decode(), True
-    except Exception as e:  # noqa: BLE001 - report any transport failure as the function's error
-        result, error = json.dumps({"errorType": type(e).__name__, "errorMessage": str(e)}), True
+        if not isinstance(_payload(result), dict):
+            # no error document: the runtime, not the handler, failed; Lambda calls that a
+            # service error, which callers retry
+            result = json.dumps(
+                {
+                    "errorType": "Lambda.ServiceException",
+                    "errorMessage": f"cargo lambda watch answered HTTP {e.code}: {_short(result)!r}",
+                }
+            )
+    except Exception as e:  # noqa: BLE001 - a transport failure is a service error, as in Lambda
+        result = json.dumps({"errorType": "Lambda.ServiceException", "errorMessage": f"{type(e).__name__}: {e}"})
+        error = True
     with _LOCK:
         _STATE["invocations"].append(
             {
@@ -181,6 +192,28 @@ def _put_object_tagging(self, key, tags):
 
 
 s3_models.S3Backend.put_object_tagging = _put_object_tagging
+
+_orig_get_s3_event = s3_notifications._get_s3_event
+
+
+def _complete_s3_event(event_name, bucket, key, notification_id):
+    """S3's notification as AWS sends it: moto leaves out the identity, request and response
+    elements and writes the time without its zone; typed consumers (aws_lambda_events) need
+    them."""
+    event = _orig_get_s3_event(event_name, bucket, key, notification_id)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    for record in event["Records"]:
+        record["eventTime"] = now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+        record["userIdentity"] = {"principalId": f"AWS:{bucket.account_id}"}
+        record["requestParameters"] = {"sourceIPAddress": "127.0.0.1"}
+        record["responseElements"] = {"x-amz-request-id": uuid.uuid4().hex[:16].upper(),
+                                      "x-amz-id-2": uuid.uuid4().hex}
+        record["s3"]["bucket"]["ownerIdentity"] = {"principalId": bucket.account_id}
+        record["s3"]["object"]["sequencer"] = f"{int(now.timestamp() * 1e6):016X}"
+    return event
+
+
+s3_notifications._get_s3_event = _complete_s3_event
 
 _orig_invoke_awslambda = s3_notifications._invoke_awslambda
 

@@ -11,7 +11,7 @@ use aws_smithy_runtime_api::client::identity::Identity;
 use serde::Deserialize;
 use serde_json::Value;
 use vmpush_domain::inputs::push::PushRequest;
-use vmpush_domain::steps::push_status::PushStatus;
+use vmpush_domain::payloads::PushStatus;
 
 use crate::Failure;
 

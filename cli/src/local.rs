@@ -42,6 +42,10 @@ enum Action {
         /// for benchmarks).
         #[arg(long, default_value = "dev")]
         profile: String,
+        /// Name the functions as CloudFormation names a SAM stack's
+        /// (`vmpush-UploadFunction-3KX9Q2…`), as a deployed push sees them.
+        #[arg(long)]
+        cfn_function_names: bool,
     },
     /// Stop exactly the processes `up` started.
     Down,
@@ -84,12 +88,14 @@ pub async fn run(args: Args) -> Result<ExitCode, Failure> {
             changeset_polls,
             rhsm_tls,
             profile,
+            cfn_function_names,
         } => {
             let options = Options {
                 import_snapshot_polls,
                 changeset_polls,
                 rhsm_tls,
                 profile,
+                cfn_function_names,
             };
             let state = vmpush_local::up(&layout, &options, &progress)
                 .await

@@ -9,7 +9,7 @@ use std::io::IsTerminal;
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::Value;
-use vmpush_domain::steps::push_status::Progress;
+use vmpush_domain::payloads::Progress;
 
 /// The live display.
 pub struct Display {

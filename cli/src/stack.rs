@@ -10,8 +10,10 @@ use vmpush_cloud::s3::S3Objects;
 use vmpush_cloud::secrets::SecretCredentials;
 use vmpush_cloud::sfn::watch::PushWatch;
 use vmpush_domain::inputs::credentials::CredentialSet;
+use vmpush_domain::payloads::PushStatus;
+use vmpush_domain::ports::ExecutionHistory;
 use vmpush_domain::steps::ErrorKind;
-use vmpush_domain::steps::push_status::PushStatus;
+use vmpush_domain::steps::push_status;
 use vmpush_local::{Layout, State};
 
 use crate::Failure;
@@ -206,7 +208,7 @@ impl Stack {
                         None => return Ok(None),
                     },
                 };
-                match watch.report(push_id, &arn, objects, results_bucket).await {
+                match push_status::report(watch, objects, results_bucket, push_id, &arn).await {
                     Ok(status) => Ok(Some(status)),
                     Err(e) if e.kind == ErrorKind::NotFound => Ok(None),
                     Err(e) => Err(e.into()),

@@ -1,7 +1,8 @@
-//! copy-regions through its real binary on the local stack: an imported snapshot gets one
-//! copy per destination region, tagged at creation with its name; a retried `start` copies
-//! nothing twice; a region EC2 refuses is reported failed while the others complete, and a
-//! re-run then copies only that region.
+//! copy-regions through its real binary on the local stack, one region per invocation (as
+//! the state machine maps over an import's regions): an imported snapshot gets its copy in
+//! a region, tagged at creation with its name, and its own region is the snapshot itself; a
+//! retried `start` copies nothing twice; a region EC2 refuses fails on its own (the others
+//! complete), and a re-run then copies only that region.
 
 mod support;
 
@@ -25,48 +26,55 @@ async fn copy_snapshot_calls(stack: &TestStack) -> Vec<String> {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn copy_regions_gets_or_creates_one_copy_per_region() {
+async fn copy_regions_gets_or_creates_the_copy_of_a_region() {
     let stack = TestStack::up(workspace(), &Options::default()).await;
     let (source, name) = imported_snapshot(&stack, BUCKET, SHA).await;
 
     // EC2 refuses everything in ap-south-1
     stack.aws_faults(&json!({"rate": 1.0, "kinds": ["denied"], "services": ["ec2"], "regions": ["ap-south-1"]})).await;
-    let copy = |action: &str, copies: &Value| {
-        json!({"action": action, "source_region": "us-east-1", "snapshot_id": source, "snapshot_name": name,
-               "regions": ["us-east-1", "us-west-2", "eu-west-1", "ap-south-1"],
-               "tags": [["nvra", "rhel-ec2-9.0-10.x86_64"]], "copies": copies})
+    let copy = |region: &str| {
+        json!({"id": format!("cp-{region}"), "action": "start", "source_region": "us-east-1",
+               "snapshot_id": source, "snapshot_name": name, "region": region,
+               "tags": [["nvra", "rhel-ec2-9.0-10.x86_64"]]})
     };
-    let started = invoke(&stack, "vmpush-copy-regions", &copy("start", &json!({})));
-    let copies = &started["copies"];
+    let check = |started: &Value| {
+        let mut input = copy(started["region"].as_str().unwrap());
+        input["action"] = json!("check");
+        input["copy_snapshot_id"] = started["snapshot_id"].clone();
+        input["started"] = started["started"].clone();
+        input
+    };
     assert_eq!(
-        copies["us-east-1"],
-        json!({"state": "completed", "snapshot_id": source, "progress": null, "error": null, "started": false})
+        invoke(&stack, "vmpush-copy-regions", &copy("us-east-1")),
+        json!({"id": "cp-us-east-1", "status": "completed", "snapshot_name": name,
+               "region": "us-east-1", "snapshot_id": source, "progress": null, "started": false})
     );
+    let mut done = Vec::new();
     for region in ["us-west-2", "eu-west-1"] {
+        let started = invoke(&stack, "vmpush-copy-regions", &copy(region));
         assert_eq!(
             (
-                copies[region]["state"].as_str(),
-                copies[region]["started"].as_bool()
+                started["id"].as_str(),
+                started["status"].as_str(),
+                started["started"].as_bool()
             ),
-            (Some("pending"), Some(true)),
+            (
+                Some(format!("cp-{region}").as_str()),
+                Some("active"),
+                Some(true)
+            ),
             "{region}: {started}"
         );
-    }
-    assert_eq!(copies["ap-south-1"]["state"], "failed");
-    assert!(
-        copies["ap-south-1"]["error"]
-            .as_str()
-            .unwrap()
-            .contains("UnauthorizedOperation (HTTP 403)"),
-        "{started}"
-    );
-    let done = eventually(60, async || {
-        let out = invoke(&stack, "vmpush-copy-regions", &copy("check", copies));
-        (out["status"] == "completed").then_some(out)
-    })
-    .await;
-    for region in ["us-west-2", "eu-west-1"] {
-        assert_eq!(done["copies"][region]["state"], "completed", "{done}");
+        let finished = eventually(60, async || {
+            let out = invoke(&stack, "vmpush-copy-regions", &check(&started));
+            (out["status"] == "completed").then_some(out)
+        })
+        .await;
+        assert_eq!(
+            (&finished["snapshot_id"], &finished["started"]),
+            (&started["snapshot_id"], &json!(true)),
+            "{finished}"
+        );
         let found = stack.aws(&[
             "ec2",
             "describe-snapshots",
@@ -79,33 +87,41 @@ async fn copy_regions_gets_or_creates_one_copy_per_region() {
         ]);
         let snapshots = found["Snapshots"].as_array().unwrap();
         assert_eq!(snapshots.len(), 1, "{region}");
-        assert_eq!(
-            snapshots[0]["SnapshotId"],
-            done["copies"][region]["snapshot_id"]
-        );
+        assert_eq!(snapshots[0]["SnapshotId"], finished["snapshot_id"]);
         assert_eq!(
             snapshots[0]["Tags"],
             json!([{"Key": "Name", "Value": name}, {"Key": "nvra", "Value": "rhel-ec2-9.0-10.x86_64"}])
         );
+        done.push((region, finished));
     }
-    assert_eq!(done["copies"]["ap-south-1"]["state"], "failed");
+    // the refused region fails alone, with the reason, as a Fatal error the ASL catches
+    let (error, body) = stack.invoke("vmpush-copy-regions", &copy("ap-south-1"));
+    assert!(error.is_some(), "{body}");
+    assert_eq!(body["errorType"], "Fatal", "{body}");
+    let message = body["errorMessage"].as_str().unwrap();
+    assert!(
+        message.contains("UnauthorizedOperation (HTTP 403)"),
+        "{body}"
+    );
+    assert!(
+        serde_json::from_str::<Value>(message).is_err(),
+        "the message is plain text: {message}"
+    );
     let mut first_copies = copy_snapshot_calls(&stack).await;
     first_copies.sort();
     assert_eq!(first_copies, ["eu-west-1", "us-west-2"]);
 
     // the region recovers: a re-run copies it alone
     stack.aws_faults(&json!({"rate": 0})).await;
-    let again = invoke(&stack, "vmpush-copy-regions", &copy("start", &json!({})));
-    for region in ["us-west-2", "eu-west-1"] {
+    for (region, finished) in &done {
+        let again = invoke(&stack, "vmpush-copy-regions", &copy(region));
         assert_eq!(
-            (
-                again["copies"][region]["snapshot_id"].as_str(),
-                again["copies"][region]["started"].as_bool()
-            ),
-            (done["copies"][region]["snapshot_id"].as_str(), Some(false))
+            (&again["snapshot_id"], &again["started"]),
+            (&finished["snapshot_id"], &json!(false))
         );
     }
-    assert_eq!(again["copies"]["ap-south-1"]["started"], true);
+    let again = invoke(&stack, "vmpush-copy-regions", &copy("ap-south-1"));
+    assert_eq!(again["started"], true);
     assert_eq!(
         copy_snapshot_calls(&stack).await.len(),
         3,

@@ -270,6 +270,40 @@ async fn a_drop_becomes_eight_amis_best_effort_and_re_runs_create_nothing() {
             || reason.contains("UnauthorizedOperation"),
         "{reason}"
     );
+    // the failed step's cause in the history is Lambda's error document, whose message is the
+    // plain reason (no JSON inside it)
+    let history = stack.aws(&[
+        "stepfunctions",
+        "get-execution-history",
+        "--execution-arn",
+        execution["executionArn"].as_str().unwrap(),
+    ]);
+    let causes: Vec<Value> = history["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == "LambdaFunctionFailed")
+        .map(|e| {
+            serde_json::from_str(
+                e["lambdaFunctionFailedEventDetails"]["cause"]
+                    .as_str()
+                    .unwrap(),
+            )
+            .unwrap()
+        })
+        .collect();
+    assert!(!causes.is_empty(), "{history}");
+    for cause in &causes {
+        let message = cause["errorMessage"].as_str().unwrap();
+        assert!(
+            serde_json::from_str::<Value>(message).is_err(),
+            "plain text: {message}"
+        );
+        assert!(
+            reason.contains(message) || message.contains("UnauthorizedOperation"),
+            "{message}"
+        );
+    }
     let billing = stack
         .get_json(&format!(
             "{}/_local/billing-products",
@@ -494,6 +528,21 @@ fn vmpush(stack: &TestStack, args: &[&str]) -> (i32, String, String) {
     )
 }
 
+/// The steps `vmpush push` printed for each destination (AMI name, region), in order.
+fn followed(stderr: &str) -> BTreeMap<(String, String), Vec<String>> {
+    let mut seen: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+    for line in stderr.lines().filter_map(|l| l.strip_prefix("  ")) {
+        let mut fields = line.split_whitespace();
+        if let (Some(name), Some(region)) = (fields.next(), fields.next()) {
+            let step = fields.collect::<Vec<_>>().join(" ");
+            seen.entry((name.to_string(), region.to_string()))
+                .or_default()
+                .push(step);
+        }
+    }
+    seen
+}
+
 fn launch_permissions(stack: &TestStack, region: &str, ami: &str) -> Vec<String> {
     let launch = stack.aws(&[
         "ec2",
@@ -523,7 +572,18 @@ fn launch_permissions(stack: &TestStack, region: &str, ami: &str) -> Vec<String>
 
 #[tokio::test(flavor = "multi_thread")]
 async fn vmpush_push_publishes_two_images_pre_pushes_and_reports_a_bad_drop() {
-    let stack = TestStack::up(workspace(), &Options::default()).await;
+    // the functions named as CloudFormation names a SAM stack's: progress must not depend on it
+    let options = Options {
+        cfn_function_names: true,
+        ..Options::default()
+    };
+    let stack = TestStack::up(workspace(), &options).await;
+    let upload = stack.function("vmpush-upload");
+    assert!(
+        upload.starts_with("vmpush-UploadFunction-")
+            && upload.len() == "vmpush-UploadFunction-".len() + 12,
+        "{upload}"
+    );
     let mapping = stack.scratch().join("mapping.yaml");
     std::fs::copy(
         workspace().join("tests/fixtures/peer-kit-1image/mapping.yaml"),
@@ -578,10 +638,20 @@ async fn vmpush_push_publishes_two_images_pre_pushes_and_reports_a_bad_drop() {
             ami.as_deref()
         );
     }
-    assert!(
-        stderr.contains("importing") && stderr.contains("done ami-"),
-        "{stderr}"
-    );
+    // every destination was followed: seen importing, then done with its own AMI
+    let seen = followed(&stderr);
+    for ((name, region), (_, ami)) in &pushed {
+        let steps = &seen[&(name.clone(), region.clone())];
+        assert!(
+            steps.iter().any(|s| s.starts_with("importing")),
+            "{name} in {region}: {steps:?}"
+        );
+        assert_eq!(
+            steps.last(),
+            Some(&format!("done {}", ami.as_deref().unwrap())),
+            "{name} in {region}: {steps:?}"
+        );
+    }
     assert!(stderr.contains("push two: PUSHED"), "{stderr}");
     let (code, status_out, _) = vmpush(&stack, &["status", "--local", "two"]);
     assert_eq!(
@@ -715,6 +785,15 @@ async fn vmpush_push_publishes_two_images_pre_pushes_and_reports_a_bad_drop() {
     );
     let via_api: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(states(&via_api), pushed);
+    // GET /pushes/{id} reports every destination's step too
+    let seen = followed(&stderr);
+    for ((name, region), (_, ami)) in &pushed {
+        assert_eq!(
+            seen[&(name.clone(), region.clone())].last(),
+            Some(&format!("done {}", ami.as_deref().unwrap())),
+            "{name} in {region}"
+        );
+    }
     assert_eq!(stack.aws_counts(&["RegisterImage"]).await, [0]);
     let secret = stack.aws(&[
         "secretsmanager",

@@ -53,7 +53,7 @@ async fn publish_registers_shares_and_publishes_once() {
     let stack = TestStack::up(workspace(), &Options::default()).await;
     let (snapshot, _) = imported_snapshot(&stack, BUCKET, SHA).await;
     let publish = |destination: Value| {
-        json!({"destination": destination, "snapshot_id": snapshot, "pre_push": false,
+        json!({"id": "ds-e2e", "destination": destination, "snapshot_id": snapshot, "pre_push": false,
                "tags": [["vmpush:push-id", "p1"]]})
     };
     let hourly = publish(destination(HOURLY, "hourly", "bp-6fa54006", true));
@@ -225,9 +225,8 @@ async fn publish_registers_shares_and_publishes_once() {
     );
     assert!(error.is_some(), "{body}");
     assert_eq!(body["errorType"], "Conflict");
-    let omps: Value = serde_json::from_str(body["errorMessage"].as_str().unwrap()).unwrap();
     assert_eq!(
-        omps["message"],
+        body["errorMessage"],
         "RHEL-9.0.0-beta-Hourly2-GP3 in us-east-1: image block public access is on in this region; nothing was registered or shared"
     );
     let found = stack.aws(&[

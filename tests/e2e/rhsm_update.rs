@@ -14,7 +14,7 @@ fn workspace() -> &'static Path {
 }
 
 fn input(pre_push: bool) -> Value {
-    json!({"ami": "ami-0123456789abcdef0", "pre_push": pre_push, "destination": {
+    json!({"id": "ds-e2e", "ami": "ami-0123456789abcdef0", "pre_push": pre_push, "destination": {
         "account": "aws-us-storage", "provider": "AWS", "destination": "us-east-1-hourly",
         "region": "us-east-1", "partition": "aws", "billing_type": "hourly", "ami_name": NAME,
         "image_name": NAME, "billing_codes": {"name": "Hourly2", "codes": ["bp-6fa54006"]},

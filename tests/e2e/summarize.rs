@@ -42,19 +42,19 @@ async fn the_result_lands_in_the_results_bucket() {
         "workflow": "community",
         "work": {
             "push_id": "p1",
-            "uploads": [{"account": "aws-us-storage", "region": "us-east-1", "bucket": "redhat-cloudimg-us-east-1",
+            "uploads": [{"id": "up-1", "account": "aws-us-storage", "region": "us-east-1", "bucket": "redhat-cloudimg-us-east-1",
                          "source_bucket": "vmpush-staging", "source_key": format!("drops/p1/{SOURCE}"),
                          "size": null, "sha256": sha, "format": "raw", "tags": [],
-                         "imports": [{"billing_codes": [], "copies": [
-                            {"region": "us-east-1", "destinations": [{"source": SOURCE, "destination": destination("us-east-1")}]},
-                            {"region": "eu-west-1", "destinations": [{"source": SOURCE, "destination": destination("eu-west-1")}]}]}]}],
+                         "imports": [{"id": "im-1", "billing_codes": [], "copies": [
+                            {"id": "cp-east", "region": "us-east-1", "destinations": [{"id": "ds-east", "source": SOURCE, "destination": destination("us-east-1")}]},
+                            {"id": "cp-west", "region": "eu-west-1", "destinations": [{"id": "ds-west", "source": SOURCE, "destination": destination("eu-west-1")}]}]}]}],
             "skipped": []},
-        // as the state machine returns them: per upload, import, copy, destination; a failed
-        // copy as its Catch records it
-        "outcomes": [[[[{"ami": "ami-1", "snapshot": "snap-1", "public": true}],
-                       {"failed_at": "copy", "failure": {"Error": "Fatal", "Cause": json!({"errorType": "Fatal",
-                        "errorMessage": json!({"status": 500, "error": "Fatal",
-                        "message": "CopySnapshot to eu-west-1: UnauthorizedOperation (HTTP 403)"}).to_string()}).to_string()}}]]]});
+        // as the state machine returns them: per upload, import, copy, destination, each
+        // naming its node; a failed copy as its Catch records it (Lambda's error document,
+        // whose message is plain text)
+        "outcomes": [[[[{"id": "ds-east", "ami": "ami-1", "snapshot": "snap-1", "public": true}],
+                       {"id": "cp-west", "failed_at": "copy", "failure": {"Error": "Fatal", "Cause": json!({"errorType": "Fatal",
+                        "errorMessage": "CopySnapshot to eu-west-1: UnauthorizedOperation (HTTP 403)"}).to_string()}}]]]});
     let (error, out) = stack.invoke("vmpush-summarize", &input);
     assert_eq!(error, None, "{out}");
     assert_eq!(

@@ -58,7 +58,8 @@ where
                 || code.starts_with("NoSuch")
             {
                 ErrorKind::NotFound
-            } else if code.contains("AlreadyExists")
+            } else if code.contains("Exists")
+                || code.contains("Duplicate")
                 || code.contains("Conflict")
                 || code.contains("InUse")
             {

@@ -2,9 +2,10 @@
 //! StArMap and RHSM clients, the push API's HTTP shapes, and the AWS SDK adapters behind
 //! features (`s3`, `sfn`, ...), so each function builds only the SDKs it uses.
 
-pub mod api;
 #[cfg(feature = "aws")]
 pub mod aws;
+#[cfg(all(test, feature = "aws"))]
+mod canned;
 #[cfg(feature = "ec2")]
 pub mod ec2;
 #[cfg(feature = "lambda")]

@@ -27,6 +27,22 @@ fn read(path: &Path) -> Result<Vec<u8>, StepError> {
 }
 
 impl HttpRhsm {
+    /// The client the environment configures: `VMPUSH_RHSM_URL`, with `RHSM_CERT` / `RHSM_KEY`
+    /// (pubtools' names) for the client certificate and `VMPUSH_RHSM_CA` for a private CA;
+    /// `None` without a URL.
+    pub fn from_env() -> Result<Option<Self>, StepError> {
+        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let Some(url) = env("VMPUSH_RHSM_URL") else {
+            return Ok(None);
+        };
+        let (cert, key, ca) = (env("RHSM_CERT"), env("RHSM_KEY"), env("VMPUSH_RHSM_CA"));
+        let identity = cert
+            .as_deref()
+            .zip(key.as_deref())
+            .map(|(c, k)| (Path::new(c), Path::new(k)));
+        HttpRhsm::new(&url, identity, ca.as_deref().map(Path::new)).map(Some)
+    }
+
     /// A client for `base_url`, with a client certificate and key (PEM files) and an extra CA.
     pub fn new(
         base_url: &str,

@@ -3,7 +3,7 @@
 
 use aws_config::SdkConfig;
 use aws_sdk_secretsmanager::Client;
-use vmpush_domain::inputs::credentials::CredentialSet;
+use vmpush_domain::inputs::credentials::{CREDENTIALS_ENV, CredentialSet};
 use vmpush_domain::steps::{ErrorKind, StepError};
 
 use crate::aws::classify;
@@ -75,5 +75,98 @@ impl SecretCredentials {
             .await
             .map_err(|e| classify(&format!("PutSecretValue {secret}"), &e))?;
         Ok(true)
+    }
+}
+
+/// Where a function finds the credentials documents: the deployment's secret
+/// (`VMPUSH_CREDENTIALS_SECRET`, read at every invocation so that rotations apply), else
+/// `CLOUD_CREDENTIALS` (pubtools' files or base64 documents, read once), else none.
+#[derive(Debug)]
+pub enum CredentialSource {
+    /// A Secrets Manager secret.
+    Secret(SecretCredentials, String),
+    /// Documents read at start.
+    Fixed(CredentialSet),
+    /// No credentials.
+    None,
+}
+
+impl CredentialSource {
+    /// The source the environment names.
+    pub fn from_env(config: &SdkConfig) -> Result<Self, StepError> {
+        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        if let Some(secret) = env(SECRET_ENV) {
+            return Ok(CredentialSource::Secret(
+                SecretCredentials::new(config),
+                secret,
+            ));
+        }
+        match env(CREDENTIALS_ENV) {
+            Some(value) => CredentialSet::parse(&value, |p| std::fs::read(p))
+                .map(CredentialSource::Fixed)
+                .map_err(StepError::from),
+            None => Ok(CredentialSource::None),
+        }
+    }
+
+    /// The current credentials.
+    pub async fn current(&self) -> Result<Option<CredentialSet>, StepError> {
+        match self {
+            CredentialSource::Secret(secrets, secret) => secrets.read(secret).await.map(Some),
+            CredentialSource::Fixed(set) => Ok(Some(set.clone())),
+            CredentialSource::None => Ok(None),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::canned::{always, config, json_error, target};
+
+    #[tokio::test]
+    async fn each_error_class_is_its_step_error_kind() {
+        for (status, code, kind) in [
+            (400, "ThrottlingException", ErrorKind::Throttled),
+            (500, "InternalServiceError", ErrorKind::Transient),
+            (400, "ResourceNotFoundException", ErrorKind::NotFound),
+            (400, "AccessDeniedException", ErrorKind::Fatal),
+        ] {
+            let sdk = always(status, &json_error(code)).await;
+            let err = SecretCredentials::new(&sdk)
+                .read("vmpush-credentials")
+                .await
+                .unwrap_err();
+            assert_eq!(err.kind, kind, "{code}: {err}");
+            assert!(
+                err.message
+                    .starts_with(&format!("GetSecretValue vmpush-credentials: {code}")),
+                "{err}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_concurrent_version_is_a_conflict_and_no_secret_value_is_ever_in_a_message() {
+        let document = r#"{"marketplace_account": "aws-us-storage", "auth": {"AWS_IMAGE_ACCESS_KEY": "AKIA-not-shown", "AWS_IMAGE_SECRET_ACCESS": "s3cr3t-not-shown"}}"#;
+        let set = CredentialSet::from_secret("test", format!("[{document}]").as_bytes()).unwrap();
+        let sdk = config(|request| match target(request).as_str() {
+            "GetSecretValue" => (
+                200,
+                r#"{"Name": "vmpush-credentials", "SecretString": "[]"}"#.into(),
+            ),
+            _ => (400, json_error("ResourceExistsException")),
+        })
+        .await;
+        let err = SecretCredentials::new(&sdk)
+            .store("vmpush-credentials", &set)
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Conflict, "{err}");
+        assert!(
+            err.message.starts_with("PutSecretValue vmpush-credentials"),
+            "{err}"
+        );
+        assert!(!err.message.contains("not-shown"), "{err}");
     }
 }

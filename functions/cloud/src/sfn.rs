@@ -100,3 +100,70 @@ impl Executions for SfnExecutions {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use vmpush_domain::ports::{Execution, Executions};
+
+    use super::*;
+    use crate::canned::{always, config, json_error, target};
+
+    const MACHINE: &str = "arn:aws:states:us-east-1:123456789012:stateMachine:vmpush-push";
+    const EXECUTION: &str =
+        "arn:aws:states:us-east-1:123456789012:execution:vmpush-push:p1-0a1b2c3d";
+
+    fn described() -> String {
+        format!(
+            r#"{{"executionArn": "{EXECUTION}", "stateMachineArn": "{MACHINE}", "status": "RUNNING", "startDate": 1.0}}"#
+        )
+    }
+
+    #[tokio::test]
+    async fn each_error_class_is_its_step_error_kind() {
+        for (status, code, kind) in [
+            (400, "ThrottlingException", ErrorKind::Throttled),
+            (500, "InternalServerError", ErrorKind::Transient),
+            (400, "StateMachineDoesNotExist", ErrorKind::NotFound),
+            (400, "ExecutionLimitExceeded", ErrorKind::Fatal),
+        ] {
+            let sdk = always(status, &json_error(code)).await;
+            let err = SfnExecutions::new(&sdk, MACHINE)
+                .start("p1-0a1b2c3d", "{}")
+                .await
+                .unwrap_err();
+            assert_eq!(err.kind, kind, "{code}: {err}");
+            assert!(err.message.contains(code), "{err}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_duplicate_start_attaches_to_the_execution_that_won() {
+        // DescribeExecution: missing, then (after StartExecution lost the race) there
+        let describes = Arc::new(AtomicUsize::new(0));
+        let seen = describes.clone();
+        let sdk = config(move |request| match target(request).as_str() {
+            "DescribeExecution" if seen.fetch_add(1, Ordering::SeqCst) == 0 => {
+                (400, json_error("ExecutionDoesNotExist"))
+            }
+            "DescribeExecution" => (200, described()),
+            "StartExecution" => (400, json_error("ExecutionAlreadyExists")),
+            other => panic!("unexpected {other}"),
+        })
+        .await;
+        let execution = SfnExecutions::new(&sdk, MACHINE)
+            .start("p1-0a1b2c3d", "{}")
+            .await
+            .unwrap();
+        assert_eq!(
+            execution,
+            Execution {
+                arn: EXECUTION.into(),
+                started: false
+            }
+        );
+        assert_eq!(describes.load(Ordering::SeqCst), 2);
+    }
+}

@@ -56,3 +56,40 @@ impl Topic for SnsTopic {
         Ok(out.message_id().unwrap_or_default().to_string())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use vmpush_domain::ports::{Attribute, Message, Topic};
+    use vmpush_domain::steps::ErrorKind;
+
+    use super::*;
+    use crate::canned::{always, sns_error};
+
+    #[tokio::test]
+    async fn each_error_class_is_its_step_error_kind() {
+        let message = Message {
+            subject: "push p1: PUSHED".into(),
+            body: r#"{"default": "{}", "email": "p1"}"#.into(),
+            attributes: vec![("state".into(), Attribute::Text("PUSHED".into()))],
+        };
+        let arn = "arn:aws:sns:us-east-1:123456789012:vmpush-notifications";
+        for (status, code, kind) in [
+            (400, "Throttling", ErrorKind::Throttled),
+            (500, "InternalError", ErrorKind::Transient),
+            (404, "NotFound", ErrorKind::NotFound),
+            (400, "ResourceAlreadyExists", ErrorKind::Conflict),
+            (403, "AuthorizationError", ErrorKind::Fatal),
+        ] {
+            let sdk = always(status, &sns_error(code)).await;
+            let err = SnsTopic::new(&sdk, arn)
+                .publish(&message)
+                .await
+                .unwrap_err();
+            assert_eq!(err.kind, kind, "{code}: {err}");
+            assert_eq!(
+                err.message,
+                format!("Publish {arn}: {code} (HTTP {status}): {code} happened")
+            );
+        }
+    }
+}

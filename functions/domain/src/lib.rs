@@ -6,7 +6,7 @@
 //!   list the state machine walks;
 //! - [`steps`]: one module per pipeline step, named like its function (`steps::upload` is
 //!   `functions/upload`, the ASL state `Upload`, the SAM resource `UploadFunction`);
-//! - `payloads` (next): every step's input and output, as the state machine passes them;
+//! - [`payloads`]: every step's input and output, as the state machine passes them;
 //! - [`ports`]: every trait through which a step reaches the world.
 //!
 //! Nothing here talks to a network or names a cloud SDK type: adapters (`vmpush-cloud`)
@@ -14,6 +14,7 @@
 
 pub mod error;
 pub mod inputs;
+pub mod payloads;
 pub mod plan;
 pub mod ports;
 pub mod steps;

@@ -3,15 +3,22 @@
 use base64::Engine;
 use serde_json::{Value, json};
 use vmpush_domain::inputs::credentials::CredentialSet;
+use vmpush_domain::inputs::push::StagedSource;
 use vmpush_domain::inputs::staged::read_staged;
 use vmpush_domain::inputs::starmap::{NoServer, Resolver, decode_entities};
 use vmpush_domain::inputs::tree::MemoryTree;
+use vmpush_domain::plan::worklist::work_list;
 use vmpush_domain::plan::{AmiPushOptions, Plan, PlanOptions, PlanWorkflow, build_plan};
 
 const SHA: &str = "04db0c39aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 
 /// The spec's staged tree (1.6): one build, x86_64 + arm64, plus an Azure VHD.
 fn stage(build: &str, product_file: &str, arches: &[&str]) -> MemoryTree {
+    stage_in("/stage", build, product_file, arches)
+}
+
+/// [`stage`] under another label (where the staged tree is).
+fn stage_in(label: &str, build: &str, product_file: &str, arches: &[&str]) -> MemoryTree {
     let images: String = arches
         .iter()
         .map(|a| {
@@ -44,11 +51,7 @@ fn stage(build: &str, product_file: &str, arches: &[&str]) -> MemoryTree {
             "img".into(),
         ));
     }
-    MemoryTree::from_contents(
-        "/stage",
-        files.iter().map(|(p, c)| (p.as_str(), c.as_bytes())),
-    )
-    .unwrap()
+    MemoryTree::from_contents(label, files.iter().map(|(p, c)| (p.as_str(), c.as_bytes()))).unwrap()
 }
 
 /// The community mapping of Appendix A.1.
@@ -178,6 +181,73 @@ async fn community_push_of_the_reference_example() {
 fn with_meta_release(mut mapping: Value, release: Value) -> Value {
     mapping[0]["meta"]["release"] = release;
     mapping
+}
+
+#[tokio::test]
+async fn every_work_list_node_has_a_stable_id_of_its_own() {
+    let source = StagedSource {
+        bucket: "staging".into(),
+        prefix: "drops/p1".into(),
+    };
+    let tree = stage_in(
+        "s3://staging/drops/p1",
+        "rhel-ec2",
+        "rhel-ec2-9.4-1",
+        &["x86_64", "arm64"],
+    );
+    let plan = plan_with(&tree, community_mapping(), None, &PlanOptions::default())
+        .await
+        .unwrap();
+    let list = work_list("p1", &plan, std::slice::from_ref(&source)).unwrap();
+    let mut ids = Vec::new();
+    for u in &list.uploads {
+        ids.push(u.id.clone());
+        for i in &u.imports {
+            ids.push(i.id.clone());
+            for c in &i.copies {
+                ids.push(c.id.clone());
+                ids.extend(c.destinations.iter().map(|d| d.id.clone()));
+            }
+        }
+    }
+    // 2 uploads (one per architecture) × 2 imports (hourly, access) × 1 region × 1 destination
+    assert_eq!(ids.len(), 2 * (1 + 2 * (1 + 1 + 1)));
+    let prefixes: Vec<&str> = ids.iter().map(|id| &id[..3]).collect();
+    assert_eq!(
+        prefixes[..7],
+        ["up-", "im-", "cp-", "ds-", "im-", "cp-", "ds-"]
+    );
+    assert!(
+        ids.iter()
+            .all(|id| id.len() == 15 && id[3..].bytes().all(|b| b.is_ascii_hexdigit())),
+        "{ids:?}"
+    );
+    let mut unique = ids.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), ids.len(), "ids are distinct: {ids:?}");
+    // the same push planned again (another push id) has the same ids; other content, others
+    let again = work_list("p2", &plan, std::slice::from_ref(&source)).unwrap();
+    assert_eq!(again.uploads, list.uploads);
+    let moved = StagedSource {
+        bucket: "staging".into(),
+        prefix: "drops/p3".into(),
+    };
+    let tree = stage_in(
+        "s3://staging/drops/p3",
+        "rhel-ec2",
+        "rhel-ec2-9.4-1",
+        &["x86_64", "arm64"],
+    );
+    let plan = plan_with(&tree, community_mapping(), None, &PlanOptions::default())
+        .await
+        .unwrap();
+    let other = work_list("p3", &plan, &[moved]).unwrap();
+    assert_ne!(other.uploads[0].id, list.uploads[0].id);
+    assert_ne!(
+        other.uploads[0].imports[0].copies[0].destinations[0].id,
+        list.uploads[0].imports[0].copies[0].destinations[0].id
+    );
 }
 
 #[tokio::test]

@@ -1,22 +1,18 @@
 //! `vmpush-sns-notify`: wiring only. Publishes the notice of a push to the topic named by
-//! `VMPUSH_TOPIC_ARN`; the messages are [`vmpush_domain::steps::sns_notify::messages`].
+//! `VMPUSH_TOPIC_ARN`; the step is [`vmpush_domain::steps::sns_notify`].
 
-use lambda_runtime::{Error, LambdaEvent, service_fn};
-use serde_json::Value;
-use vmpush_cloud::lambda::{Failure, required_env};
+use lambda_runtime::Error;
+use vmpush_cloud::lambda::{required_env, serve};
 use vmpush_cloud::sns::SnsTopic;
-use vmpush_domain::steps::StepError;
-use vmpush_domain::steps::sns_notify::{NotifyInput, run};
+use vmpush_domain::payloads::NotifyInput;
+use vmpush_domain::steps::sns_notify::run;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_runtime::tracing::init_default_subscriber();
     let sdk = vmpush_cloud::aws::sdk_config().await;
     let topic = &SnsTopic::new(&sdk, &required_env("VMPUSH_TOPIC_ARN")?);
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        let input: NotifyInput = serde_json::from_value(event.payload)
-            .map_err(|e| Failure(StepError::invalid(format!("sns-notify input: {e}"))))?;
-        run(topic, &input).await.map_err(Failure)
-    }))
+    serve("sns-notify", |input: NotifyInput, _| async move {
+        run(topic, &input).await
+    })
     .await
 }

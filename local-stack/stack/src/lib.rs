@@ -20,8 +20,8 @@ pub use error::{Error, Result};
 pub use install::{NPM_PACKAGES, PYTHON_PACKAGES, ensure as install_tools};
 pub use layout::Layout;
 pub use resources::{
-    CREDENTIALS_SECRET, FUNCTIONS, NOTIFICATIONS, RESULTS_BUCKET, SETTINGS, function_arn,
-    local_substitutions, substitute, topic_arn,
+    CREDENTIALS_SECRET, FUNCTION_SUFFIX_VAR, FUNCTIONS, NOTIFICATIONS, RESULTS_BUCKET, SETTINGS,
+    deployed_name, function_arn, local_substitutions, substitute, topic_arn,
 };
 pub use state::{Service, State};
 
@@ -59,6 +59,9 @@ pub struct Options {
     /// The cargo profile the binaries are built and run with (`dev`; the benchmarks use
     /// `perf`, release optimisations).
     pub profile: String,
+    /// Name the functions as CloudFormation names a SAM stack's (`vmpush-UploadFunction-
+    /// 3KX9Q2…`) instead of after their binaries, as a deployed push sees them.
+    pub cfn_function_names: bool,
 }
 
 impl Default for Options {
@@ -68,6 +71,7 @@ impl Default for Options {
             changeset_polls: 2,
             rhsm_tls: false,
             profile: "dev".into(),
+            cfn_function_names: false,
         }
     }
 }
@@ -215,6 +219,10 @@ async fn start_all(
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
     .collect();
+    let suffix = options.cfn_function_names.then(resources::function_suffix);
+    if let Some(suffix) = &suffix {
+        env.push((resources::FUNCTION_SUFFIX_VAR.into(), suffix.clone()));
+    }
     if options.rhsm_tls {
         for (key, file) in [
             ("RHSM_CERT", "client.pem"),
@@ -277,6 +285,10 @@ async fn start_all(
         .args(["--port", &aws.to_string(), "--log"])
         .arg(layout.logs().join("aws-requests.jsonl"))
         .env("LAMBDA_FORWARD_URL", url(invoke))
+        .env(
+            "LAMBDA_FORWARD_MAP",
+            resources::forward_map(suffix.as_deref()),
+        )
         .env(
             "IMPORT_SNAPSHOT_POLLS",
             options.import_snapshot_polls.to_string(),

@@ -73,6 +73,42 @@ pub fn function_arn(name: &str) -> String {
     format!("arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}")
 }
 
+/// The stack variable holding the suffix of CloudFormation-style function names, when the
+/// stack was started with them ([`crate::Options::cfn_function_names`]).
+pub const FUNCTION_SUFFIX_VAR: &str = "VMPUSH_FUNCTION_SUFFIX";
+
+/// The name the function of `binary` is deployed under: the binary's own (`vmpush-upload`),
+/// or, with a suffix, the name CloudFormation gives a SAM function of the stack `vmpush`
+/// (`vmpush-UploadFunction-<suffix>`).
+pub fn deployed_name(binary: &str, suffix: Option<&str>) -> String {
+    let Some(suffix) = suffix else {
+        return binary.to_string();
+    };
+    let stem = FUNCTIONS
+        .iter()
+        .find(|(b, _)| *b == binary)
+        .map_or(binary, |(_, stem)| stem);
+    format!("vmpush-{stem}Function-{suffix}")
+}
+
+/// A random suffix as CloudFormation appends to physical names (12 upper-case letters and
+/// digits).
+pub fn function_suffix() -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    (0..12)
+        .map(|_| char::from(ALPHABET[fastrand::usize(..ALPHABET.len())]))
+        .collect()
+}
+
+/// The launcher's map from deployed function names to the binaries serving them.
+pub fn forward_map(suffix: Option<&str>) -> String {
+    let map: serde_json::Map<String, serde_json::Value> = FUNCTIONS
+        .iter()
+        .map(|(binary, _)| (deployed_name(binary, suffix), json!(binary)))
+        .collect();
+    serde_json::Value::Object(map).to_string()
+}
+
 /// Replaces every `${Name}` of an ASL definition; a placeholder left without a value is an
 /// error naming it (as `DefinitionSubstitutions` would leave it unresolved).
 pub fn substitute(definition: &str, values: &[(String, String)]) -> Result<String, String> {
@@ -89,11 +125,15 @@ pub fn substitute(definition: &str, values: &[(String, String)]) -> Result<Strin
     }
 }
 
-/// The substitutions of the local stack: every function's ARN and [`SETTINGS`].
-pub fn local_substitutions() -> Vec<(String, String)> {
+/// The substitutions of the local stack: every function's ARN (under its deployed name) and
+/// [`SETTINGS`].
+pub fn local_substitutions(suffix: Option<&str>) -> Vec<(String, String)> {
     FUNCTIONS
         .iter()
-        .map(|(name, stem)| (format!("{stem}FunctionArn"), function_arn(name)))
+        .map(|(name, stem)| {
+            let arn = function_arn(&deployed_name(name, suffix));
+            (format!("{stem}FunctionArn"), arn)
+        })
         .chain(SETTINGS.iter().map(|(k, v)| (k.to_string(), v.to_string())))
         .collect()
 }
@@ -105,7 +145,9 @@ pub fn provision(layout: &Layout, state: &State) -> Result<()> {
     let asl = std::fs::read_to_string(&path).context(IoSnafu {
         what: format!("read {}", path.display()),
     })?;
-    let definition = substitute(&asl, &local_substitutions()).map_err(|message| {
+    let suffix = state.var(FUNCTION_SUFFIX_VAR);
+    let name = |binary: &str| deployed_name(binary, suffix);
+    let definition = substitute(&asl, &local_substitutions(suffix)).map_err(|message| {
         StateSnafu {
             path: path.clone(),
             message,
@@ -118,13 +160,13 @@ pub fn provision(layout: &Layout, state: &State) -> Result<()> {
         "buckets": [STAGING_BUCKET, RESULTS_BUCKET],
         "secrets": [{"name": CREDENTIALS_SECRET, "value": "[]"}],
         "topics": [{"name": NOTIFICATIONS, "sqs_subscriber": NOTIFICATIONS}],
-        "functions": FUNCTIONS.iter().map(|(name, _)| json!({"name": name, "timeout": 900})).collect::<Vec<_>>(),
-        "notifications": [{"bucket": STAGING_BUCKET, "function": "vmpush-start-push",
+        "functions": FUNCTIONS.iter().map(|(binary, _)| json!({"name": name(binary), "timeout": 900})).collect::<Vec<_>>(),
+        "notifications": [{"bucket": STAGING_BUCKET, "function": name("vmpush-start-push"),
                            "prefix": "drops/", "suffix": "push.yaml"}],
         "state_machines": [{"name": STATE_MACHINE_NAME, "definition": definition}],
         "apis": [{"name": "vmpush-push-api", "id": API_ID, "stage": API_STAGE, "routes": [
-            {"method": "POST", "path": "/pushes", "function": "vmpush-start-push"},
-            {"method": "GET", "path": "/pushes/{id}", "function": "vmpush-push-status"},
+            {"method": "POST", "path": "/pushes", "function": name("vmpush-start-push")},
+            {"method": "GET", "path": "/pushes/{id}", "function": name("vmpush-push-status")},
         ]}],
     });
     let spec_file = layout.dir.join("provision.json");
@@ -158,7 +200,7 @@ mod tests {
                 .join("../../statemachine/push.asl.json"),
         )
         .unwrap();
-        let text = substitute(&asl, &local_substitutions()).unwrap();
+        let text = substitute(&asl, &local_substitutions(None)).unwrap();
         let definition: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(
             definition["States"]["ResolveMapping"]["Resource"],
@@ -168,13 +210,47 @@ mod tests {
             definition["States"]["Settings"]["Parameters"]["import_max_polls.$"],
             "States.StringToJson('7200')"
         );
-        let partial: Vec<_> = local_substitutions()
+        let partial: Vec<_> = local_substitutions(None)
             .into_iter()
             .filter(|(k, _)| k != "UploadFunctionArn")
             .collect();
         assert_eq!(
             substitute(&asl, &partial).unwrap_err(),
             "no value for the substitution ${UploadFunctionArn}"
+        );
+    }
+
+    #[test]
+    fn cloudformation_style_names_map_back_to_their_binaries() {
+        assert_eq!(deployed_name("vmpush-upload", None), "vmpush-upload");
+        assert_eq!(
+            deployed_name("vmpush-upload", Some("3KX9Q2AB12CD")),
+            "vmpush-UploadFunction-3KX9Q2AB12CD"
+        );
+        let suffix = function_suffix();
+        assert_eq!(suffix.len(), 12);
+        assert!(
+            suffix
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        );
+        let map: serde_json::Value = serde_json::from_str(&forward_map(Some("S"))).unwrap();
+        assert_eq!(
+            map["vmpush-ImportSnapshotFunction-S"],
+            "vmpush-import-snapshot"
+        );
+        assert_eq!(map.as_object().unwrap().len(), FUNCTIONS.len());
+        let text = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../statemachine/push.asl.json"),
+        )
+        .unwrap();
+        let definition: serde_json::Value =
+            serde_json::from_str(&substitute(&text, &local_substitutions(Some("S"))).unwrap())
+                .unwrap();
+        assert_eq!(
+            definition["States"]["ResolveMapping"]["Resource"],
+            "arn:aws:lambda:us-east-1:123456789012:function:vmpush-ResolveMappingFunction-S"
         );
     }
 }

@@ -136,10 +136,16 @@ impl TestStack {
             .expect("JSON")
     }
 
-    /// The ARN of a function the stack registered (invokes reach the workspace binary
-    /// through `cargo lambda watch`).
-    pub fn function_arn(&self, name: &str) -> String {
-        let function = self.aws(&["lambda", "get-function", "--function-name", name]);
+    /// The name the function of a binary (`vmpush-upload`) is deployed under on this stack.
+    pub fn function(&self, binary: &str) -> String {
+        crate::deployed_name(binary, self.state.var(crate::FUNCTION_SUFFIX_VAR))
+    }
+
+    /// The ARN of the function of a binary, as the stack registered it (invokes reach the
+    /// workspace binary through `cargo lambda watch`).
+    pub fn function_arn(&self, binary: &str) -> String {
+        let name = self.function(binary);
+        let function = self.aws(&["lambda", "get-function", "--function-name", &name]);
         function["Configuration"]["FunctionArn"]
             .as_str()
             .expect("a function ARN")
@@ -254,13 +260,14 @@ impl TestStack {
 
     /// Invokes a function through moto (as Step Functions and S3 notifications do); returns
     /// the function error label, if any, and the payload it answered.
-    pub fn invoke(&self, function: &str, payload: &Value) -> (Option<String>, Value) {
-        let out = self.scratch().join(format!("{function}-out.json"));
+    pub fn invoke(&self, binary: &str, payload: &Value) -> (Option<String>, Value) {
+        let out = self.scratch().join(format!("{binary}-out.json"));
+        let function = self.function(binary);
         let result = self.aws(&[
             "lambda",
             "invoke",
             "--function-name",
-            function,
+            &function,
             "--payload",
             &payload.to_string(),
             // no read timeout: the CLI would retry a long invoke, running the function twice

@@ -214,3 +214,94 @@ impl Snapshots for Ec2Snapshots {
         create_tags(&self.client, snapshot_id, tags_to_set).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use vmpush_domain::ports::{Images, RegionSnapshots, RegisterRequest, Registered};
+    use vmpush_domain::steps::ErrorKind;
+
+    use super::images::Ec2Images;
+    use super::regions::Ec2Regions;
+    use super::*;
+    use crate::canned::{always, query_error};
+
+    fn register_request() -> RegisterRequest {
+        RegisterRequest {
+            name: "RHEL-9".into(),
+            description: None,
+            architecture: "x86_64".into(),
+            virtualization: "hvm".into(),
+            root_device: "/dev/sda1".into(),
+            snapshot_id: "snap-1".into(),
+            volume_type: Some("gp3".into()),
+            ena_support: Some(true),
+            sriov_net_support: None,
+            boot_mode: None,
+            billing_products: Vec::new(),
+            tags: Vec::new(),
+        }
+    }
+
+    async fn images(status: u16, code: &str) -> Ec2Images {
+        let sdk = always(status, &query_error(code)).await;
+        Ec2Images::new(client(&sdk, "us-east-1"), "us-east-1")
+    }
+
+    #[tokio::test]
+    async fn each_error_class_is_its_step_error_kind() {
+        for (status, code, kind) in [
+            (503, "RequestLimitExceeded", ErrorKind::Throttled),
+            (400, "Throttling", ErrorKind::Throttled),
+            (500, "InternalError", ErrorKind::Transient),
+            (503, "Unavailable", ErrorKind::Transient),
+            (400, "InvalidAMIID.NotFound", ErrorKind::NotFound),
+            (400, "InvalidGroup.Duplicate", ErrorKind::Conflict),
+            (403, "UnauthorizedOperation", ErrorKind::Fatal),
+        ] {
+            let err = images(status, code).await.find("RHEL-9").await.unwrap_err();
+            assert_eq!(err.kind, kind, "{code}: {err}");
+            assert_eq!(
+                err.message,
+                format!(
+                    "DescribeImages RHEL-9 in us-east-1: {code} (HTTP {status}): {code} happened"
+                )
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_duplicate_name_means_another_invocation_registered_it() {
+        let registered = images(400, "InvalidAMIName.Duplicate")
+            .await
+            .register(&register_request())
+            .await
+            .unwrap();
+        assert_eq!(registered, Registered::Duplicate);
+        let err = images(400, "InvalidSnapshot.NotFound")
+            .await
+            .register(&register_request())
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind, ErrorKind::NotFound, "{err}");
+    }
+
+    #[tokio::test]
+    async fn snapshot_calls_name_the_region_and_the_snapshot() {
+        let sdk = always(400, &query_error("InvalidSnapshot.NotFound")).await;
+        let err = Ec2Regions::new(sdk)
+            .describe("eu-west-1", "snap-9")
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind, ErrorKind::NotFound);
+        assert!(
+            err.message.contains("snap-9") && err.message.contains("eu-west-1"),
+            "{err}"
+        );
+        let sdk = always(503, &query_error("RequestLimitExceeded")).await;
+        let err = Ec2Snapshots::new(client(&sdk, "us-east-1"))
+            .find_import_tasks("s")
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Throttled, "{err}");
+    }
+}

@@ -137,3 +137,62 @@ impl StagedTrees for S3Objects {
         Ok(tree)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use vmpush_domain::ports::{BucketCreated, ObjectReader, ObjectStore};
+    use vmpush_domain::steps::ErrorKind;
+
+    use super::uploads::S3Store;
+    use super::*;
+    use crate::canned::{always, s3_error};
+
+    #[tokio::test]
+    async fn each_error_class_is_its_step_error_kind() {
+        for (status, code, kind) in [
+            (503, "SlowDown", ErrorKind::Throttled),
+            (500, "InternalError", ErrorKind::Transient),
+            (404, "NoSuchKey", ErrorKind::NotFound),
+            (404, "NoSuchBucket", ErrorKind::NotFound),
+            (409, "OperationAborted", ErrorKind::Fatal),
+            (403, "AccessDenied", ErrorKind::Fatal),
+        ] {
+            let sdk = always(status, &s3_error(code)).await;
+            let err = S3Objects::new(client(&sdk))
+                .read_small("b", "drops/p1/push.yaml", 1 << 20)
+                .await
+                .unwrap_err();
+            assert_eq!(err.kind, kind, "{code}: {err}");
+            assert!(
+                err.message.starts_with(&format!(
+                    "GetObject s3://b/drops/p1/push.yaml: {code} (HTTP {status})"
+                )),
+                "{err}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_bucket_of_ours_is_created_and_another_accounts_is_a_conflict() {
+        let store = |sdk: &SdkConfig| S3Store::new(client(sdk), client_in(sdk, "us-east-1"));
+        let sdk = always(409, &s3_error("BucketAlreadyOwnedByYou")).await;
+        assert_eq!(
+            store(&sdk).create_bucket("b", "us-east-1").await.unwrap(),
+            BucketCreated::AlreadyOwned
+        );
+        let sdk = always(409, &s3_error("BucketAlreadyExists")).await;
+        let err = store(&sdk)
+            .create_bucket("b", "us-east-1")
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Conflict, "{err}");
+        // a missing object is no object; throttling is retried
+        let sdk = always(404, "").await;
+        assert_eq!(store(&sdk).object("b", "k").await.unwrap(), None);
+        let sdk = always(503, "").await;
+        assert_eq!(
+            store(&sdk).object("b", "k").await.unwrap_err().kind,
+            ErrorKind::Transient
+        );
+    }
+}

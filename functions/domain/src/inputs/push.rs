@@ -281,12 +281,10 @@ impl PushRequest {
 /// event starts nothing.
 pub fn rejection(push_id: &str, bytes: &[u8], error: &StepError) -> (String, Value) {
     let execution_name = format!("{push_id}-{}", &sha256_hex(bytes)[..8]);
-    let kind = error.kind.error_type();
-    let cause = serde_json::json!({"errorType": kind, "errorMessage": error.body()});
     let input = serde_json::json!({
         "push_id": push_id, "execution_name": execution_name, "sources": [],
         "request": {"workflow": "community"},
-        "failure": {"Error": kind, "Cause": cause.to_string()},
+        "failure": {"Error": error.kind.error_type(), "Cause": error.message},
     });
     (execution_name, input)
 }

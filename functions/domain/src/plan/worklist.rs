@@ -4,8 +4,14 @@
 //! of its destinations; each destination (account, region, billing type) gets its AMI from
 //! that copy. Every level runs its children in parallel, and a failure stops only the
 //! subtree below it.
+//!
+//! Every node carries an id derived from its content (account, staged object, billing-code
+//! set, region, destination and AMI name), the same in every run of the same push. Each step
+//! echoes the id of the node it handles, and summarize and push-status find outcomes and
+//! history events by these ids, never by position or function name.
 
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use crate::inputs::item::BuildInfo;
 use crate::inputs::item::DiskFormat;
@@ -16,6 +22,8 @@ use crate::steps::StepError;
 /// One upload: an image into the home-region bucket of an account.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UploadWork {
+    /// The node's id (`up-…`).
+    pub id: String,
     /// Account alias.
     pub account: String,
     /// The home region (where the image is imported).
@@ -46,6 +54,8 @@ pub struct UploadWork {
 /// One import of an uploaded image, for one billing-code set.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ImportWork {
+    /// The node's id (`im-…`).
+    pub id: String,
     /// Billing codes of the AMIs registered from the snapshot.
     pub billing_codes: Vec<String>,
     /// The snapshot's regions: one copy each (the home region's is the snapshot itself).
@@ -55,6 +65,8 @@ pub struct ImportWork {
 /// The snapshot of an import in one region, and the destinations published from it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CopyWork {
+    /// The node's id (`cp-…`).
+    pub id: String,
     /// The region.
     pub region: String,
     /// Its destinations.
@@ -64,6 +76,8 @@ pub struct CopyWork {
 /// One destination: an AMI in a region from an import's snapshot.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DestinationWork {
+    /// The node's id (`ds-…`).
+    pub id: String,
     /// The image's source, for reports.
     pub source: String,
     /// Everything the plan says about this destination.
@@ -81,26 +95,66 @@ pub struct WorkList {
     pub skipped: Vec<crate::plan::model::Skip>,
 }
 
-/// A destination of the tree with the upload it comes from.
+/// A destination of the tree with the nodes above it.
 pub struct Leaf<'a> {
     /// The upload.
     pub upload: &'a UploadWork,
+    /// The import.
+    pub import: &'a ImportWork,
+    /// The copy.
+    pub copy: &'a CopyWork,
     /// The destination.
     pub work: &'a DestinationWork,
 }
 
+impl Leaf<'_> {
+    /// The ids of the destination and of the nodes above it, nearest first.
+    pub fn lineage(&self) -> [&str; 4] {
+        [
+            &self.work.id,
+            &self.copy.id,
+            &self.import.id,
+            &self.upload.id,
+        ]
+    }
+}
+
 impl WorkList {
-    /// Every destination, depth first (the order of the state machine's results).
+    /// Every destination, depth first.
     pub fn leaves(&self) -> impl Iterator<Item = Leaf<'_>> {
         self.uploads.iter().flat_map(|upload| {
-            upload
-                .imports
-                .iter()
-                .flat_map(|i| &i.copies)
-                .flat_map(|c| &c.destinations)
-                .map(move |work| Leaf { upload, work })
+            upload.imports.iter().flat_map(move |import| {
+                import.copies.iter().flat_map(move |copy| {
+                    copy.destinations.iter().map(move |work| Leaf {
+                        upload,
+                        import,
+                        copy,
+                        work,
+                    })
+                })
+            })
         })
     }
+
+    /// Whether `id` is the id of a node of the tree.
+    pub fn has_node(&self, id: &str) -> bool {
+        self.uploads.iter().any(|u| {
+            u.id == id
+                || u.imports.iter().any(|i| {
+                    i.id == id
+                        || i.copies
+                            .iter()
+                            .any(|c| c.id == id || c.destinations.iter().any(|d| d.id == id))
+                })
+        })
+    }
+}
+
+/// The id of a node: a kind prefix and 12 hex digits of the sha256 of what identifies it.
+fn node_id(kind: &str, parts: &[&str]) -> String {
+    let digest = Sha256::digest(parts.join("\n").as_bytes());
+    let hex: String = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
+    format!("{kind}-{hex}")
 }
 
 /// Derives the work list of a plan whose items come from `sources` (indexed by staged
@@ -144,6 +198,7 @@ pub fn work_list(
                 Some(i) => &mut list.uploads[i],
                 None => {
                     list.uploads.push(UploadWork {
+                        id: node_id("up", &[&d.account, &source.bucket, &source_key]),
                         account: d.account.clone(),
                         region: region.clone(),
                         bucket: d.bucket.clone(),
@@ -173,6 +228,7 @@ pub fn work_list(
                 Some(i) => &mut upload.imports[i],
                 None => {
                     upload.imports.push(ImportWork {
+                        id: node_id("im", &[&upload.id, &codes.join(",")]),
                         billing_codes: codes,
                         copies: Vec::new(),
                     });
@@ -183,13 +239,16 @@ pub fn work_list(
                 Some(i) => &mut import.copies[i],
                 None => {
                     import.copies.push(CopyWork {
+                        id: node_id("cp", &[&import.id, &region]),
                         region,
                         destinations: Vec::new(),
                     });
                     import.copies.last_mut().expect("just pushed")
                 }
             };
+            let name = d.ami_name.as_deref().unwrap_or(&d.image_name);
             copy.destinations.push(DestinationWork {
+                id: node_id("ds", &[&copy.id, &d.account, &d.destination, name]),
                 source: item.source.clone(),
                 destination: d.clone(),
             });

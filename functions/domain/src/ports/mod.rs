@@ -5,12 +5,16 @@
 //! through [`crate::inputs::tree::FileTree`], whose implementations are the domain's own.)
 
 mod ec2;
+mod executions;
+#[cfg(any(test, feature = "testing"))]
+pub mod memory;
 mod rhsm;
 mod starmap;
 mod store;
 mod topic;
 
 pub use ec2::*;
+pub use executions::*;
 pub use rhsm::*;
 pub use starmap::*;
 pub use store::*;
@@ -41,25 +45,6 @@ pub trait ObjectWriter: Sync {
         body: Vec<u8>,
         content_type: &str,
     ) -> impl Future<Output = Result<(), StepError>> + Send;
-}
-
-/// An execution of the push state machine.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Execution {
-    /// Its ARN.
-    pub arn: String,
-    /// Whether this call started it (false: it already existed).
-    pub started: bool,
-}
-
-/// Starts executions of the push state machine by name, get-or-create.
-pub trait Executions: Sync {
-    /// Starts the execution `name` with `input`, or returns the existing one of that name.
-    fn start(
-        &self,
-        name: &str,
-        input: &str,
-    ) -> impl Future<Output = Result<Execution, StepError>> + Send;
 }
 
 /// Reads staged trees from an object store.

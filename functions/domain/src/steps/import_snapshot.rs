@@ -4,10 +4,9 @@
 //! name as its client token. The state machine loops `check` with a `Wait` in between: no
 //! step ever sleeps.
 
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::inputs::item::DiskFormat;
+use crate::payloads::{ImportAction, ImportInput, ImportOutput, ImportStatus};
 use crate::ports::{ImportRequest, ImportTask, Snapshots};
 use crate::steps::{ErrorKind, StepError};
 
@@ -32,73 +31,6 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The step's input.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ImportInput {
-    /// `start` or `check`.
-    pub action: ImportAction,
-    /// Region of the bucket (where the snapshot is imported).
-    pub region: String,
-    /// Bucket of the uploaded image.
-    pub bucket: String,
-    /// Key of the uploaded image.
-    pub key: String,
-    /// sha256 of the image's content.
-    pub sha256: String,
-    /// Disk format.
-    pub format: DiskFormat,
-    /// Billing codes of the AMIs registered from this snapshot.
-    #[serde(default)]
-    pub billing_codes: Vec<String>,
-    /// Provenance tags (spec A15) for the task and the snapshot.
-    #[serde(default)]
-    pub tags: Vec<(String, String)>,
-    /// The task to check (from `start`).
-    #[serde(default)]
-    pub task_id: Option<String>,
-}
-
-/// `start` or `check`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ImportAction {
-    /// Get or create.
-    Start,
-    /// Report progress; tag the snapshot on completion.
-    Check,
-}
-
-/// Where an import stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ImportStatus {
-    /// Still converting: check again after a wait.
-    Active,
-    /// The snapshot exists.
-    Completed,
-    /// The import failed; `message` says why.
-    Failed,
-}
-
-/// The step's output.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ImportOutput {
-    /// Status.
-    pub status: ImportStatus,
-    /// The snapshot name.
-    pub snapshot_name: String,
-    /// The import task, when there is one.
-    pub task_id: Option<String>,
-    /// The snapshot, when completed.
-    pub snapshot_id: Option<String>,
-    /// Progress percent, while active.
-    pub progress: Option<String>,
-    /// Status detail or failure reason.
-    pub message: Option<String>,
-    /// Whether this call started a new import.
-    pub started: bool,
-}
-
 /// The task and snapshot tags: `Name` first, then the provenance tags.
 fn tags_of(input: &ImportInput, name: &str) -> Vec<(String, String)> {
     let mut tags = vec![("Name".to_string(), name.to_string())];
@@ -113,6 +45,7 @@ pub async fn run<S: Snapshots>(
 ) -> Result<ImportOutput, StepError> {
     let name = snapshot_name(&input.sha256, &input.billing_codes);
     let out = |status, task: Option<&ImportTask>| ImportOutput {
+        id: input.id.clone(),
         status,
         snapshot_name: name.clone(),
         task_id: task.map(|t| t.id.clone()),

@@ -1,6 +1,6 @@
 //! One module per pipeline step, named exactly like its function folder, crate, SAM resource
 //! and ASL state (`upload`: `functions/upload`, `vmpush-upload`, `UploadFunction`, `Upload`).
-//! Each takes its typed input from its payload types, reaches the world through
+//! Each takes its typed input from [`crate::payloads`], reaches the world through
 //! [`crate::ports`], and fails with a [`StepError`].
 
 pub mod copy_regions;
@@ -11,7 +11,111 @@ pub mod push_status;
 pub mod resolve_mapping;
 pub mod rhsm_update;
 pub mod sns_notify;
+pub mod start_push;
 pub mod summarize;
 pub mod upload;
 
 pub use error::{ErrorKind, StepError};
+
+/// The Task states of `statemachine/push.asl.json`, by step: a state is named after its step
+/// (`<Step>Check` for the polls of a start/check step), and its `Resource` is that step's
+/// function (`${<Step>FunctionArn}`). Progress finds calls in an execution's history by these
+/// names.
+pub mod states {
+    /// resolve-mapping.
+    pub const RESOLVE_MAPPING: &str = "ResolveMapping";
+    /// upload.
+    pub const UPLOAD: &str = "Upload";
+    /// import-snapshot, `start`.
+    pub const IMPORT_SNAPSHOT: &str = "ImportSnapshot";
+    /// import-snapshot, `check`.
+    pub const IMPORT_SNAPSHOT_CHECK: &str = "ImportSnapshotCheck";
+    /// copy-regions, `start`.
+    pub const COPY_REGIONS: &str = "CopyRegions";
+    /// copy-regions, `check`.
+    pub const COPY_REGIONS_CHECK: &str = "CopyRegionsCheck";
+    /// publish.
+    pub const PUBLISH: &str = "Publish";
+    /// rhsm-update.
+    pub const RHSM_UPDATE: &str = "RhsmUpdate";
+    /// summarize.
+    pub const SUMMARIZE: &str = "Summarize";
+    /// sns-notify.
+    pub const SNS_NOTIFY: &str = "SnsNotify";
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    use super::states;
+
+    /// Every state of the definition, nested maps included: (name, state).
+    fn all_states(container: &Value, out: &mut Vec<(String, Value)>) {
+        for (name, state) in container["States"].as_object().expect("States") {
+            out.push((name.clone(), state.clone()));
+            for inner in [&state["ItemProcessor"], &state["Iterator"]] {
+                if inner.is_object() {
+                    all_states(inner, out);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_task_state_is_named_after_its_step_and_passes_the_node_id() {
+        let text = include_str!("../../../../statemachine/push.asl.json");
+        let definition: Value = serde_json::from_str(text).expect("the ASL is JSON");
+        let mut found = Vec::new();
+        all_states(&definition, &mut found);
+        let tasks: Vec<&(String, Value)> =
+            found.iter().filter(|(_, s)| s["Type"] == "Task").collect();
+        for (name, state) in &tasks {
+            let resource = state["Resource"].as_str().expect("a Resource");
+            let step = resource
+                .strip_prefix("${")
+                .and_then(|r| r.strip_suffix("FunctionArn}"))
+                .unwrap_or_else(|| panic!("{name}: Resource {resource} is no step's function"));
+            let rest = name
+                .strip_prefix(step)
+                .unwrap_or_else(|| panic!("{name} is not named after its step {step}"));
+            assert!(
+                ["", "Check", "Failure"].contains(&rest),
+                "{name}: after the step's name comes only Check or Failure"
+            );
+            let per_node = !["ResolveMapping", "Summarize", "SnsNotify"].contains(&step);
+            let passes_id =
+                state["Parameters"]["id.$"].is_string() || state["InputPath"] == "$.invoke.input";
+            assert_eq!(
+                passes_id, per_node,
+                "{name}: a work-list step gets its node's id"
+            );
+        }
+        for constant in [
+            states::RESOLVE_MAPPING,
+            states::UPLOAD,
+            states::IMPORT_SNAPSHOT,
+            states::IMPORT_SNAPSHOT_CHECK,
+            states::COPY_REGIONS,
+            states::COPY_REGIONS_CHECK,
+            states::PUBLISH,
+            states::RHSM_UPDATE,
+            states::SUMMARIZE,
+            states::SNS_NOTIFY,
+        ] {
+            assert!(
+                tasks.iter().any(|(name, _)| name == constant),
+                "the ASL has no Task state {constant}"
+            );
+        }
+        // every outcome the maps return names its node
+        for (name, state) in &found {
+            if state["Type"] == "Pass" && state["End"] == true && state["Parameters"].is_object() {
+                assert!(
+                    state["Parameters"]["id.$"].is_string(),
+                    "{name}: an outcome names its node"
+                );
+            }
+        }
+    }
+}

@@ -8,86 +8,11 @@
 //! the destination fails before anything is registered. The snapshot of a
 //! public image stays private (Red Hat's rule) unless asked otherwise.
 
-use std::collections::BTreeMap;
-
-use serde::{Deserialize, Serialize};
 use tracing::info;
 
-use crate::plan::PlannedDestination;
+use crate::payloads::{PublishInput, PublishOutput};
 use crate::ports::{Image, Images, LaunchPermissions, RegisterRequest, Registered};
-use crate::steps::copy_regions::{CopyState, RegionCopy};
 use crate::steps::{ErrorKind, StepError};
-
-/// The step's input.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PublishInput {
-    /// The destination, as planned.
-    pub destination: PlannedDestination,
-    /// The snapshot in the destination's region; or else
-    #[serde(default)]
-    pub snapshot_id: Option<String>,
-    /// the copies of copy-regions, of which the destination's region's is taken.
-    #[serde(default)]
-    pub copies: BTreeMap<String, RegionCopy>,
-    /// Pre-push: register and share with accounts only, never public.
-    #[serde(default)]
-    pub pre_push: bool,
-    /// Share the snapshot of a public image with everyone too (default: it stays private).
-    #[serde(default)]
-    pub public_snapshot: bool,
-    /// Provenance tags of the AMI and snapshot (besides the destination's own and
-    /// `billing_type`).
-    #[serde(default)]
-    pub tags: Vec<(String, String)>,
-}
-
-/// The snapshot to register from: the input's, else the completed copy in `region`.
-fn snapshot_in(input: &PublishInput, region: &str) -> Result<String, StepError> {
-    if let Some(id) = &input.snapshot_id {
-        return Ok(id.clone());
-    }
-    match input.copies.get(region) {
-        Some(RegionCopy {
-            state: CopyState::Completed,
-            snapshot_id: Some(id),
-            ..
-        }) => Ok(id.clone()),
-        Some(copy) => Err(StepError::invalid(format!(
-            "{}: the snapshot copy in {region} is {:?}{}",
-            input.destination.destination,
-            copy.state,
-            copy.error
-                .as_deref()
-                .map(|e| format!(": {e}"))
-                .unwrap_or_default()
-        ))),
-        None => Err(StepError::invalid(format!(
-            "publish input: {}: neither snapshot_id nor a copy in {region}",
-            input.destination.destination
-        ))),
-    }
-}
-
-/// The step's output.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PublishOutput {
-    /// The AMI.
-    pub ami: String,
-    /// Its name.
-    pub name: String,
-    /// Its region.
-    pub region: String,
-    /// Its snapshot.
-    pub snapshot: String,
-    /// Whether this run registered it.
-    pub created: bool,
-    /// Whether it is public.
-    pub public: bool,
-    /// Accounts added to its launch permission by this run.
-    pub shared_with: Vec<String>,
-    /// Accounts added to the snapshot's create-volume permission by this run.
-    pub snapshot_shared_with: Vec<String>,
-}
 
 /// The accounts of `entries` that apply in `partition`: `<account>` everywhere,
 /// `<partition>:<account>` (awspub's form) only there.
@@ -162,7 +87,7 @@ pub async fn run<I: Images>(images: &I, input: &PublishInput) -> Result<PublishO
         .clone()
         .ok_or_else(|| StepError::invalid(format!("{}: no region planned", d.destination)))?;
     let partition = d.partition.as_deref().unwrap_or("aws");
-    let snapshot_id = &snapshot_in(input, &region)?;
+    let snapshot_id = &input.snapshot_id;
     let tags = tags_of(input);
     let going_public = d.public && !input.pre_push;
     if going_public && images.public_sharing_blocked().await? {
@@ -263,6 +188,7 @@ pub async fn run<I: Images>(images: &I, input: &PublishInput) -> Result<PublishO
         }
     }
     Ok(PublishOutput {
+        id: input.id.clone(),
         ami: image.id,
         name,
         region,

@@ -7,47 +7,12 @@
 
 use std::time::SystemTime;
 
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use crate::payloads::{RhsmAction, RhsmInput, RhsmOutput};
 use crate::plan::PlannedDestination;
 use crate::ports::RhsmWrites;
 use crate::steps::StepError;
-
-/// The step's input.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RhsmInput {
-    /// The destination, as planned.
-    pub destination: PlannedDestination,
-    /// The AMI published there.
-    pub ami: String,
-    /// Pre-push: RHSM is not written.
-    #[serde(default)]
-    pub pre_push: bool,
-}
-
-/// What was done.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum RhsmAction {
-    /// Nothing (pre-push, or no RHSM product).
-    Skipped,
-    /// The AMI was known and updated.
-    Updated,
-    /// The region was registered and the AMI created.
-    Created,
-}
-
-/// The step's output.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RhsmOutput {
-    /// What was done.
-    pub action: RhsmAction,
-    /// The AMI.
-    pub ami: String,
-    /// The RHSM product.
-    pub product: Option<String>,
-}
 
 /// `2026-11-21T07:44:57+00:00`: UTC, whole seconds, as marketplacesvm writes it.
 pub fn utc_iso8601(at: SystemTime) -> String {
@@ -80,6 +45,7 @@ pub async fn run<R: RhsmWrites>(
 ) -> Result<RhsmOutput, StepError> {
     let d = &input.destination;
     let output = |action| RhsmOutput {
+        id: input.id.clone(),
         action,
         ami: input.ami.clone(),
         product: d.rhsm_product.clone(),

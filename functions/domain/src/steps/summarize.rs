@@ -6,87 +6,19 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::plan::worklist::WorkList;
+use crate::payloads::{
+    DestinationResult, NoticeFailure, NoticeImage, NoticeRegion, PushNotice, PushResult, Stage,
+    SummaryInput, SummaryOutput, TaskFailure,
+};
 use crate::ports::ObjectWriter;
 use crate::steps::StepError;
-use crate::steps::sns_notify::{NoticeFailure, NoticeImage, NoticeRegion, PushNotice};
 
 mod clouds;
 mod outcome;
 
-pub use outcome::{Outcome, Stage, TaskFailure, spread};
-
-/// The summarising step's input: the work list and the state machine's results for it, or
-/// how resolving the push failed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SummaryInput {
-    /// Workflow of the push.
-    pub workflow: String,
-    /// Push id (needed when there is no work list).
-    #[serde(default)]
-    pub push_id: Option<String>,
-    /// The work list, once resolved.
-    #[serde(default)]
-    pub work: Option<WorkList>,
-    /// The results: per upload, per import, per copy, per destination an [`Outcome`]; an
-    /// outcome in place of a list stands for every destination below it.
-    #[serde(default)]
-    pub outcomes: Value,
-    /// Why the push failed before its work list existed.
-    #[serde(default)]
-    pub failure: Option<TaskFailure>,
-}
-
-/// One destination in the result.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DestinationResult {
-    /// `PUSHED`, `NOTPUSHED`, `UPLOADFAILED`, `SKIPPED`.
-    pub state: String,
-    /// The AMI.
-    pub ami: Option<String>,
-    /// Its snapshot.
-    pub snapshot: Option<String>,
-    /// Region.
-    pub region: Option<String>,
-    /// AMI name.
-    pub name: Option<String>,
-    /// The mapping's destination.
-    pub destination: Option<String>,
-    /// Account alias.
-    pub account: Option<String>,
-    /// The staged file.
-    pub source: String,
-    /// Whether the AMI is public.
-    pub public: bool,
-    /// Why it was not pushed.
-    pub error: Option<String>,
-}
-
-/// The result document.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PushResult {
-    /// Push id.
-    pub push_id: String,
-    /// Workflow.
-    pub workflow: String,
-    /// `PUSHED` when every destination is, else `FAILED`.
-    pub state: String,
-    /// Per destination, then the skipped ones.
-    pub destinations: Vec<DestinationResult>,
-    /// awspub's shape: AMI name → region → AMI id (pushed destinations).
-    pub images: BTreeMap<String, BTreeMap<String, String>>,
-    /// pubtools' push item records, one per destination (`pushitems.jsonl` lines).
-    pub pushitems: Vec<Value>,
-    /// Why the whole push failed (bad input, before any destination), if it did.
-    pub error: Option<String>,
-    /// pubtools' `clouds.json` elements, one per destination (written beside the result, not
-    /// in it).
-    #[serde(skip)]
-    pub clouds: Vec<Value>,
-}
+use outcome::spread;
 
 /// The result of a push, and the notice for subscribers.
 pub fn summarize(input: &SummaryInput) -> Result<(PushResult, PushNotice), StepError> {
@@ -275,17 +207,6 @@ fn sorted(value: &Value) -> Value {
         Value::Array(items) => Value::Array(items.iter().map(sorted).collect()),
         other => other.clone(),
     }
-}
-
-/// The summarising step's output: where the result went, the result, the notice.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SummaryOutput {
-    /// `s3://<bucket>/results/<push id>/`.
-    pub location: String,
-    /// The result document.
-    pub result: PushResult,
-    /// The notice for sns-notify.
-    pub notice: PushNotice,
 }
 
 /// Summarises a push and writes `result.json`, `images.json` (awspub's shape) and

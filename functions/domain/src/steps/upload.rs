@@ -25,11 +25,10 @@ mod source;
 
 use std::time::Instant;
 
-use serde::{Deserialize, Serialize};
 use tokio::task::{JoinError, JoinSet};
 use tracing::info;
 
-use crate::inputs::item::DiskFormat;
+use crate::payloads::{Continuation, PartCounts, UploadInput, UploadOutput, UploadStatus};
 use crate::plan::worklist::UploadWork;
 use crate::ports::{DonePart, Multipart, NewObject, ObjectStore, StoredPart};
 use crate::steps::{ErrorKind, StepError};
@@ -49,81 +48,6 @@ fn object_tags(work: &UploadWork, sha: &str) -> Vec<(String, String)> {
         .collect();
     tags.push((SHA256_TAG.to_string(), sha.to_string()));
     tags
-}
-
-/// The step's input: the work item, plus the continuation of an earlier invocation.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct UploadInput {
-    /// What to upload where.
-    #[serde(flatten)]
-    pub work: UploadWork,
-    /// Set when looping on an unfinished upload.
-    #[serde(default)]
-    pub continuation: Option<Continuation>,
-    /// At most this many parts are sent by one invocation (keeps invocations short).
-    #[serde(default)]
-    pub max_parts: Option<u32>,
-}
-
-/// Where an unfinished upload stands.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Continuation {
-    /// The verified sha256 of the source (the object key).
-    pub sha256: String,
-    /// The multipart upload.
-    pub upload_id: String,
-    /// Parts stored so far.
-    pub parts_stored: u32,
-}
-
-/// `done` or `continue`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum UploadStatus {
-    /// The object exists.
-    Done,
-    /// Invoke again with the continuation.
-    Continue,
-}
-
-/// Parts handled by one invocation.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PartCounts {
-    /// Sent by this invocation.
-    pub uploaded: u32,
-    /// Copied server-side by this invocation.
-    pub copied: u32,
-    /// Found stored by an earlier invocation.
-    pub reused: u32,
-}
-
-/// The step's output.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct UploadOutput {
-    /// Done or continue.
-    pub status: UploadStatus,
-    /// Account alias.
-    pub account: String,
-    /// Region of the bucket.
-    pub region: String,
-    /// The bucket.
-    pub bucket: String,
-    /// The object key (the source sha256).
-    pub key: String,
-    /// The source sha256.
-    pub sha256: String,
-    /// Disk format of the object.
-    pub format: DiskFormat,
-    /// Whether the object was already there (nothing uploaded).
-    pub skipped: bool,
-    /// Size of the object once done.
-    pub size: Option<u64>,
-    /// Part counts of this invocation.
-    pub parts: PartCounts,
-    /// Set when `status` is `continue`.
-    pub continuation: Option<Continuation>,
-    /// The object's tags (awspub's source tags), which the snapshots and images carry too.
-    pub tags: Vec<(String, String)>,
 }
 
 /// When an invocation stops sending parts.
@@ -176,6 +100,7 @@ pub async fn run<S: ObjectStore + Clone + Send + 'static>(
         (None, _) => verified_sha256(store, work, &label, staged.as_deref()).await?,
     };
     let output = |status, skipped, size, parts, continuation| UploadOutput {
+        id: work.id.clone(),
         status,
         account: work.account.clone(),
         region: work.region.clone(),

@@ -1,6 +1,7 @@
 use std::sync::Mutex;
 
 use super::*;
+use crate::payloads::{CopyAction, CopyInput, CopyOutput, CopyStatus};
 
 /// Snapshots of several regions in memory; `fail` makes a region's calls fail.
 #[derive(Default)]
@@ -67,42 +68,49 @@ impl RegionSnapshots for Ec2 {
     }
 }
 
-fn input(action: CopyAction) -> CopyInput {
+fn input(action: CopyAction, region: &str) -> CopyInput {
     CopyInput {
+        id: format!("cp-{region}"),
         action,
         source_region: "us-east-1".into(),
         snapshot_id: "snap-source".into(),
         snapshot_name: "abc".into(),
-        regions: ["us-west-2", "us-east-1", "eu-west-1", "us-west-2"]
-            .map(String::from)
-            .to_vec(),
+        region: region.into(),
         tags: vec![("nvra".into(), "rhel-9.4-1.x86_64".into())],
-        copies: BTreeMap::new(),
+        copy_snapshot_id: None,
+        started: false,
     }
 }
 
-fn states(out: &CopyOutput) -> Vec<(&str, CopyState, Option<&str>)> {
-    out.copies
-        .iter()
-        .map(|(r, c)| (r.as_str(), c.state, c.snapshot_id.as_deref()))
-        .collect()
+/// The `check` after a `start` that returned `out`.
+fn check_after(out: &CopyOutput) -> CopyInput {
+    CopyInput {
+        copy_snapshot_id: Some(out.snapshot_id.clone()),
+        started: out.started,
+        ..input(CopyAction::Check, &out.region)
+    }
 }
 
 #[tokio::test]
-async fn copies_start_once_per_region_tagged_and_are_followed() {
+async fn a_copy_starts_once_tagged_and_is_followed() {
     let ec2 = Ec2::default();
-    let out = run(&ec2, &input(CopyAction::Start)).await.unwrap();
-    assert_eq!(out.status, CopyStatus::Active);
+    let out = run(&ec2, &input(CopyAction::Start, "us-west-2"))
+        .await
+        .unwrap();
     assert_eq!(
-        states(&out),
-        [
-            ("eu-west-1", CopyState::Pending, Some("snap-eu-west-1")),
-            ("us-east-1", CopyState::Completed, Some("snap-source")),
-            ("us-west-2", CopyState::Pending, Some("snap-us-west-2")),
-        ]
+        out,
+        CopyOutput {
+            id: "cp-us-west-2".into(),
+            status: CopyStatus::Active,
+            snapshot_name: "abc".into(),
+            region: "us-west-2".into(),
+            snapshot_id: "snap-us-west-2".into(),
+            progress: None,
+            started: true,
+        }
     );
     let copies = ec2.copies.lock().unwrap().clone();
-    assert_eq!(copies.len(), 2);
+    assert_eq!(copies.len(), 1);
     assert_eq!(
         copies[0].tags,
         [
@@ -112,83 +120,73 @@ async fn copies_start_once_per_region_tagged_and_are_followed() {
     );
     assert_eq!(
         (
+            copies[0].region.as_str(),
             copies[0].source_region.as_str(),
             copies[0].source_snapshot_id.as_str()
         ),
-        ("us-east-1", "snap-source")
+        ("us-west-2", "us-east-1", "snap-source")
     );
 
-    // a retried start finds the copies by name
-    let again = run(&ec2, &input(CopyAction::Start)).await.unwrap();
-    assert_eq!(states(&again), states(&out));
-    assert!(again.copies.values().all(|c| !c.started));
-    assert_eq!(ec2.copies.lock().unwrap().len(), 2);
-
-    // check follows them to completion
-    let mut check = input(CopyAction::Check);
-    check.copies = out.copies.clone();
-    let pending = run(&ec2, &check).await.unwrap();
-    assert_eq!(pending.copies["eu-west-1"].progress.as_deref(), Some("40%"));
-    for (_, s, _) in ec2.snapshots.lock().unwrap().iter_mut() {
-        s.state = "completed".into();
-    }
-    let done = run(&ec2, &check).await.unwrap();
-    assert_eq!(done.status, CopyStatus::Completed);
-    assert!(
-        done.copies
-            .values()
-            .all(|c| c.state == CopyState::Completed)
-    );
-    assert!(
-        done.copies["us-west-2"].started,
-        "check keeps who started it"
-    );
-}
-
-#[tokio::test]
-async fn one_failing_region_is_reported_and_the_others_go_on() {
-    let ec2 = Ec2 {
-        fail: vec![("eu-west-1", ErrorKind::Fatal)],
-        ..Ec2::default()
-    };
-    let out = run(&ec2, &input(CopyAction::Start)).await.unwrap();
-    assert_eq!(out.status, CopyStatus::Active);
-    let eu = &out.copies["eu-west-1"];
+    // a retried start finds the copy by name
+    let again = run(&ec2, &input(CopyAction::Start, "us-west-2"))
+        .await
+        .unwrap();
     assert_eq!(
-        (eu.state, eu.error.as_deref()),
-        (
-            CopyState::Failed,
-            Some("CopySnapshot in eu-west-1: UnauthorizedOperation (HTTP 403): not allowed")
-        )
+        (again.status, again.snapshot_id.as_str(), again.started),
+        (CopyStatus::Active, "snap-us-west-2", false)
     );
-    assert_eq!(out.copies["us-west-2"].state, CopyState::Pending);
-    // a failed region stays failed through checks; the rest completes
-    let mut check = input(CopyAction::Check);
-    check.copies = out.copies;
+    assert_eq!(ec2.copies.lock().unwrap().len(), 1);
+
+    // check follows it to completion, keeping who started it
+    let pending = run(&ec2, &check_after(&out)).await.unwrap();
+    assert_eq!(
+        (pending.status, pending.progress.as_deref()),
+        (CopyStatus::Active, Some("40%"))
+    );
     for (_, s, _) in ec2.snapshots.lock().unwrap().iter_mut() {
         s.state = "completed".into();
     }
-    let done = run(&ec2, &check).await.unwrap();
-    assert_eq!(done.status, CopyStatus::Completed);
-    assert_eq!(done.copies["eu-west-1"].state, CopyState::Failed);
+    let done = run(&ec2, &check_after(&out)).await.unwrap();
+    assert_eq!(
+        (done.status, done.progress, done.started),
+        (CopyStatus::Completed, None, true)
+    );
 }
 
 #[tokio::test]
-async fn a_copy_failing_in_every_region_fails_the_step() {
+async fn the_source_region_is_the_snapshot_itself() {
+    let ec2 = Ec2::default();
+    for action in [CopyAction::Start, CopyAction::Check] {
+        let out = run(&ec2, &input(action, "us-east-1")).await.unwrap();
+        assert_eq!(
+            (out.status, out.snapshot_id.as_str(), out.started),
+            (CopyStatus::Completed, "snap-source", false)
+        );
+    }
+    assert!(ec2.copies.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_denied_region_fails_with_its_reason() {
     let ec2 = Ec2 {
         fail: vec![("eu-west-1", ErrorKind::Fatal)],
         ..Ec2::default()
     };
-    let mut only = input(CopyAction::Start);
-    only.regions = vec!["eu-west-1".into()];
-    let err = run(&ec2, &only).await.unwrap_err();
+    let err = run(&ec2, &input(CopyAction::Start, "eu-west-1"))
+        .await
+        .unwrap_err();
     assert_eq!(
         (err.kind, err.message.as_str()),
         (
             ErrorKind::Fatal,
-            "copy of abc (snap-source) failed in every region: eu-west-1: CopySnapshot in eu-west-1: UnauthorizedOperation (HTTP 403): not allowed"
+            "CopySnapshot in eu-west-1: UnauthorizedOperation (HTTP 403): not allowed"
         )
     );
+    // another region is not concerned
+    let ok = run(&ec2, &input(CopyAction::Start, "us-west-2"))
+        .await
+        .unwrap();
+    assert_eq!(ok.status, CopyStatus::Active);
 }
 
 #[tokio::test]
@@ -197,7 +195,9 @@ async fn throttling_fails_the_step_to_be_retried() {
         fail: vec![("us-west-2", ErrorKind::Throttled)],
         ..Ec2::default()
     };
-    let err = run(&ec2, &input(CopyAction::Start)).await.unwrap_err();
+    let err = run(&ec2, &input(CopyAction::Start, "us-west-2"))
+        .await
+        .unwrap_err();
     assert_eq!(err.kind, ErrorKind::Throttled);
 }
 
@@ -207,30 +207,35 @@ async fn duplicates_and_failed_copies_fail_their_region() {
     ec2.add("us-west-2", "snap-1", "completed", "abc");
     ec2.add("us-west-2", "snap-2", "completed", "abc");
     ec2.add("eu-west-1", "snap-3", "pending", "abc");
-    let out = run(&ec2, &input(CopyAction::Start)).await.unwrap();
+    let err = run(&ec2, &input(CopyAction::Start, "us-west-2"))
+        .await
+        .unwrap_err();
     assert_eq!(
-        out.copies["us-west-2"].error.as_deref(),
-        Some("2 snapshots are tagged Name=abc in us-west-2: snap-1, snap-2")
-    );
-    assert_eq!(
+        (err.kind, err.message.as_str()),
         (
-            out.copies["eu-west-1"].state,
-            out.copies["eu-west-1"].started
-        ),
-        (CopyState::Pending, false)
+            ErrorKind::Conflict,
+            "2 snapshots are tagged Name=abc in us-west-2: snap-1, snap-2"
+        )
+    );
+    let out = run(&ec2, &input(CopyAction::Start, "eu-west-1"))
+        .await
+        .unwrap();
+    assert_eq!(
+        (out.status, out.snapshot_id.as_str(), out.started),
+        (CopyStatus::Active, "snap-3", false)
     );
     {
         let mut snapshots = ec2.snapshots.lock().unwrap();
         snapshots[2].1.state = "error".into();
         snapshots[2].1.message = Some("KMS key disabled".into());
     }
-    let mut check = input(CopyAction::Check);
-    check.copies = out.copies;
-    let done = run(&ec2, &check).await.unwrap();
+    let err = run(&ec2, &check_after(&out)).await.unwrap_err();
     assert_eq!(
-        done.copies["eu-west-1"].error.as_deref(),
-        Some("snapshot snap-3 ended error: KMS key disabled")
+        (err.kind, err.message.as_str()),
+        (
+            ErrorKind::Fatal,
+            "copy of abc to eu-west-1: snapshot snap-3 ended error: KMS key disabled"
+        )
     );
-    assert_eq!(done.status, CopyStatus::Completed);
     assert!(ec2.copies.lock().unwrap().is_empty());
 }

@@ -1,4 +1,7 @@
 use super::*;
+use crate::inputs::item::DiskFormat;
+use crate::payloads::*;
+use crate::ports::*;
 use std::sync::Mutex;
 
 /// Snapshot id and the tags set on it.
@@ -79,6 +82,7 @@ fn task(id: &str, status: &str, snapshot: Option<&str>) -> ImportTask {
 
 fn input(action: ImportAction) -> ImportInput {
     ImportInput {
+        id: "im-0123456789ab".into(),
         action,
         region: "us-east-1".into(),
         bucket: "redhat-cloudimg-us-east-1".into(),

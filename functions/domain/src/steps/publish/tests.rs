@@ -3,6 +3,8 @@ use std::sync::Mutex;
 use serde_json::json;
 
 use super::*;
+use crate::payloads::*;
+use crate::ports::*;
 
 /// One region of EC2 in memory.
 #[derive(Default)]
@@ -119,9 +121,9 @@ fn input(public: bool) -> PublishInput {
                     "variant": "BaseOS", "type": "ga"},
         "marketplace": null});
     PublishInput {
+        id: "ds-0123456789ab".into(),
         destination: serde_json::from_value(destination).unwrap(),
-        snapshot_id: Some("snap-1".into()),
-        copies: BTreeMap::new(),
+        snapshot_id: "snap-1".into(),
         pre_push: false,
         public_snapshot: false,
         tags: vec![("vmpush:push-id".into(), "p1".into())],
@@ -135,6 +137,7 @@ async fn a_new_public_ami_is_registered_shared_and_published_once() {
     assert_eq!(
         out,
         PublishOutput {
+            id: "ds-0123456789ab".into(),
             ami: "ami-new".into(),
             name: NAME.into(),
             region: "us-east-1".into(),
@@ -209,54 +212,6 @@ async fn pre_push_and_access_images_stay_private() {
         assert_eq!(region.count("GetImageBlockPublicAccessState"), 0);
         assert_eq!(out.shared_with, ["111122223333", "555566667777"]);
     }
-}
-
-#[tokio::test]
-async fn the_snapshot_is_the_completed_copy_of_the_region() {
-    let copy = |state, id: Option<&str>, error: Option<&str>| RegionCopy {
-        state,
-        snapshot_id: id.map(str::to_string),
-        progress: None,
-        error: error.map(str::to_string),
-        started: true,
-    };
-    let region = Region::default();
-    let mut i = input(false);
-    i.snapshot_id = None;
-    i.copies = [
-        (
-            "us-east-1".to_string(),
-            copy(CopyState::Completed, Some("snap-east"), None),
-        ),
-        (
-            "eu-west-1".to_string(),
-            copy(CopyState::Completed, Some("snap-eu"), None),
-        ),
-    ]
-    .into();
-    assert_eq!(run(&region, &i).await.unwrap().snapshot, "snap-east");
-    i.copies = [(
-        "us-east-1".to_string(),
-        copy(
-            CopyState::Failed,
-            None,
-            Some("CopySnapshot: UnauthorizedOperation"),
-        ),
-    )]
-    .into();
-    let err = run(&Region::default(), &i).await.unwrap_err();
-    assert_eq!(
-        (err.kind, err.message.as_str()),
-        (
-            ErrorKind::InvalidInput,
-            "us-east-1-hourly: the snapshot copy in us-east-1 is Failed: CopySnapshot: UnauthorizedOperation"
-        )
-    );
-    i.copies.clear();
-    assert_eq!(
-        run(&Region::default(), &i).await.unwrap_err().message,
-        "publish input: us-east-1-hourly: neither snapshot_id nor a copy in us-east-1"
-    );
 }
 
 #[tokio::test]

@@ -20,24 +20,24 @@ fn destination(region: &str, billing: &str) -> Value {
 
 /// One upload, imported for Hourly (us-east-1, eu-west-1) and Access (us-east-1).
 fn work() -> WorkList {
-    let dest = |r: &str, b: &str| json!({"source": "x.raw.xz", "destination": destination(r, b)});
+    let dest = |id: &str, r: &str, b: &str| json!({"id": id, "source": "x.raw.xz", "destination": destination(r, b)});
     serde_json::from_value(json!({
         "push_id": "p1", "skipped": [],
-        "uploads": [{"account": "a", "region": "us-east-1", "bucket": "b", "source_bucket": "s",
+        "uploads": [{"id": "up-1", "account": "a", "region": "us-east-1", "bucket": "b", "source_bucket": "s",
                      "source_key": "drops/p1/x.raw.xz", "size": null, "sha256": null, "format": "raw",
                      "imports": [
-                        {"billing_codes": ["bp-h"], "copies": [
-                            {"region": "us-east-1", "destinations": [dest("us-east-1", "Hourly")]},
-                            {"region": "eu-west-1", "destinations": [dest("eu-west-1", "Hourly")]}]},
-                        {"billing_codes": ["bp-a"], "copies": [
-                            {"region": "us-east-1", "destinations": [dest("us-east-1", "Access")]}]}]}]}))
+                        {"id": "im-h", "billing_codes": ["bp-h"], "copies": [
+                            {"id": "cp-he", "region": "us-east-1", "destinations": [dest("ds-he", "us-east-1", "Hourly")]},
+                            {"id": "cp-hw", "region": "eu-west-1", "destinations": [dest("ds-hw", "eu-west-1", "Hourly")]}]},
+                        {"id": "im-a", "billing_codes": ["bp-a"], "copies": [
+                            {"id": "cp-a", "region": "us-east-1", "destinations": [dest("ds-a", "us-east-1", "Access")]}]}]}]}))
     .unwrap()
 }
 
-fn call(function: &str, input: Value, end: Option<CallEnd>) -> Call {
+fn call(state: &str, id: &str, end: Option<CallEnd>) -> Call {
     Call {
-        function: function.into(),
-        input,
+        state: state.into(),
+        id: Some(id.into()),
         end,
     }
 }
@@ -53,10 +53,6 @@ fn steps(calls: &[Call]) -> Vec<String> {
         .collect()
 }
 
-fn publish(region: &str, billing: &str) -> Value {
-    json!({"destination": destination(region, billing)})
-}
-
 #[test]
 fn each_destination_shows_the_step_it_is_at() {
     assert_eq!(
@@ -67,26 +63,22 @@ fn each_destination_shows_the_step_it_is_at() {
             "us-east-1-Access waiting"
         ]
     );
-    let upload = json!({"source_key": "drops/p1/x.raw.xz", "bucket": "b"});
     let mut calls = vec![
-        call(
-            "vmpush-upload",
-            upload.clone(),
-            ok(json!({"status": "continue"})),
-        ),
-        call("vmpush-upload", upload, None),
+        call("Upload", "up-1", ok(json!({"status": "continue"}))),
+        call("Upload", "up-1", None),
+        // another push's calls, or a node of no destination here, change nothing
+        call("Upload", "up-9", ok(json!({"status": "done"}))),
     ];
     assert_eq!(steps(&calls)[0], "us-east-1-Hourly uploading");
     calls[1].end = ok(json!({"status": "done", "bucket": "b", "key": "k"}));
-    let import = |codes: &str| json!({"bucket": "b", "key": "k", "billing_codes": [codes]});
     calls.push(call(
-        "vmpush-import-snapshot",
-        import("bp-h"),
+        "ImportSnapshot",
+        "im-h",
         ok(json!({"status": "active", "progress": "45", "snapshot_name": "sh"})),
     ));
     calls.push(call(
-        "vmpush-import-snapshot",
-        import("bp-a"),
+        "ImportSnapshot",
+        "im-a",
         ok(json!({"status": "failed", "message": "ClientError: bad disk", "snapshot_name": "sa"})),
     ));
     assert_eq!(
@@ -98,44 +90,35 @@ fn each_destination_shows_the_step_it_is_at() {
         ]
     );
     calls.push(call(
-        "vmpush-import-snapshot",
-        import("bp-h"),
+        "ImportSnapshotCheck",
+        "im-h",
         ok(json!({"status": "completed", "snapshot_name": "sh"})),
     ));
-    let copy = |region: &str| json!({"snapshot_name": "sh", "regions": [region]});
     calls.push(call(
-        "vmpush-copy-regions",
-        copy("us-east-1"),
+        "CopyRegions",
+        "cp-he",
         ok(json!({"status": "completed"})),
     ));
     calls.push(call(
-        "vmpush-copy-regions",
-        copy("eu-west-1"),
+        "CopyRegions",
+        "cp-hw",
         ok(json!({"status": "active"})),
     ));
-    calls.push(call(
-        "vmpush-publish",
-        publish("us-east-1", "Hourly"),
-        ok(json!({"ami": "ami-1"})),
-    ));
-    calls.push(call(
-        "vmpush-rhsm-update",
-        publish("us-east-1", "Hourly"),
-        None,
-    ));
+    calls.push(call("Publish", "ds-he", ok(json!({"ami": "ami-1"}))));
+    calls.push(call("RhsmUpdate", "ds-he", None));
     assert_eq!(
         steps(&calls)[..2],
         ["us-east-1-Hourly RHSM", "eu-west-1-Hourly copying"]
     );
     calls.last_mut().unwrap().end = ok(json!({"ami": "ami-1", "action": "created"}));
     calls.push(call(
-        "vmpush-copy-regions",
-        copy("eu-west-1"),
+        "CopyRegionsCheck",
+        "cp-hw",
         ok(json!({"status": "completed"})),
     ));
     calls.push(call(
-        "vmpush-publish",
-        publish("eu-west-1", "Hourly"),
+        "Publish",
+        "ds-hw",
         Some(CallEnd::Failed(
             "Conflict: image block public access is on".into(),
         )),
@@ -148,52 +131,29 @@ fn each_destination_shows_the_step_it_is_at() {
         ]
     );
     // a retry after the failure shows the step running again
-    calls.push(call("vmpush-publish", publish("eu-west-1", "Hourly"), None));
+    calls.push(call("Publish", "ds-hw", None));
     assert_eq!(steps(&calls)[1], "eu-west-1-Hourly publishing");
 }
 
 #[test]
-fn a_status_travels_as_json_and_reads_back_the_same() {
-    let steps = [
-        Step::Waiting,
-        Step::Uploading,
-        Step::Importing(None),
-        Step::Importing(Some("40".into())),
-        Step::Copying,
-        Step::Publishing,
-        Step::Rhsm,
-        Step::Done("ami-0123".into()),
-        Step::Failed("vmpush.Denied: UnauthorizedOperation".into()),
-    ];
-    let status = PushStatus {
-        push_id: "p1".into(),
-        execution_arn: "arn:aws:states:us-east-1:1:execution:m:p1-0a1b2c3d".into(),
-        status: "RUNNING".into(),
-        error: None,
-        cause: None,
-        progress: steps
-            .iter()
-            .map(|step| Progress {
-                name: "rhel-9".into(),
-                region: "us-east-1".into(),
-                destination: "access".into(),
-                step: step.clone(),
-            })
-            .collect(),
-        result: None,
+fn the_work_list_is_the_latest_resolve_mapping_output() {
+    let resolved = |work: &WorkList| Call {
+        state: "ResolveMapping".into(),
+        id: None,
+        end: ok(serde_json::to_value(work).unwrap()),
     };
-    let json = serde_json::to_value(&status).unwrap();
-    assert_eq!(json["progress"][3]["step"], "importing 40%");
-    assert_eq!(json["progress"][7]["step"], "done ami-0123");
-    assert_eq!(
-        json["progress"][8]["step"],
-        "failed: vmpush.Denied: UnauthorizedOperation"
-    );
-    let back: PushStatus = serde_json::from_value(json).unwrap();
-    assert_eq!(back, status);
-    assert!(back.running());
-    let ended: PushStatus = serde_json::from_value(json!({"push_id": "p1",
-        "execution_arn": "a", "status": "SUCCEEDED", "result": {"state": "PUSHED"}}))
-    .unwrap();
-    assert!(!ended.running() && ended.progress.is_empty());
+    assert_eq!(work_list(&[]), None);
+    let failed = Call {
+        state: "ResolveMapping".into(),
+        id: None,
+        end: Some(CallEnd::Failed("Transient: StArMap 503".into())),
+    };
+    let calls = [failed, resolved(&work())];
+    assert_eq!(work_list(&calls), Some(work()));
+    // an output of another state is no work list
+    let upload = Call {
+        state: "Upload".into(),
+        ..resolved(&work())
+    };
+    assert_eq!(work_list(&[upload]), None);
 }

@@ -2,6 +2,7 @@ use std::sync::Mutex;
 use std::time::{Duration, UNIX_EPOCH};
 
 use super::*;
+use crate::payloads::*;
 use crate::ports::*;
 
 /// RHSM in memory: known AMIs, and every call with its body.
@@ -71,6 +72,7 @@ fn input(pre_push: bool, product: Option<&str>) -> RhsmInput {
                     "variant": null, "type": "ga"},
         "marketplace": null});
     RhsmInput {
+        id: "ds-0123456789ab".into(),
         destination: serde_json::from_value(destination).unwrap(),
         ami: "ami-1".into(),
         pre_push,

@@ -3,6 +3,7 @@ use std::sync::Mutex;
 use serde_json::Value;
 
 use super::*;
+use crate::payloads::*;
 use crate::steps::ErrorKind;
 
 #[derive(Default)]

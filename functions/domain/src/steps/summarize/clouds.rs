@@ -5,7 +5,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::Outcome;
+use crate::payloads::Outcome;
 use crate::plan::worklist::Leaf;
 
 /// What a destination's element is made of besides its work-list leaf.

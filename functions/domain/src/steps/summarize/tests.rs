@@ -1,4 +1,5 @@
 use super::*;
+use crate::payloads::*;
 
 fn destination(region: &str, billing: &str) -> Value {
     let name = format!(
@@ -29,27 +30,27 @@ fn destination(region: &str, billing: &str) -> Value {
 const SOURCE: &str = "starmap/CLOUD_IMAGES/rhel-ec2-9.0-10/rhel-ec2-9.0-10.x86_64.raw.xz";
 
 fn work() -> WorkList {
-    let dest = |region: &str, billing: &str| json!({"source": SOURCE, "destination": destination(region, billing)});
+    let dest = |id: &str, region: &str, billing: &str| json!({"id": id, "source": SOURCE, "destination": destination(region, billing)});
     serde_json::from_value(json!({
         "push_id": "p1",
-        "uploads": [{"account": "aws-us-storage", "region": "us-east-1", "bucket": "redhat-cloudimg-us-east-1",
+        "uploads": [{"id": "up-1", "account": "aws-us-storage", "region": "us-east-1", "bucket": "redhat-cloudimg-us-east-1",
                      "source_bucket": "vmpush-staging", "source_key": format!("drops/p1/{SOURCE}"),
                      "size": null, "sha256": "ab".repeat(32), "format": "raw", "tags": [],
                      "build": {"name": "rhel-ec2", "version": "9.0", "release": "10"},
                      "imports": [
-                        {"billing_codes": ["bp-6fa54006"], "copies": [
-                            {"region": "us-east-1", "destinations": [dest("us-east-1", "hourly")]},
-                            {"region": "eu-west-1", "destinations": [dest("eu-west-1", "hourly")]}]},
-                        {"billing_codes": ["bp-63a5400a"], "copies": [
-                            {"region": "us-east-1", "destinations": [dest("us-east-1", "access")]}]}]}],
+                        {"id": "im-h", "billing_codes": ["bp-6fa54006"], "copies": [
+                            {"id": "cp-he", "region": "us-east-1", "destinations": [dest("ds-he", "us-east-1", "hourly")]},
+                            {"id": "cp-hw", "region": "eu-west-1", "destinations": [dest("ds-hw", "eu-west-1", "hourly")]}]},
+                        {"id": "im-a", "billing_codes": ["bp-63a5400a"], "copies": [
+                            {"id": "cp-a", "region": "us-east-1", "destinations": [dest("ds-a", "us-east-1", "access")]}]}]}],
         "skipped": [{"source": "sap.raw.xz", "destination": "us-east-1-access",
                      "reason": "pushed only to hourly destinations"}]
     }))
     .unwrap()
 }
 
-fn pushed(ami: &str, public: bool) -> Value {
-    json!({"ami": ami, "snapshot": ami.replace("ami", "snap"), "public": public})
+fn pushed(id: &str, ami: &str, public: bool) -> Value {
+    json!({"id": id, "ami": ami, "snapshot": ami.replace("ami", "snap"), "public": public})
 }
 
 /// The state machine's results for the tree of [`work`]: hourly (us-east-1, eu-west-1), access
@@ -63,22 +64,22 @@ fn input(outcomes: Value) -> SummaryInput {
         workflow: "community".into(),
         push_id: None,
         work: Some(work()),
-        outcomes,
+        outcomes: serde_json::from_value(outcomes).unwrap(),
         failure: None,
     }
 }
 
 #[test]
 fn a_failed_region_is_notpushed_and_the_rest_reported_pushed() {
-    // as a Catch records it: the function's errorType and its OMPS body
-    let cause = json!({"errorType": "Conflict", "errorMessage": json!({"status": 409, "error": "Conflict",
-        "message": "CopySnapshot to eu-west-1: UnauthorizedOperation (HTTP 403)"}).to_string()});
-    let failed =
-        json!({"failed_at": "copy", "failure": {"Error": "Conflict", "Cause": cause.to_string()}});
+    // as a Catch records it: the function's errorType and its plain-text message
+    let cause = json!({"errorType": "Conflict",
+        "errorMessage": "CopySnapshot to eu-west-1: UnauthorizedOperation (HTTP 403)"});
+    let failed = json!({"id": "cp-hw", "failed_at": "copy",
+        "failure": {"Error": "Conflict", "Cause": cause.to_string()}});
     let input = input(results(
-        pushed("ami-1", true),
+        pushed("ds-he", "ami-1", true),
         failed,
-        pushed("ami-2", false),
+        pushed("ds-a", "ami-2", false),
     ));
     let (result, notice) = summarize(&input).unwrap();
     assert_eq!(result.state, "FAILED");
@@ -135,8 +136,8 @@ fn a_failed_region_is_notpushed_and_the_rest_reported_pushed() {
 #[test]
 fn upload_failures_are_uploadfailed_and_all_pushed_is_pushed() {
     // one outcome in place of an import's list stands for both of its destinations
-    let failed = json!({"failed_at": "import", "error": "import task ended deleted"});
-    let mut input = input(json!([[failed, [[pushed("ami-2", false)]]]]));
+    let failed = json!({"id": "im-h", "failed_at": "import", "error": "import task ended deleted"});
+    let mut input = input(json!([[failed, [[pushed("ds-a", "ami-2", false)]]]]));
     let (result, _) = summarize(&input).unwrap();
     let states: Vec<(&str, Option<&str>)> = result
         .destinations
@@ -152,40 +153,56 @@ fn upload_failures_are_uploadfailed_and_all_pushed_is_pushed() {
             ("SKIPPED", Some("pushed only to hourly destinations")),
         ]
     );
-    input.outcomes = results(
-        pushed("ami-1", true),
-        pushed("ami-3", true),
-        pushed("ami-2", false),
-    );
+    // results are matched by id, not by position
+    input.outcomes = serde_json::from_value(json!([[
+        [[pushed("ds-a", "ami-2", false)]],
+        [
+            [pushed("ds-hw", "ami-3", true)],
+            [pushed("ds-he", "ami-1", true)]
+        ]
+    ]]))
+    .unwrap();
     let (result, notice) = summarize(&input).unwrap();
     assert_eq!(
         (result.state.as_str(), notice.state.as_str()),
         ("PUSHED", "PUSHED")
     );
-    input.outcomes = json!([[[[pushed("ami-1", true)], [pushed("ami-3", true)]]]]);
+    assert_eq!(
+        result
+            .destinations
+            .iter()
+            .map(|d| d.ami.as_deref())
+            .collect::<Vec<_>>(),
+        [Some("ami-1"), Some("ami-3"), Some("ami-2"), None]
+    );
+    input.outcomes = serde_json::from_value(json!([[[
+        [pushed("ds-he", "ami-1", true)],
+        [pushed("ds-hw", "ami-3", true)]
+    ]]]))
+    .unwrap();
     assert_eq!(
         summarize(&input).unwrap_err().message,
-        "summary: outcomes[0]: 1 entries for 2 in the work list"
+        "summary: no outcome for us-east-1-access in us-east-1 (ds-a)"
     );
-    input.outcomes = json!([[
-        [[pushed("ami-1", true)], ["ami-3"]],
-        [[pushed("ami-2", false)]]
-    ]]);
+    input.outcomes = serde_json::from_value(json!([[[pushed("ds-zz", "ami-9", true)]]])).unwrap();
     assert_eq!(
         summarize(&input).unwrap_err().message,
-        "summary: outcomes[0][0][1][0]: expected an outcome object"
+        "summary: an outcome names \"ds-zz\", which is no node of the work list"
     );
+    let not_an_outcome = json!({"workflow": "community", "work": work(),
+        "outcomes": [[[[{"ami": "ami-3"}]]]]});
+    assert!(serde_json::from_value::<SummaryInput>(not_an_outcome).is_err());
 }
 
 #[test]
 fn a_push_failing_before_its_work_list_is_failed_with_the_reason() {
-    let cause = json!({"errorType": "InvalidInput", "errorMessage": json!({"status": 400, "error": "InvalidInput",
-        "message": "push.yaml: workflow: unknown variant `all`"}).to_string()});
+    let cause = json!({"errorType": "InvalidInput",
+        "errorMessage": "push.yaml: workflow: unknown variant `all`"});
     let input = SummaryInput {
         workflow: "community".into(),
         push_id: Some("p9".into()),
         work: None,
-        outcomes: Value::Null,
+        outcomes: Vec::new(),
         failure: Some(TaskFailure {
             error: "InvalidInput".into(),
             cause: Some(cause.to_string()),
@@ -245,9 +262,9 @@ impl ObjectWriter for Bucket {
 #[tokio::test]
 async fn the_result_is_written_under_the_push_id() {
     let input = input(results(
-        pushed("ami-1", true),
-        pushed("ami-3", true),
-        pushed("ami-2", false),
+        pushed("ds-he", "ami-1", true),
+        pushed("ds-hw", "ami-3", true),
+        pushed("ds-a", "ami-2", false),
     ));
     let bucket = Bucket::default();
     let out = write(&bucket, "vmpush-results", &input).await.unwrap();

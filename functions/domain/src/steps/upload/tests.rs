@@ -8,6 +8,8 @@ use tokio::io::AsyncReadExt;
 
 use super::parts::hex;
 use super::*;
+use crate::inputs::item::DiskFormat;
+use crate::payloads::*;
 use crate::ports::*;
 
 /// A pending multipart upload of the fake.
@@ -279,6 +281,7 @@ fn sha(data: &[u8]) -> String {
 fn input(key: &str, sha256: Option<&str>) -> UploadInput {
     UploadInput {
         work: UploadWork {
+            id: "up-0123456789ab".into(),
             account: "aws-us-storage".into(),
             region: "us-east-1".into(),
             bucket: "target".into(),

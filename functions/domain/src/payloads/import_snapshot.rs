@@ -1,0 +1,77 @@
+//! Import snapshot: `start` gets or creates the import of an uploaded image, `check` follows
+//! it.
+
+use serde::{Deserialize, Serialize};
+
+use crate::inputs::item::DiskFormat;
+
+/// The step's input.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ImportInput {
+    /// The work-list import's id.
+    pub id: String,
+    /// `start` or `check`.
+    pub action: ImportAction,
+    /// Region of the bucket (where the snapshot is imported).
+    pub region: String,
+    /// Bucket of the uploaded image.
+    pub bucket: String,
+    /// Key of the uploaded image.
+    pub key: String,
+    /// sha256 of the image's content.
+    pub sha256: String,
+    /// Disk format.
+    pub format: DiskFormat,
+    /// Billing codes of the AMIs registered from this snapshot.
+    #[serde(default)]
+    pub billing_codes: Vec<String>,
+    /// Provenance tags (spec A15) for the task and the snapshot.
+    #[serde(default)]
+    pub tags: Vec<(String, String)>,
+    /// The task to check (from `start`).
+    #[serde(default)]
+    pub task_id: Option<String>,
+}
+
+/// `start` or `check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ImportAction {
+    /// Get or create.
+    Start,
+    /// Report progress; tag the snapshot on completion.
+    Check,
+}
+
+/// Where an import stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ImportStatus {
+    /// Still converting: check again after a wait.
+    Active,
+    /// The snapshot exists.
+    Completed,
+    /// The import failed; `message` says why.
+    Failed,
+}
+
+/// The step's output.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportOutput {
+    /// The work-list import's id.
+    pub id: String,
+    /// Status.
+    pub status: ImportStatus,
+    /// The snapshot name.
+    pub snapshot_name: String,
+    /// The import task, when there is one.
+    pub task_id: Option<String>,
+    /// The snapshot, when completed.
+    pub snapshot_id: Option<String>,
+    /// Progress percent, while active.
+    pub progress: Option<String>,
+    /// Status detail or failure reason.
+    pub message: Option<String>,
+    /// Whether this call started a new import.
+    pub started: bool,
+}

@@ -1,0 +1,43 @@
+//! Every step's input and output, as the state machine (or the API) passes them: one place
+//! for the whole contract between the ASL, the functions and their callers. Each work-list
+//! node carries an id (see [`crate::plan::worklist`]) that the step handling it echoes in its
+//! output, so results and history events are matched by id.
+//!
+//! | step | input | output |
+//! |---|---|---|
+//! | start-push | an S3 notification, an API request or a [`PushRequest`] | [`Started`] / [`StartedPushes`] |
+//! | resolve-mapping | [`Push`] | [`WorkList`] |
+//! | upload | [`UploadInput`] | [`UploadOutput`] |
+//! | import-snapshot | [`ImportInput`] | [`ImportOutput`] |
+//! | copy-regions | [`CopyInput`] | [`CopyOutput`] |
+//! | publish | [`PublishInput`] | [`PublishOutput`] |
+//! | rhsm-update | [`RhsmInput`] | [`RhsmOutput`] |
+//! | summarize | [`SummaryInput`] | [`SummaryOutput`] |
+//! | sns-notify | [`NotifyInput`] | [`NotifyOutput`] |
+//! | push-status | `GET /pushes/{id}` | [`PushStatus`] |
+
+mod copy_regions;
+mod import_snapshot;
+mod publish;
+mod push_status;
+mod rhsm_update;
+mod sns_notify;
+mod start_push;
+mod summarize;
+mod upload;
+
+pub use copy_regions::*;
+pub use import_snapshot::*;
+pub use publish::*;
+pub use push_status::*;
+pub use rhsm_update::*;
+pub use sns_notify::*;
+pub use start_push::*;
+pub use summarize::*;
+pub use upload::*;
+
+pub use crate::inputs::push::{Push, PushRequest};
+pub use crate::plan::worklist::{CopyWork, DestinationWork, ImportWork, UploadWork, WorkList};
+
+#[cfg(test)]
+mod tests;

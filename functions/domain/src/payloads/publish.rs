@@ -1,0 +1,49 @@
+//! Publish: one destination's AMI, registered, shared and (where planned) public.
+
+use serde::{Deserialize, Serialize};
+
+use crate::plan::PlannedDestination;
+
+/// The step's input.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PublishInput {
+    /// The work-list destination's id.
+    pub id: String,
+    /// The destination, as planned.
+    pub destination: PlannedDestination,
+    /// The snapshot in the destination's region (copy-regions' output).
+    pub snapshot_id: String,
+    /// Pre-push: register and share with accounts only, never public.
+    #[serde(default)]
+    pub pre_push: bool,
+    /// Share the snapshot of a public image with everyone too (default: it stays private).
+    #[serde(default)]
+    pub public_snapshot: bool,
+    /// Provenance tags of the AMI and snapshot (besides the destination's own and
+    /// `billing_type`).
+    #[serde(default)]
+    pub tags: Vec<(String, String)>,
+}
+
+/// The step's output.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublishOutput {
+    /// The work-list destination's id.
+    pub id: String,
+    /// The AMI.
+    pub ami: String,
+    /// Its name.
+    pub name: String,
+    /// Its region.
+    pub region: String,
+    /// Its snapshot.
+    pub snapshot: String,
+    /// Whether this run registered it.
+    pub created: bool,
+    /// Whether it is public.
+    pub public: bool,
+    /// Accounts added to its launch permission by this run.
+    pub shared_with: Vec<String>,
+    /// Accounts added to the snapshot's create-volume permission by this run.
+    pub snapshot_shared_with: Vec<String>,
+}
