@@ -28,13 +28,8 @@ pub fn json_body<T: DeserializeOwned>(request: &ApiGatewayProxyRequest) -> Resul
         &bytes
     };
     let mut json = serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(&mut json).map_err(|e| {
-        let path = e.path().to_string();
-        StepError::invalid(match path.as_str() {
-            "." => format!("request body: {}", e.inner()),
-            _ => format!("request body: {path}: {}", e.inner()),
-        })
-    })
+    serde_path_to_error::deserialize(&mut json)
+        .map_err(|e| StepError::invalid(super::located("request body", &e)))
 }
 
 /// A path parameter of the request.

@@ -30,16 +30,19 @@ impl From<Failure> for Diagnostic {
     }
 }
 
-/// Decodes `payload` as `T`; an error names the step and the field (`publish input:
-/// destination.region: invalid type: ...`).
+/// A decoding error as one line: what was decoded, the field (when not the whole document)
+/// and the problem (`publish input: destination.region: invalid type: ...`).
+pub fn located(what: &str, e: &serde_path_to_error::Error<serde_json::Error>) -> String {
+    match e.path().to_string().as_str() {
+        "." => format!("{what}: {}", e.inner()),
+        path => format!("{what}: {path}: {}", e.inner()),
+    }
+}
+
+/// Decodes `payload` as `T`; an error names the step and the field.
 pub fn decode<T: DeserializeOwned>(step: &str, payload: Value) -> Result<T, StepError> {
-    serde_path_to_error::deserialize(payload).map_err(|e| {
-        let path = e.path().to_string();
-        StepError::invalid(match path.as_str() {
-            "." => format!("{step} input: {}", e.inner()),
-            _ => format!("{step} input: {path}: {}", e.inner()),
-        })
-    })
+    serde_path_to_error::deserialize(payload)
+        .map_err(|e| StepError::invalid(located(&format!("{step} input"), &e)))
 }
 
 /// Runs the function of `step`: every event is decoded as `In`, handed to `handler` with the

@@ -32,13 +32,7 @@ impl<'de> Deserialize<'de> for StartEvent {
             what: &str,
             value: Value,
         ) -> Result<T, E> {
-            serde_path_to_error::deserialize(value).map_err(|e| {
-                let path = e.path().to_string();
-                match path.as_str() {
-                    "." => E::custom(format!("{what}: {}", e.inner())),
-                    _ => E::custom(format!("{what}: {path}: {}", e.inner())),
-                }
-            })
+            serde_path_to_error::deserialize(value).map_err(|e| E::custom(super::located(what, &e)))
         }
         let value = Value::deserialize(deserializer)?;
         if !value.is_object() {

@@ -10,6 +10,8 @@
 //! echoes the id of the node it handles, and summarize and push-status find outcomes and
 //! history events by these ids, never by position or function name.
 
+use std::collections::HashSet;
+
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -136,17 +138,20 @@ impl WorkList {
         })
     }
 
-    /// Whether `id` is the id of a node of the tree.
-    pub fn has_node(&self, id: &str) -> bool {
-        self.uploads.iter().any(|u| {
-            u.id == id
-                || u.imports.iter().any(|i| {
-                    i.id == id
-                        || i.copies
-                            .iter()
-                            .any(|c| c.id == id || c.destinations.iter().any(|d| d.id == id))
-                })
-        })
+    /// The ids of every node of the tree.
+    pub fn node_ids(&self) -> HashSet<&str> {
+        let mut ids = HashSet::new();
+        for u in &self.uploads {
+            ids.insert(u.id.as_str());
+            for i in &u.imports {
+                ids.insert(i.id.as_str());
+                for c in &i.copies {
+                    ids.insert(c.id.as_str());
+                    ids.extend(c.destinations.iter().map(|d| d.id.as_str()));
+                }
+            }
+        }
+        ids
     }
 }
 

@@ -12,9 +12,10 @@ use crate::steps::StepError;
 /// The outcome of every destination, in [`WorkList::leaves`] order. An outcome naming no node
 /// of the work list, or a destination without one, is an error naming it.
 pub fn spread<'a>(work: &WorkList, results: &'a [Outcomes]) -> Result<Vec<&'a Outcome>, StepError> {
+    let nodes = work.node_ids();
     let mut by_id: HashMap<&str, &Outcome> = HashMap::new();
     for outcome in results.iter().flat_map(Outcomes::flatten) {
-        if !work.has_node(&outcome.id) {
+        if !nodes.contains(outcome.id.as_str()) {
             return Err(StepError::invalid(format!(
                 "summary: an outcome names {:?}, which is no node of the work list",
                 outcome.id
