@@ -74,7 +74,7 @@ pub async fn always(status: u16, body: &str) -> SdkConfig {
     config(move |_| (status, body.clone())).await
 }
 
-/// An EC2 (and SNS: `awsQuery`) error document.
+/// An EC2 (`ec2Query`) error document.
 pub fn query_error(code: &str) -> String {
     format!(
         "<Response><Errors><Error><Code>{code}</Code><Message>{code} happened</Message></Error></Errors><RequestID>r-1</RequestID></Response>"

@@ -20,3 +20,8 @@ pub mod sfn;
 #[cfg(feature = "sns")]
 pub mod sns;
 pub mod starmap;
+
+/// An optional environment variable (unset and empty are the same).
+pub fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}

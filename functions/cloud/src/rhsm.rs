@@ -11,6 +11,8 @@ use vmpush_domain::ports::Rhsm;
 use vmpush_domain::ports::{Reply, RhsmWrites};
 use vmpush_domain::steps::{ErrorKind, StepError};
 
+use crate::env;
+
 /// Connection-error retries, as pubtools' executor (3 attempts).
 const ATTEMPTS: u32 = 3;
 
@@ -31,7 +33,6 @@ impl HttpRhsm {
     /// (pubtools' names) for the client certificate and `VMPUSH_RHSM_CA` for a private CA;
     /// `None` without a URL.
     pub fn from_env() -> Result<Option<Self>, StepError> {
-        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
         let Some(url) = env("VMPUSH_RHSM_URL") else {
             return Ok(None);
         };

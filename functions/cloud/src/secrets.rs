@@ -7,6 +7,7 @@ use vmpush_domain::inputs::credentials::{CREDENTIALS_ENV, CredentialSet};
 use vmpush_domain::steps::{ErrorKind, StepError};
 
 use crate::aws::classify;
+use crate::env;
 
 /// The variable naming the secret (ARN or name).
 pub const SECRET_ENV: &str = "VMPUSH_CREDENTIALS_SECRET";
@@ -94,7 +95,6 @@ pub enum CredentialSource {
 impl CredentialSource {
     /// The source the environment names.
     pub fn from_env(config: &SdkConfig) -> Result<Self, StepError> {
-        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
         if let Some(secret) = env(SECRET_ENV) {
             return Ok(CredentialSource::Secret(
                 SecretCredentials::new(config),

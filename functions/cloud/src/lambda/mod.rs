@@ -7,6 +7,8 @@
 pub mod api;
 pub mod start_push;
 
+pub use crate::env;
+
 use std::future::Future;
 use std::pin::Pin;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -72,11 +74,6 @@ where
 /// A required environment variable, or an error naming it.
 pub fn required_env(name: &str) -> Result<String, lambda_runtime::Error> {
     std::env::var(name).map_err(|_| format!("environment variable {name} is not set").into())
-}
-
-/// An optional environment variable (unset and empty are the same).
-pub fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
 /// A whole-number environment variable, or `default` when unset.
