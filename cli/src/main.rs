@@ -2,7 +2,6 @@
 //! and calls the library; `main` prints an error's one-line `Display` and exits 1 (usage
 //! errors exit 2, as clap's do).
 
-mod api;
 mod local;
 mod plan;
 mod push;
@@ -46,6 +45,16 @@ pub enum Failure {
 impl From<vmpush_domain::Error> for Failure {
     fn from(e: vmpush_domain::Error) -> Self {
         Failure::Input(e.to_string())
+    }
+}
+
+impl From<vmpush_cloud::push_api::ApiError> for Failure {
+    fn from(e: vmpush_cloud::push_api::ApiError) -> Self {
+        if e.is_usage() {
+            Failure::Usage(e.to_string())
+        } else {
+            Failure::Input(e.to_string())
+        }
     }
 }
 

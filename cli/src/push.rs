@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use vmpush_cloud::s3::drop::put_file;
 use vmpush_domain::inputs::credentials::CredentialSet;
 use vmpush_domain::inputs::push::{
     PushRequest, StarmapMode, StarmapSettings, parse_request, valid_push_id,
@@ -227,7 +226,10 @@ pub async fn run(args: Args) -> Result<ExitCode, Failure> {
     let display = Display::new();
     let bar = display.bytes(total, &format!("staged s3://{}/{drop}/", staging.bucket));
     for (path, key) in &uploads {
-        put_file(&staging.s3, &staging.bucket, key, path, &|n| bar.inc(n)).await?;
+        staging
+            .objects
+            .put_file(&staging.bucket, key, path, &|n| bar.inc(n))
+            .await?;
     }
     bar.finish();
     // the execution to follow: the one start-push names for this very push.yaml, or the one

@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+use vmpush_cloud::push_api::PushApi;
 use vmpush_cloud::s3::S3Objects;
 use vmpush_cloud::secrets::SecretCredentials;
 use vmpush_cloud::sfn::watch::PushWatch;
@@ -17,7 +18,6 @@ use vmpush_domain::steps::push_status;
 use vmpush_local::{Layout, State};
 
 use crate::Failure;
-use crate::api::PushApi;
 
 /// Stack selection flags.
 #[derive(Debug, clap::Args)]
@@ -51,9 +51,7 @@ pub struct StackArgs {
 
 /// Where staged trees are written.
 pub struct Staging {
-    /// S3, for the files.
-    pub s3: aws_sdk_s3::Client,
-    /// S3, for `push.yaml`.
+    /// S3, for the files and `push.yaml`.
     pub objects: S3Objects,
     /// The staging bucket.
     pub bucket: String,
@@ -134,8 +132,7 @@ impl Stack {
         };
         Ok(Stack {
             staging: staging.map(|bucket| Staging {
-                objects: S3Objects::new(s3.clone()),
-                s3,
+                objects: S3Objects::new(s3),
                 bucket,
             }),
             follow,
@@ -185,7 +182,7 @@ impl Stack {
         execution: Option<&str>,
     ) -> Result<Option<PushStatus>, Failure> {
         match &self.follow {
-            Follow::Api(api) => api.status(push_id).await,
+            Follow::Api(api) => Ok(api.status(push_id).await?),
             Follow::Executions {
                 watch,
                 objects,

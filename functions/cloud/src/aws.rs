@@ -2,6 +2,8 @@
 //! `AWS_ENDPOINT_URL_<SERVICE>` variables, so the local stack needs no code path of its own)
 //! and the mapping of SDK errors to the step error kinds the state machine retries on.
 
+use std::fmt;
+
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
@@ -42,54 +44,132 @@ const THROTTLING: [&str; 8] = [
     "ProvisionedThroughputExceededException",
 ];
 
-/// Maps an SDK error to a step error; `what` says which call on which resource failed.
-pub fn classify<E>(what: &str, err: &SdkError<E, HttpResponse>) -> StepError
+/// One failed SDK call as AWS answered it, read once from the SDK error: the class the state
+/// machine retries on, the service's error code and a one-line account. It is the `source` of
+/// every adapter module's typed error, which adds the operation, resource and region.
+#[derive(Debug)]
+pub struct SdkFailure {
+    kind: ErrorKind,
+    code: String,
+    status: Option<u16>,
+    detail: String,
+}
+
+impl SdkFailure {
+    /// How the state machine treats it.
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// The service's error code (`InvalidAMIName.Duplicate`), empty when it sent none.
+    pub fn code(&self) -> &str {
+        &self.code
+    }
+
+    /// The HTTP status of the answer, when one came.
+    pub fn status(&self) -> Option<u16> {
+        self.status
+    }
+}
+
+impl fmt::Display for SdkFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.detail)
+    }
+}
+
+impl std::error::Error for SdkFailure {}
+
+impl<E> From<SdkError<E, HttpResponse>> for SdkFailure
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
-    match err {
-        SdkError::ServiceError(service) => {
-            let code = service.err().code().unwrap_or("");
-            let status = service.raw().status().as_u16();
-            let kind = if THROTTLING.contains(&code) || status == 429 {
-                ErrorKind::Throttled
-            } else if code.contains("NotFound")
-                || code.contains("DoesNotExist")
-                || code.starts_with("NoSuch")
-            {
-                ErrorKind::NotFound
-            } else if code.contains("Exists")
-                || code.contains("Duplicate")
-                || code.contains("Conflict")
-                || code.contains("InUse")
-            {
-                ErrorKind::Conflict
-            } else if status >= 500 {
-                ErrorKind::Transient
-            } else {
-                ErrorKind::Fatal
-            };
-            match service.err().message() {
-                Some(message) => {
-                    StepError::new(kind, format!("{what}: {code} (HTTP {status}): {message}"))
-                }
-                // no code and no message: an answer the SDK could not read; say why
-                None if code.is_empty() => StepError::new(
+    fn from(err: SdkError<E, HttpResponse>) -> Self {
+        let status = err.raw_response().map(|r| r.status().as_u16());
+        match &err {
+            SdkError::ServiceError(service) => {
+                let code = service.err().code().unwrap_or("").to_string();
+                let status = service.raw().status().as_u16();
+                let kind = kind_of(&code, status);
+                let detail = match service.err().message() {
+                    Some(message) => format!("{code} (HTTP {status}): {message}"),
+                    // no code and no message: an answer the SDK could not read; say why
+                    None if code.is_empty() => {
+                        format!("HTTP {status}: {}", DisplayErrorContext(&err))
+                    }
+                    None => format!("{code} (HTTP {status})"),
+                };
+                SdkFailure {
                     kind,
-                    format!("{what}: HTTP {status}: {}", DisplayErrorContext(err)),
-                ),
-                None => StepError::new(kind, format!("{what}: {code} (HTTP {status})")),
+                    code,
+                    status: Some(status),
+                    detail,
+                }
             }
+            SdkError::TimeoutError(_)
+            | SdkError::DispatchFailure(_)
+            | SdkError::ResponseError(_) => SdkFailure {
+                kind: ErrorKind::Transient,
+                code: String::new(),
+                status,
+                detail: DisplayErrorContext(&err).to_string(),
+            },
+            _ => SdkFailure {
+                kind: ErrorKind::Fatal,
+                code: String::new(),
+                status,
+                detail: DisplayErrorContext(&err).to_string(),
+            },
         }
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
-            StepError::new(
-                ErrorKind::Transient,
-                format!("{what}: {}", DisplayErrorContext(err)),
-            )
-        }
-        _ => StepError::new(
-            ErrorKind::Fatal,
-            format!("{what}: {}", DisplayErrorContext(err)),
-        ),
     }
+}
+
+/// The class of a service error from its code and HTTP status.
+fn kind_of(code: &str, status: u16) -> ErrorKind {
+    if THROTTLING.contains(&code) || status == 429 {
+        ErrorKind::Throttled
+    } else if code.contains("NotFound")
+        || code.contains("DoesNotExist")
+        || code.starts_with("NoSuch")
+    {
+        ErrorKind::NotFound
+    } else if code.contains("Exists")
+        || code.contains("Duplicate")
+        || code.contains("Conflict")
+        || code.contains("InUse")
+    {
+        ErrorKind::Conflict
+    } else if status >= 500 {
+        ErrorKind::Transient
+    } else {
+        ErrorKind::Fatal
+    }
+}
+
+/// Reads the SDK error of a call into an [`SdkFailure`], ready for an adapter's `context`.
+pub trait SdkResultExt<T> {
+    /// The call's result with its error read.
+    fn failure(self) -> Result<T, SdkFailure>;
+}
+
+impl<T, E> SdkResultExt<T> for Result<T, SdkError<E, HttpResponse>>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    fn failure(self) -> Result<T, SdkFailure> {
+        self.map_err(SdkFailure::from)
+    }
+}
+
+/// The step error of an adapter's typed error: its message with every context, and the kind of
+/// the [`SdkFailure`] it wraps, else `own` (an answer the adapter could not use).
+pub fn step_error(error: &(dyn std::error::Error + 'static), own: ErrorKind) -> StepError {
+    let mut cause = Some(error);
+    while let Some(e) = cause {
+        if let Some(failure) = e.downcast_ref::<SdkFailure>() {
+            return StepError::new(failure.kind, error.to_string());
+        }
+        cause = e.source();
+    }
+    StepError::new(own, error.to_string())
 }

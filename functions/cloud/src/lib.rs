@@ -1,5 +1,5 @@
 //! vmpush's adapters: the implementations of the domain's ports that talk to networks — the
-//! StArMap and RHSM clients, the push API's HTTP shapes, and the AWS SDK adapters behind
+//! StArMap and RHSM clients, the push API's HTTP shapes and its signed client (`api`), and the AWS SDK adapters behind
 //! features (`s3`, `sfn`, ...), so each function builds only the SDKs it uses.
 
 #[cfg(feature = "aws")]
@@ -10,6 +10,8 @@ mod canned;
 pub mod ec2;
 #[cfg(feature = "lambda")]
 pub mod lambda;
+#[cfg(feature = "api")]
+pub mod push_api;
 pub mod rhsm;
 #[cfg(feature = "s3")]
 pub mod s3;

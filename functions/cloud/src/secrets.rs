@@ -3,11 +3,35 @@
 
 use aws_config::SdkConfig;
 use aws_sdk_secretsmanager::Client;
+use snafu::{ResultExt, Snafu};
 use vmpush_domain::inputs::credentials::{CREDENTIALS_ENV, CredentialSet};
 use vmpush_domain::steps::{ErrorKind, StepError};
 
-use crate::aws::classify;
+use crate::aws::{SdkFailure, SdkResultExt, step_error};
 use crate::env;
+
+/// A failed Secrets Manager call, naming the secret, never its content.
+#[derive(Debug, Snafu)]
+enum Error {
+    #[snafu(display("GetSecretValue {secret}: {source}"))]
+    Read { secret: String, source: SdkFailure },
+
+    #[snafu(display("secret {secret}: no value"))]
+    Empty { secret: String },
+
+    #[snafu(display("PutSecretValue {secret}: {source}"))]
+    Write { secret: String, source: SdkFailure },
+}
+
+impl From<Error> for StepError {
+    fn from(error: Error) -> Self {
+        let own = match error {
+            Error::Empty { .. } => ErrorKind::InvalidInput,
+            _ => ErrorKind::Fatal,
+        };
+        step_error(&error, own)
+    }
+}
 
 /// The variable naming the secret (ARN or name).
 pub const SECRET_ENV: &str = "VMPUSH_CREDENTIALS_SECRET";
@@ -35,16 +59,12 @@ impl SecretCredentials {
             .secret_id(secret)
             .send()
             .await
-            .map_err(|e| classify(&format!("GetSecretValue {secret}"), &e))?;
+            .failure()
+            .context(ReadSnafu { secret })?;
         let text = match (value.secret_string(), value.secret_binary()) {
             (Some(s), _) => s.as_bytes().to_vec(),
             (None, Some(b)) => b.as_ref().to_vec(),
-            (None, None) => {
-                return Err(StepError::new(
-                    ErrorKind::InvalidInput,
-                    format!("secret {secret}: no value"),
-                ));
-            }
+            (None, None) => return Err(EmptySnafu { secret }.build().into()),
         };
         Ok(CredentialSet::from_secret(
             &format!("secret {secret}"),
@@ -74,7 +94,8 @@ impl SecretCredentials {
             .secret_string(credentials.to_secret())
             .send()
             .await
-            .map_err(|e| classify(&format!("PutSecretValue {secret}"), &e))?;
+            .failure()
+            .context(WriteSnafu { secret })?;
         Ok(true)
     }
 }

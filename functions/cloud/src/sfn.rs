@@ -2,12 +2,14 @@
 
 use aws_config::SdkConfig;
 use aws_sdk_sfn::Client;
+use snafu::IntoError;
 use tracing::{info, instrument};
 use vmpush_domain::ports::{Execution, Executions};
 use vmpush_domain::steps::{ErrorKind, StepError};
 
-use crate::aws::classify;
+use crate::aws::SdkResultExt;
 
+mod error;
 pub mod watch;
 
 /// Starts executions of one state machine, get-or-create by execution name.
@@ -42,16 +44,11 @@ impl SfnExecutions {
             .execution_arn(arn)
             .send()
             .await
+            .failure()
         {
             Ok(_) => Ok(true),
-            Err(e) => {
-                let error = classify(&format!("DescribeExecution {arn}"), &e);
-                if error.kind == ErrorKind::NotFound {
-                    Ok(false)
-                } else {
-                    Err(error)
-                }
-            }
+            Err(f) if f.kind() == ErrorKind::NotFound => Ok(false),
+            Err(f) => Err(error::DescribeExecutionSnafu { arn }.into_error(f).into()),
         }
     }
 }
@@ -74,7 +71,8 @@ impl Executions for SfnExecutions {
             .name(name)
             .input(input)
             .send()
-            .await;
+            .await
+            .failure();
         match started {
             Ok(out) => {
                 info!(execution = %out.execution_arn(), "execution started");
@@ -83,19 +81,20 @@ impl Executions for SfnExecutions {
                     started: true,
                 })
             }
-            Err(e) => {
-                let error = classify(
-                    &format!("StartExecution {name} of {}", self.state_machine_arn),
-                    &e,
-                );
+            Err(f) => {
                 // A duplicate event won the race: the execution is there, attach to it.
-                if error.kind == ErrorKind::Conflict && self.exists(&arn).await? {
+                if f.kind() == ErrorKind::Conflict && self.exists(&arn).await? {
                     return Ok(Execution {
                         arn,
                         started: false,
                     });
                 }
-                Err(error)
+                Err(error::StartExecutionSnafu {
+                    name,
+                    state_machine: &self.state_machine_arn,
+                }
+                .into_error(f)
+                .into())
             }
         }
     }

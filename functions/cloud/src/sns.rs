@@ -2,11 +2,29 @@
 
 use aws_config::SdkConfig;
 use aws_sdk_sns::Client;
+use aws_sdk_sns::error::BuildError;
 use aws_sdk_sns::types::MessageAttributeValue;
+use snafu::{ResultExt, Snafu};
 use vmpush_domain::ports::{Attribute, Message, Topic};
 use vmpush_domain::steps::{ErrorKind, StepError};
 
-use crate::aws::classify;
+use crate::aws::{SdkFailure, SdkResultExt, step_error};
+
+/// A failed SNS call, or a message SNS cannot take.
+#[derive(Debug, Snafu)]
+enum Error {
+    #[snafu(display("Publish {topic}: {source}"))]
+    Publish { topic: String, source: SdkFailure },
+
+    #[snafu(display("message attribute {name}: {source}"))]
+    MessageAttribute { name: String, source: BuildError },
+}
+
+impl From<Error> for StepError {
+    fn from(error: Error) -> Self {
+        step_error(&error, ErrorKind::Fatal)
+    }
+}
 
 /// One SNS topic.
 #[derive(Debug, Clone)]
@@ -25,7 +43,7 @@ impl SnsTopic {
     }
 }
 
-fn attribute(value: &Attribute) -> Result<MessageAttributeValue, StepError> {
+fn attribute(name: &str, value: &Attribute) -> Result<MessageAttributeValue, StepError> {
     let (data_type, text) = match value {
         Attribute::Text(t) => ("String", t.clone()),
         Attribute::List(items) => ("String.Array", serde_json::json!(items).to_string()),
@@ -34,7 +52,8 @@ fn attribute(value: &Attribute) -> Result<MessageAttributeValue, StepError> {
         .data_type(data_type)
         .string_value(text)
         .build()
-        .map_err(|e| StepError::new(ErrorKind::Fatal, format!("message attribute: {e}")))
+        .context(MessageAttributeSnafu { name })
+        .map_err(StepError::from)
 }
 
 impl Topic for SnsTopic {
@@ -47,12 +66,13 @@ impl Topic for SnsTopic {
             .message_structure("json")
             .message(&message.body);
         for (name, value) in &message.attributes {
-            request = request.message_attributes(name, attribute(value)?);
+            request = request.message_attributes(name, attribute(name, value)?);
         }
         let out = request
             .send()
             .await
-            .map_err(|e| classify(&format!("Publish {}", self.arn), &e))?;
+            .failure()
+            .context(PublishSnafu { topic: &self.arn })?;
         Ok(out.message_id().unwrap_or_default().to_string())
     }
 }

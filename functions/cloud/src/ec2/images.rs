@@ -7,13 +7,13 @@ use aws_sdk_ec2::types::{
     LaunchPermission, LaunchPermissionModifications, PermissionGroup, ResourceType,
     SnapshotAttributeName, VolumeType,
 };
-use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use snafu::{IntoError, OptionExt, ResultExt};
 use tracing::{info, instrument};
 use vmpush_domain::ports::{Image, Images, LaunchPermissions, RegisterRequest, Registered};
-use vmpush_domain::steps::{ErrorKind, StepError};
+use vmpush_domain::steps::StepError;
 
-use super::{create_tags, tag_specification};
-use crate::aws::classify;
+use super::{create_tags, error, tag_specification};
+use crate::aws::SdkResultExt;
 
 /// AMIs of the client's account and region.
 #[derive(Debug, Clone)]
@@ -42,7 +42,11 @@ impl Images for Ec2Images {
             .filters(Filter::builder().name("name").values(name).build())
             .send()
             .await
-            .map_err(|e| classify(&format!("DescribeImages {name} in {}", self.region), &e))?;
+            .failure()
+            .context(error::DescribeImagesSnafu {
+                name,
+                region: &self.region,
+            })?;
         Ok(out
             .images()
             .iter()
@@ -84,28 +88,29 @@ impl Images for Ec2Images {
             )
             .tag_specifications(tag_specification(ResourceType::Image, &request.tags))
             .send()
-            .await;
+            .await
+            .failure();
         match sent {
             Ok(out) => {
-                let id = out.image_id().map(str::to_string).ok_or_else(|| {
-                    StepError::new(
-                        ErrorKind::Fatal,
-                        format!("RegisterImage {}: no image id", request.name),
-                    )
-                })?;
+                let id = out
+                    .image_id()
+                    .map(str::to_string)
+                    .context(error::NoImageIdSnafu {
+                        name: &request.name,
+                        region: &self.region,
+                    })?;
                 info!(ami = %id, "registered");
                 Ok(Registered::Created(id))
             }
-            Err(e)
-                if e.as_service_error().and_then(|s| s.code())
-                    == Some("InvalidAMIName.Duplicate") =>
-            {
+            Err(failure) if failure.code() == "InvalidAMIName.Duplicate" => {
                 Ok(Registered::Duplicate)
             }
-            Err(e) => Err(classify(
-                &format!("RegisterImage {} in {}", request.name, self.region),
-                &e,
-            )),
+            Err(failure) => Err(error::RegisterImageSnafu {
+                name: &request.name,
+                region: &self.region,
+            }
+            .into_error(failure)
+            .into()),
         }
     }
 
@@ -125,7 +130,11 @@ impl Images for Ec2Images {
             .attribute(ImageAttributeName::LaunchPermission)
             .send()
             .await
-            .map_err(|e| classify(&format!("DescribeImageAttribute {image_id}"), &e))?;
+            .failure()
+            .context(error::DescribeImageAttributeSnafu {
+                image_id,
+                region: &self.region,
+            })?;
         let mut permissions = LaunchPermissions::default();
         for p in out.launch_permissions() {
             if let Some(user) = p.user_id() {
@@ -163,7 +172,11 @@ impl Images for Ec2Images {
             )
             .send()
             .await
-            .map_err(|e| classify(&format!("ModifyImageAttribute {image_id}"), &e))?;
+            .failure()
+            .context(error::ModifyImageAttributeSnafu {
+                image_id,
+                region: &self.region,
+            })?;
         Ok(())
     }
 
@@ -175,7 +188,11 @@ impl Images for Ec2Images {
             .attribute(SnapshotAttributeName::CreateVolumePermission)
             .send()
             .await
-            .map_err(|e| classify(&format!("DescribeSnapshotAttribute {snapshot_id}"), &e))?;
+            .failure()
+            .context(error::DescribeSnapshotAttributeSnafu {
+                snapshot_id,
+                region: &self.region,
+            })?;
         Ok(out
             .create_volume_permissions()
             .iter()
@@ -211,7 +228,11 @@ impl Images for Ec2Images {
             )
             .send()
             .await
-            .map_err(|e| classify(&format!("ModifySnapshotAttribute {snapshot_id}"), &e))?;
+            .failure()
+            .context(error::ModifySnapshotAttributeSnafu {
+                snapshot_id,
+                region: &self.region,
+            })?;
         Ok(())
     }
 
@@ -221,11 +242,9 @@ impl Images for Ec2Images {
             .get_image_block_public_access_state()
             .send()
             .await
-            .map_err(|e| {
-                classify(
-                    &format!("GetImageBlockPublicAccessState in {}", self.region),
-                    &e,
-                )
+            .failure()
+            .context(error::PublicAccessStateSnafu {
+                region: &self.region,
             })?;
         Ok(out.image_block_public_access_state() == Some("block-new-sharing"))
     }

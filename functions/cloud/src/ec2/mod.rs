@@ -7,12 +7,14 @@ use aws_sdk_ec2::config::Region;
 use aws_sdk_ec2::types::{
     Filter, ResourceType, SnapshotDiskContainer, Tag, TagSpecification, UserBucket,
 };
+use snafu::{OptionExt, ResultExt};
 use tracing::{info, instrument};
 use vmpush_domain::ports::{ImportRequest, ImportTask, Snapshots};
 use vmpush_domain::steps::StepError;
 
-use crate::aws::classify;
+use crate::aws::SdkResultExt;
 
+mod error;
 pub mod images;
 pub mod regions;
 
@@ -23,16 +25,28 @@ pub fn client(config: &SdkConfig, region: &str) -> Client {
     Client::from_conf(builder.build())
 }
 
+/// The region of a client, for error messages.
+fn region_of(client: &Client) -> String {
+    client
+        .config()
+        .region()
+        .map_or_else(String::new, ToString::to_string)
+}
+
 /// Snapshots and import tasks of the client's account and region.
 #[derive(Debug, Clone)]
 pub struct Ec2Snapshots {
     client: Client,
+    region: String,
 }
 
 impl Ec2Snapshots {
     /// Over `client`.
     pub fn new(client: Client) -> Self {
-        Ec2Snapshots { client }
+        Ec2Snapshots {
+            region: region_of(&client),
+            client,
+        }
     }
 }
 
@@ -90,16 +104,12 @@ async fn named_snapshots(
         )
         .send()
         .await
-        .map_err(|e| {
-            classify(
-                &format!("DescribeSnapshots tag:Name={name} in {region}"),
-                &e,
-            )
-        })?;
+        .failure()
+        .context(error::FindSnapshotsSnafu { name, region })?;
     Ok(out.snapshots().to_vec())
 }
 
-/// Sets tags on a resource (a snapshot).
+/// Sets tags on a resource (a snapshot) of the client's region.
 async fn create_tags(
     client: &Client,
     resource: &str,
@@ -111,15 +121,18 @@ async fn create_tags(
         .set_tags(Some(tags(tags_to_set)))
         .send()
         .await
-        .map_err(|e| classify(&format!("CreateTags {resource}"), &e))?;
+        .failure()
+        .context(error::CreateTagsSnafu {
+            resource,
+            region: region_of(client),
+        })?;
     Ok(())
 }
 
 impl Snapshots for Ec2Snapshots {
     #[instrument(skip(self))]
     async fn find_snapshots(&self, name: &str) -> Result<Vec<String>, StepError> {
-        let region = self.client.config().region().map_or("", |r| r.as_ref());
-        Ok(named_snapshots(&self.client, name, region)
+        Ok(named_snapshots(&self.client, name, &self.region)
             .await?
             .iter()
             .filter_map(|s| s.snapshot_id().map(str::to_string))
@@ -134,7 +147,11 @@ impl Snapshots for Ec2Snapshots {
             .filters(name_filter(name))
             .send()
             .await
-            .map_err(|e| classify(&format!("DescribeImportSnapshotTasks tag:Name={name}"), &e))?;
+            .failure()
+            .context(error::FindImportTasksSnafu {
+                name,
+                region: &self.region,
+            })?;
         Ok(out.import_snapshot_tasks().iter().map(task_of).collect())
     }
 
@@ -164,11 +181,11 @@ impl Snapshots for Ec2Snapshots {
             ))
             .send()
             .await
-            .map_err(|e| {
-                classify(
-                    &format!("ImportSnapshot s3://{}/{}", request.bucket, request.key),
-                    &e,
-                )
+            .failure()
+            .context(error::ImportSnapshotSnafu {
+                bucket: &request.bucket,
+                key: &request.key,
+                region: &self.region,
             })?;
         let id = out.import_task_id().unwrap_or_default().to_string();
         info!(task = %id, "import started");
@@ -193,16 +210,19 @@ impl Snapshots for Ec2Snapshots {
             .import_task_ids(task_id)
             .send()
             .await
-            .map_err(|e| classify(&format!("DescribeImportSnapshotTasks {task_id}"), &e))?;
-        out.import_snapshot_tasks()
+            .failure()
+            .context(error::DescribeImportTaskSnafu {
+                task_id,
+                region: &self.region,
+            })?;
+        let task = out
+            .import_snapshot_tasks()
             .first()
-            .map(task_of)
-            .ok_or_else(|| {
-                StepError::new(
-                    vmpush_domain::steps::ErrorKind::NotFound,
-                    format!("import task {task_id} not found"),
-                )
-            })
+            .context(error::ImportTaskMissingSnafu {
+                task_id,
+                region: &self.region,
+            })?;
+        Ok(task_of(task))
     }
 
     #[instrument(skip(self, tags_to_set))]

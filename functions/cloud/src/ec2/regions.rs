@@ -2,12 +2,13 @@
 
 use aws_config::SdkConfig;
 use aws_sdk_ec2::types::ResourceType;
+use snafu::{OptionExt, ResultExt};
 use tracing::{info, instrument};
 use vmpush_domain::ports::{CopyRequest, RegionSnapshots, SnapshotState};
-use vmpush_domain::steps::{ErrorKind, StepError};
+use vmpush_domain::steps::StepError;
 
-use super::{client, named_snapshots, tag_specification};
-use crate::aws::classify;
+use super::{client, error, named_snapshots, tag_specification};
+use crate::aws::SdkResultExt;
 
 /// EC2 snapshots of the configuration's account, one client per region.
 #[derive(Debug, Clone)]
@@ -61,21 +62,18 @@ impl RegionSnapshots for Ec2Regions {
             .tag_specifications(tag_specification(ResourceType::Snapshot, &request.tags))
             .send()
             .await
-            .map_err(|e| {
-                classify(
-                    &format!(
-                        "CopySnapshot {} from {} to {}",
-                        request.source_snapshot_id, request.source_region, request.region
-                    ),
-                    &e,
-                )
+            .failure()
+            .context(error::CopySnapshotSnafu {
+                snapshot_id: &request.source_snapshot_id,
+                from: &request.source_region,
+                region: &request.region,
             })?;
-        let id = out.snapshot_id().map(str::to_string).ok_or_else(|| {
-            StepError::new(
-                ErrorKind::Fatal,
-                format!("CopySnapshot to {}: no snapshot id", request.region),
-            )
-        })?;
+        let id = out
+            .snapshot_id()
+            .map(str::to_string)
+            .context(error::NoSnapshotIdSnafu {
+                region: &request.region,
+            })?;
         info!(snapshot = %id, "copy started");
         Ok(id)
     }
@@ -87,12 +85,18 @@ impl RegionSnapshots for Ec2Regions {
             .snapshot_ids(snapshot_id)
             .send()
             .await
-            .map_err(|e| classify(&format!("DescribeSnapshots {snapshot_id} in {region}"), &e))?;
-        out.snapshots().first().map(state_of).ok_or_else(|| {
-            StepError::new(
-                ErrorKind::NotFound,
-                format!("snapshot {snapshot_id} not found in {region}"),
-            )
-        })
+            .failure()
+            .context(error::DescribeSnapshotSnafu {
+                snapshot_id,
+                region,
+            })?;
+        let snapshot = out
+            .snapshots()
+            .first()
+            .context(error::SnapshotMissingSnafu {
+                snapshot_id,
+                region,
+            })?;
+        Ok(state_of(snapshot))
     }
 }

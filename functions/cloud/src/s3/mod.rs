@@ -2,15 +2,17 @@
 
 use aws_config::SdkConfig;
 use aws_sdk_s3::Client;
+use snafu::{ResultExt, ensure};
 use tracing::instrument;
 use vmpush_domain::inputs::staged::metadata_paths;
 use vmpush_domain::inputs::tree::{FileTree, MemoryTree};
 use vmpush_domain::ports::{ObjectReader, ObjectWriter, StagedTrees};
-use vmpush_domain::steps::{ErrorKind, StepError};
+use vmpush_domain::steps::StepError;
 
-use crate::aws::{classify, endpoint_overridden};
+use crate::aws::{SdkResultExt, endpoint_overridden};
 
 pub mod drop;
+mod error;
 pub mod uploads;
 
 /// An S3 client; path-style addressing when an endpoint override is set (emulators answer
@@ -47,7 +49,6 @@ impl S3Objects {
 impl ObjectReader for S3Objects {
     #[instrument(skip(self))]
     async fn read_small(&self, bucket: &str, key: &str, limit: u64) -> Result<Vec<u8>, StepError> {
-        let what = format!("GetObject s3://{bucket}/{key}");
         let object = self
             .client
             .get_object()
@@ -55,19 +56,23 @@ impl ObjectReader for S3Objects {
             .key(key)
             .send()
             .await
-            .map_err(|e| classify(&what, &e))?;
+            .failure()
+            .context(error::GetObjectSnafu { bucket, key })?;
         let size = object.content_length().unwrap_or(0);
-        if u64::try_from(size).unwrap_or(u64::MAX) > limit {
-            return Err(StepError::invalid(format!(
-                "s3://{bucket}/{key}: {size} bytes is more than the {limit} allowed"
-            )));
-        }
-        let bytes = object.body.collect().await.map_err(|e| {
-            StepError::new(
-                ErrorKind::Transient,
-                format!("{what}: reading the body: {e}"),
-            )
-        })?;
+        ensure!(
+            u64::try_from(size).unwrap_or(u64::MAX) <= limit,
+            error::TooLargeSnafu {
+                bucket,
+                key,
+                size,
+                limit
+            }
+        );
+        let bytes = object
+            .body
+            .collect()
+            .await
+            .context(error::ReadBodySnafu { bucket, key })?;
         Ok(bytes.into_bytes().to_vec())
     }
 }
@@ -89,7 +94,8 @@ impl ObjectWriter for S3Objects {
             .body(aws_sdk_s3::primitives::ByteStream::from(body))
             .send()
             .await
-            .map_err(|e| classify(&format!("PutObject s3://{bucket}/{key}"), &e))?;
+            .failure()
+            .context(error::PutObjectSnafu { bucket, key })?;
         Ok(())
     }
 }
@@ -112,7 +118,9 @@ impl StagedTrees for S3Objects {
             .into_paginator()
             .send();
         while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| classify(&format!("ListObjectsV2 {label}/"), &e))?;
+            let page = page
+                .failure()
+                .context(error::ListObjectsSnafu { bucket, prefix })?;
             for object in page.contents() {
                 let Some(key) = object.key() else { continue };
                 let relative = key.strip_prefix(&format!("{prefix}/")).unwrap_or(key);

@@ -7,15 +7,16 @@ use aws_sdk_s3::types::{
     BucketLocationConstraint, ChecksumAlgorithm, CompletedMultipartUpload, CompletedPart,
     CreateBucketConfiguration,
 };
-use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use snafu::{IntoError, OptionExt, ResultExt};
 use vmpush_domain::ports::{
     BucketCreated, DonePart, Multipart, NewObject, ObjectStore, PendingUpload, Reader,
     StoredObject, StoredPart,
 };
-use vmpush_domain::steps::{ErrorKind, StepError};
+use vmpush_domain::steps::StepError;
 
-use crate::aws::classify;
+use super::error;
+use crate::aws::SdkResultExt;
 
 /// Characters left alone in tag sets and copy sources (RFC 3986 unreserved).
 const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
@@ -39,24 +40,22 @@ impl S3Store {
     }
 }
 
-fn label(bucket: &str, key: &str) -> String {
-    format!("s3://{bucket}/{key}")
-}
-
 impl ObjectStore for S3Store {
     async fn bucket_exists(&self, bucket: &str) -> Result<bool, StepError> {
-        match self.target.head_bucket().bucket(bucket).send().await {
+        match self
+            .target
+            .head_bucket()
+            .bucket(bucket)
+            .send()
+            .await
+            .failure()
+        {
             Ok(_) => Ok(true),
-            Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => Ok(false),
-            Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 403) => {
-                Err(StepError::new(
-                    ErrorKind::Conflict,
-                    format!(
-                        "HeadBucket {bucket}: the bucket exists but this account may not use it (HTTP 403)"
-                    ),
-                ))
+            Err(f) if f.status() == Some(404) => Ok(false),
+            Err(f) if f.status() == Some(403) => {
+                Err(error::BucketForbiddenSnafu { bucket }.build().into())
             }
-            Err(e) => Err(classify(&format!("HeadBucket {bucket}"), &e)),
+            Err(f) => Err(error::HeadBucketSnafu { bucket }.into_error(f).into()),
         }
     }
 
@@ -69,15 +68,14 @@ impl ObjectStore for S3Store {
                     .build(),
             );
         }
-        match request.send().await {
+        match request.send().await.failure() {
             Ok(_) => Ok(BucketCreated::Created),
-            Err(e) => match e.as_service_error().and_then(|s| s.code()) {
-                Some("BucketAlreadyOwnedByYou") => Ok(BucketCreated::AlreadyOwned),
-                Some("BucketAlreadyExists") => Err(StepError::new(
-                    ErrorKind::Conflict,
-                    format!("CreateBucket {bucket}: the name belongs to another account"),
-                )),
-                _ => Err(classify(&format!("CreateBucket {bucket} in {region}"), &e)),
+            Err(f) => match f.code() {
+                "BucketAlreadyOwnedByYou" => Ok(BucketCreated::AlreadyOwned),
+                "BucketAlreadyExists" => Err(error::BucketTakenSnafu { bucket }.build().into()),
+                _ => Err(error::CreateBucketSnafu { bucket, region }
+                    .into_error(f)
+                    .into()),
             },
         }
     }
@@ -90,13 +88,14 @@ impl ObjectStore for S3Store {
             .key(key)
             .send()
             .await
+            .failure()
         {
             Ok(head) => Ok(Some(StoredObject {
                 size: u64::try_from(head.content_length().unwrap_or(0)).unwrap_or(0),
                 sha256: head.metadata().and_then(|m| m.get("sha256")).cloned(),
             })),
-            Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => Ok(None),
-            Err(e) => Err(classify(&format!("HeadObject {}", label(bucket, key)), &e)),
+            Err(f) if f.status() == Some(404) => Ok(None),
+            Err(f) => Err(error::HeadObjectSnafu { bucket, key }.into_error(f).into()),
         }
     }
 
@@ -108,7 +107,8 @@ impl ObjectStore for S3Store {
             .key(key)
             .send()
             .await
-            .map_err(|e| classify(&format!("HeadObject {}", label(bucket, key)), &e))?;
+            .failure()
+            .context(error::HeadObjectSnafu { bucket, key })?;
         Ok(u64::try_from(head.content_length().unwrap_or(0)).unwrap_or(0))
     }
 
@@ -120,7 +120,8 @@ impl ObjectStore for S3Store {
             .key(key)
             .send()
             .await
-            .map_err(|e| classify(&format!("GetObject {}", label(bucket, key)), &e))?;
+            .failure()
+            .context(error::GetObjectSnafu { bucket, key })?;
         Ok(Box::new(Box::pin(object.body.into_async_read())))
     }
 
@@ -141,9 +142,8 @@ impl ObjectStore for S3Store {
                 .set_upload_id_marker(id_marker.take())
                 .send()
                 .await
-                .map_err(|e| {
-                    classify(&format!("ListMultipartUploads {}", label(bucket, key)), &e)
-                })?;
+                .failure()
+                .context(error::ListUploadsSnafu { bucket, key })?;
             found.extend(
                 page.uploads()
                     .iter()
@@ -196,19 +196,18 @@ impl ObjectStore for S3Store {
         let created = request
             .send()
             .await
-            .map_err(|e| classify(&format!("CreateMultipartUpload {}", label(bucket, key)), &e))?;
+            .failure()
+            .context(error::CreateUploadSnafu { bucket, key })?;
         if created.abort_date().is_none() {
             tracing::warn!(
                 bucket,
                 "no lifecycle rule aborts incomplete multipart uploads in this bucket"
             );
         }
-        created.upload_id().map(str::to_string).ok_or_else(|| {
-            StepError::new(
-                ErrorKind::Fatal,
-                format!("CreateMultipartUpload {}: no upload id", label(bucket, key)),
-            )
-        })
+        Ok(created
+            .upload_id()
+            .map(str::to_string)
+            .context(error::NoUploadIdSnafu { bucket, key })?)
     }
 
     async fn parts(&self, upload: &Multipart) -> Result<Vec<StoredPart>, StepError> {
@@ -224,11 +223,10 @@ impl ObjectStore for S3Store {
                 .set_part_number_marker(marker.take())
                 .send()
                 .await
-                .map_err(|e| {
-                    classify(
-                        &format!("ListParts {}", label(&upload.bucket, &upload.key)),
-                        &e,
-                    )
+                .failure()
+                .context(error::ListPartsSnafu {
+                    bucket: &upload.bucket,
+                    key: &upload.key,
                 })?;
             parts.extend(page.parts().iter().filter_map(|p| {
                 Some(StoredPart {
@@ -255,12 +253,6 @@ impl ObjectStore for S3Store {
         data: Vec<u8>,
         sha256: Option<&str>,
     ) -> Result<String, StepError> {
-        let what = || {
-            format!(
-                "UploadPart {} part {number}",
-                label(&upload.bucket, &upload.key)
-            )
-        };
         let length = i64::try_from(data.len()).unwrap_or(i64::MAX);
         let sent = self
             .target
@@ -274,10 +266,20 @@ impl ObjectStore for S3Store {
             .body(ByteStream::from(data))
             .send()
             .await
-            .map_err(|e| classify(&what(), &e))?;
-        sent.e_tag()
+            .failure()
+            .context(error::UploadPartSnafu {
+                bucket: &upload.bucket,
+                key: &upload.key,
+                number,
+            })?;
+        Ok(sent
+            .e_tag()
             .map(str::to_string)
-            .ok_or_else(|| StepError::new(ErrorKind::Fatal, format!("{}: no ETag", what())))
+            .context(error::UploadPartNoETagSnafu {
+                bucket: &upload.bucket,
+                key: &upload.key,
+                number,
+            })?)
     }
 
     async fn copy_part(
@@ -287,13 +289,6 @@ impl ObjectStore for S3Store {
         source: (&str, &str),
         range: (u64, u64),
     ) -> Result<String, StepError> {
-        let what = || {
-            format!(
-                "UploadPartCopy {} part {number} from {}",
-                label(&upload.bucket, &upload.key),
-                label(source.0, source.1)
-            )
-        };
         let encoded: Vec<String> = source
             .1
             .split('/')
@@ -310,12 +305,25 @@ impl ObjectStore for S3Store {
             .copy_source_range(format!("bytes={}-{}", range.0, range.1))
             .send()
             .await
-            .map_err(|e| classify(&what(), &e))?;
-        copied
+            .failure()
+            .context(error::CopyPartSnafu {
+                bucket: &upload.bucket,
+                key: &upload.key,
+                number,
+                from_bucket: source.0,
+                from_key: source.1,
+            })?;
+        Ok(copied
             .copy_part_result()
             .and_then(|r| r.e_tag())
             .map(str::to_string)
-            .ok_or_else(|| StepError::new(ErrorKind::Fatal, format!("{}: no ETag", what())))
+            .context(error::CopyPartNoETagSnafu {
+                bucket: &upload.bucket,
+                key: &upload.key,
+                number,
+                from_bucket: source.0,
+                from_key: source.1,
+            })?)
     }
 
     async fn complete(&self, upload: &Multipart, parts: &[DonePart]) -> Result<(), StepError> {
@@ -341,14 +349,10 @@ impl ObjectStore for S3Store {
             .multipart_upload(completed)
             .send()
             .await
-            .map_err(|e| {
-                classify(
-                    &format!(
-                        "CompleteMultipartUpload {}",
-                        label(&upload.bucket, &upload.key)
-                    ),
-                    &e,
-                )
+            .failure()
+            .context(error::CompleteUploadSnafu {
+                bucket: &upload.bucket,
+                key: &upload.key,
             })?;
         Ok(())
     }
@@ -362,16 +366,16 @@ impl ObjectStore for S3Store {
             .upload_id(&upload.upload_id)
             .send()
             .await
+            .failure()
         {
             Ok(_) => Ok(()),
-            Err(e) if e.as_service_error().and_then(|s| s.code()) == Some("NoSuchUpload") => Ok(()),
-            Err(e) => Err(classify(
-                &format!(
-                    "AbortMultipartUpload {}",
-                    label(&upload.bucket, &upload.key)
-                ),
-                &e,
-            )),
+            Err(f) if f.code() == "NoSuchUpload" => Ok(()),
+            Err(f) => Err(error::AbortUploadSnafu {
+                bucket: &upload.bucket,
+                key: &upload.key,
+            }
+            .into_error(f)
+            .into()),
         }
     }
 }

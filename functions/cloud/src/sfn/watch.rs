@@ -9,11 +9,13 @@ use aws_config::SdkConfig;
 use aws_sdk_sfn::Client;
 use aws_sdk_sfn::types::{HistoryEvent, HistoryEventType};
 use serde_json::Value;
+use snafu::ResultExt;
 use vmpush_domain::payloads::TaskFailure;
 use vmpush_domain::ports::{Call, CallEnd, ExecutionHistory, ExecutionState};
 use vmpush_domain::steps::StepError;
 
-use crate::aws::classify;
+use super::error;
+use crate::aws::SdkResultExt;
 
 /// The executions of the push state machine.
 #[derive(Debug, Clone)]
@@ -135,8 +137,9 @@ impl ExecutionHistory for PushWatch {
             .send();
         let mut latest: Option<(i64, String)> = None;
         while let Some(page) = pages.next().await {
-            let page = page
-                .map_err(|e| classify(&format!("ListExecutions {}", self.state_machine_arn), &e))?;
+            let page = page.failure().context(error::ListExecutionsSnafu {
+                state_machine: &self.state_machine_arn,
+            })?;
             for e in page.executions() {
                 if is_execution_of(e.name(), push_id) {
                     let started = e.start_date().secs();
@@ -156,7 +159,8 @@ impl ExecutionHistory for PushWatch {
             .execution_arn(arn)
             .send()
             .await
-            .map_err(|e| classify(&format!("DescribeExecution {arn}"), &e))?;
+            .failure()
+            .context(error::DescribeExecutionSnafu { arn })?;
         Ok(ExecutionState {
             status: out.status().as_str().to_string(),
             output: out.output().and_then(|o| serde_json::from_str(o).ok()),
@@ -174,7 +178,9 @@ impl ExecutionHistory for PushWatch {
             .send();
         let mut events = Vec::new();
         while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| classify(&format!("GetExecutionHistory {arn}"), &e))?;
+            let page = page
+                .failure()
+                .context(error::GetExecutionHistorySnafu { arn })?;
             events.extend(page.events().iter().cloned());
         }
         Ok(calls_of(&events))
