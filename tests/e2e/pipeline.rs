@@ -8,7 +8,8 @@
 //! and a pre-push (nothing public, no RHSM), a malformed drop ends FAILED with its typed
 //! error in the result and the notice, having uploaded nothing, and `vmpush push --api` starts
 //! and follows a push through the push API (SigV4-signed, API Gateway's proxy events on the
-//! local stack), storing `--credentials` in the deployment's secret.
+//! local stack), storing `--credentials` in the deployment's secret. RHSM refusing every
+//! write leaves every image private and NOTPUSHED; a re-run releases the hourly ones.
 
 mod staged;
 
@@ -459,8 +460,8 @@ async fn a_drop_becomes_eight_amis_best_effort_and_re_runs_create_nothing() {
     }
     assert_eq!(
         stack.aws_counts(&CREATES).await,
-        [0, 0, 0, 0, 0, 0, 1, 1],
-        "only us-west-1's hourly AMI: registered, then shared and made public in one call"
+        [0, 0, 0, 0, 0, 0, 1, 2],
+        "only us-west-1's hourly AMI: registered and shared, then made public after RHSM"
     );
     assert_eq!(images(&stack).len(), 8);
     let writes = calls(&stack.rhsm_writes().await);
@@ -483,6 +484,71 @@ async fn a_drop_becomes_eight_amis_best_effort_and_re_runs_create_nothing() {
     assert_eq!(
         calls(&stack.rhsm_writes().await),
         vec![("PUT".to_string(), "amis".to_string(), 200); 8]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_rhsm_update_leaves_images_private_and_a_re_run_releases_them() {
+    let stack = TestStack::up(workspace(), &Options::default()).await;
+    // GIVEN RHSM refuses every write (reads, the pre-check among them, still work)
+    stack
+        .rhsm_faults(&json!({"rate": 1.0, "kinds": ["denied"], "methods": ["PUT", "POST"]}))
+        .await;
+
+    // WHEN the drop is pushed
+    drop_push(&stack, "r1").await;
+    let execution = finished(&stack, "r1").await;
+
+    // THEN every destination is NOTPUSHED with RHSM's refusal, registered and shared but no
+    // image public: the release comes only after RHSM knows the image (reference §3.5.6)
+    assert_eq!(execution["status"], "FAILED", "{execution}");
+    let result = stored_result(&stack, "r1");
+    let destinations = result["destinations"].as_array().unwrap();
+    assert_eq!(destinations.len(), 8);
+    for d in destinations {
+        assert_eq!(d["state"], "NOTPUSHED", "{d}");
+        assert_eq!(d["public"], false, "{d}");
+        let error = d["error"].as_str().unwrap_or_default();
+        assert!(error.contains("403"), "{d}");
+        let region = d["region"].as_str().unwrap();
+        let ami = d["ami"].as_str().expect("registered before RHSM");
+        assert!(
+            !launch_permissions(&stack, region, ami).contains(&"all".to_string()),
+            "{} in {region} is public although RHSM does not know it",
+            d["name"]
+        );
+    }
+    let first = states(&result);
+
+    // WHEN RHSM is back and the drop is pushed again
+    stack.rhsm_faults(&json!({"rate": 0})).await;
+    stack.clear_aws_requests().await;
+    repush(&stack, "r1", "r1-again");
+    let execution = finished(&stack, "r1-again").await;
+
+    // THEN the same AMIs are PUSHED, the hourly ones public now, nothing registered again
+    assert_eq!(execution["status"], "SUCCEEDED", "{execution}");
+    let result = stored_result(&stack, "r1-again");
+    let second = states(&result);
+    assert_eq!(
+        first.values().map(|(_, ami)| ami).collect::<Vec<_>>(),
+        second.values().map(|(_, ami)| ami).collect::<Vec<_>>()
+    );
+    assert!(
+        second.values().all(|(state, _)| state == "PUSHED"),
+        "{result}"
+    );
+    for ((name, region), (_, ami)) in &second {
+        let public = launch_permissions(&stack, region, ami.as_deref().unwrap())
+            .contains(&"all".to_string());
+        assert_eq!(public, name == HOURLY, "{name} in {region}");
+    }
+    assert_eq!(
+        stack
+            .aws_counts(&["RegisterImage", "ModifyImageAttribute"])
+            .await,
+        [0, 4],
+        "each hourly image is released once; nothing else changes"
     );
 }
 

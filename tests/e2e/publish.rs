@@ -1,7 +1,8 @@
 //! publish through its real binary on the local stack: a destination's AMI is registered once
 //! with every attribute of the plan, shared with the planned accounts (the snapshot with the
-//! snapshot accounts), public only for hourly images, and a re-run modifies nothing; a region
-//! whose image block public access is on fails a public destination with a clear error.
+//! snapshot accounts); an hourly image becomes public only in the release invocation (which the
+//! state machine runs after RHSM), and a re-run modifies nothing; a region whose image block
+//! public access is on fails a public destination with a clear error.
 
 mod support;
 
@@ -49,7 +50,7 @@ fn image(stack: &TestStack, name: &str) -> Value {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn publish_registers_shares_and_publishes_once() {
+async fn publish_registers_shares_then_releases_once() {
     let stack = TestStack::up(workspace(), &Options::default()).await;
     let (snapshot, _) = imported_snapshot(&stack, BUCKET, SHA).await;
     let publish = |destination: Value| {
@@ -58,21 +59,64 @@ async fn publish_registers_shares_and_publishes_once() {
     };
     let hourly = publish(destination(HOURLY, "hourly", "bp-6fa54006", true));
     let access = publish(destination(ACCESS, "access", "bp-63a5400a", false));
+    let mut release = hourly.clone();
+    release["action"] = json!("release");
+    let launch_permissions = |ami: &str| -> Vec<String> {
+        let launch = stack.aws(&[
+            "ec2",
+            "describe-image-attribute",
+            "--image-id",
+            ami,
+            "--attribute",
+            "launchPermission",
+        ]);
+        let mut permissions: Vec<String> = launch["LaunchPermissions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                p["UserId"]
+                    .as_str()
+                    .or(p["Group"].as_str())
+                    .unwrap()
+                    .to_string()
+            })
+            .collect();
+        permissions.sort();
+        permissions
+    };
 
+    // share: registered and shared, a release due, not public before RHSM knows it
     let out = invoke(&stack, "vmpush-publish", &hourly);
     assert_eq!(
         (
             out["created"].as_bool(),
             out["public"].as_bool(),
+            out["release"].as_bool(),
             &out["shared_with"],
             &out["snapshot_shared_with"]
         ),
         (
             Some(true),
+            Some(false),
             Some(true),
             &json!(["111122223333"]),
             &json!(["777788889999"])
         )
+    );
+    assert_eq!(
+        launch_permissions(out["ami"].as_str().unwrap()),
+        ["111122223333"]
+    );
+    // release (after RHSM): public
+    let released = invoke(&stack, "vmpush-publish", &release);
+    assert_eq!(
+        (
+            &released["ami"],
+            released["public"].as_bool(),
+            released["release"].as_bool()
+        ),
+        (&out["ami"], Some(true), Some(false))
     );
     let ami = out["ami"].as_str().unwrap().to_string();
     let registered = image(&stack, HOURLY);
@@ -127,28 +171,7 @@ async fn publish_registers_shares_and_publishes_once() {
         ))
         .await;
     assert_eq!(billing["us-east-1"][&ami], json!(["bp-6fa54006"]));
-    let launch = stack.aws(&[
-        "ec2",
-        "describe-image-attribute",
-        "--image-id",
-        &ami,
-        "--attribute",
-        "launchPermission",
-    ]);
-    let mut permissions: Vec<String> = launch["LaunchPermissions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| {
-            p["UserId"]
-                .as_str()
-                .or(p["Group"].as_str())
-                .unwrap()
-                .to_string()
-        })
-        .collect();
-    permissions.sort();
-    assert_eq!(permissions, ["111122223333", "all"]);
+    assert_eq!(launch_permissions(&ami), ["111122223333", "all"]);
     let volume = stack.aws(&[
         "ec2",
         "describe-snapshot-attribute",
@@ -166,20 +189,16 @@ async fn publish_registers_shares_and_publishes_once() {
     // the access image: registered, shared, not public
     let out = invoke(&stack, "vmpush-publish", &access);
     assert_eq!(
-        (out["created"].as_bool(), out["public"].as_bool()),
-        (Some(true), Some(false))
+        (
+            out["created"].as_bool(),
+            out["public"].as_bool(),
+            out["release"].as_bool()
+        ),
+        (Some(true), Some(false), Some(false))
     );
-    let launch = stack.aws(&[
-        "ec2",
-        "describe-image-attribute",
-        "--image-id",
-        out["ami"].as_str().unwrap(),
-        "--attribute",
-        "launchPermission",
-    ]);
     assert_eq!(
-        launch["LaunchPermissions"],
-        json!([{"UserId": "111122223333"}])
+        launch_permissions(out["ami"].as_str().unwrap()),
+        ["111122223333"]
     );
 
     // again: the same AMIs, nothing registered or modified
@@ -191,10 +210,12 @@ async fn publish_registers_shares_and_publishes_once() {
         (
             again["ami"].as_str(),
             again["created"].as_bool(),
+            again["public"].as_bool(),
             &again["shared_with"]
         ),
-        (Some(ami.as_str()), Some(false), &json!([]))
+        (Some(ami.as_str()), Some(false), Some(true), &json!([]))
     );
+    invoke(&stack, "vmpush-publish", &release);
     invoke(&stack, "vmpush-publish", &access);
     assert_eq!(
         stack

@@ -8,7 +8,9 @@ use vmpush_domain::inputs::staged::read_staged;
 use vmpush_domain::inputs::starmap::{NoServer, Resolver, decode_entities};
 use vmpush_domain::inputs::tree::MemoryTree;
 use vmpush_domain::plan::worklist::work_list;
-use vmpush_domain::plan::{AmiPushOptions, Plan, PlanOptions, PlanWorkflow, build_plan};
+use vmpush_domain::plan::{
+    AmiPushOptions, ImageFeatures, Plan, PlanOptions, PlanWorkflow, build_plan,
+};
 
 const SHA: &str = "04db0c39aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 
@@ -430,6 +432,50 @@ async fn sharing_accounts_dicts_flatten_and_fall_back_to_credentials() {
         )),
         "{:?}",
         plan.warnings
+    );
+}
+
+#[tokio::test]
+async fn organizations_share_images_not_snapshots_and_image_features_are_planned() {
+    let tree = stage("rhel-ec2", "rhel-ec2-9.4-1", &["x86_64"]);
+    let org = "arn:aws:organizations::123456789012:organization/o-a1b2c3d4e5";
+    let mut m = community_mapping();
+    m[0]["mappings"]["aws-us-storage"]["meta"] = json!({
+        "sharing_accounts": ["111111111111", org], "snapshot_accounts": ["222222222222"],
+        "tpm_support": "v2.0", "imds_support": "v2.0", "root_device_volume_size": 20});
+    let plan = plan_with(&tree, m.clone(), None, &PlanOptions::default())
+        .await
+        .unwrap();
+    let d = &plan.items[0].destinations[0];
+    assert_eq!(d.sharing_accounts, ["111111111111", org]);
+    assert_eq!(
+        d.features,
+        ImageFeatures {
+            tpm_support: Some("v2.0".into()),
+            imds_support: Some("v2.0".into()),
+            uefi_data: None,
+            root_device_volume_size: Some(20),
+        }
+    );
+
+    m[0]["mappings"]["aws-us-storage"]["meta"]["snapshot_accounts"] = json!([org]);
+    let err = plan_with(&tree, m.clone(), None, &PlanOptions::default())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "aws-us-storage us-east-1-hourly: snapshot_accounts: '{org}': EC2 shares snapshots with accounts only, not with organizations or OUs"
+        )
+    );
+    m[0]["mappings"]["aws-us-storage"]["meta"] = json!({"tpm_support": "v1"});
+    let err = plan_with(&tree, m, None, &PlanOptions::default())
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .ends_with("aws-us-storage us-east-1-hourly: meta.tpm_support: 'v1' is not v2.0"),
+        "{err}"
     );
 }
 

@@ -39,6 +39,8 @@ pub enum FaultKind {
     Throttle,
     /// A server error: 503.
     Unavailable,
+    /// Refused: 403 (`AccessDeniedException`), which no client retries.
+    Denied,
 }
 
 /// Fault injection settings: each request fails with probability `rate`, drawn from an RNG
@@ -53,6 +55,9 @@ pub struct FaultConfig {
     /// Kinds to pick from (uniformly).
     #[serde(default = "default_kinds")]
     pub kinds: Vec<FaultKind>,
+    /// The HTTP methods faults apply to (empty: all), e.g. `["PUT", "POST"]` for writes only.
+    #[serde(default)]
+    pub methods: Vec<String>,
 }
 
 fn default_kinds() -> Vec<FaultKind> {
@@ -65,6 +70,7 @@ impl Default for FaultConfig {
             rate: 0.0,
             seed: 0,
             kinds: default_kinds(),
+            methods: Vec::new(),
         }
     }
 }
@@ -108,10 +114,11 @@ impl Control {
         *self.faults.lock().expect("faults lock") = (config, rng);
     }
 
-    fn draw_fault(&self) -> Option<FaultKind> {
+    fn draw_fault(&self, method: &str) -> Option<FaultKind> {
         let mut guard = self.faults.lock().expect("faults lock");
         let (config, rng) = &mut *guard;
-        if config.rate <= 0.0 || config.kinds.is_empty() || rng.f64() >= config.rate {
+        let applies = config.methods.is_empty() || config.methods.iter().any(|m| m == method);
+        if !applies || config.rate <= 0.0 || config.kinds.is_empty() || rng.f64() >= config.rate {
             return None;
         }
         Some(config.kinds[rng.usize(..config.kinds.len())])
@@ -147,7 +154,7 @@ pub async fn record(State(control): State<Control>, request: Request, next: Next
         body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
         status: 0,
     };
-    let response = match control.draw_fault() {
+    let response = match control.draw_fault(parts.method.as_str()) {
         Some(FaultKind::Throttle) => control.error(
             StatusCode::TOO_MANY_REQUESTS,
             "ThrottlingException",
@@ -157,6 +164,11 @@ pub async fn record(State(control): State<Control>, request: Request, next: Next
             StatusCode::SERVICE_UNAVAILABLE,
             "InternalServiceException",
             "Service unavailable (injected)",
+        ),
+        Some(FaultKind::Denied) => control.error(
+            StatusCode::FORBIDDEN,
+            "AccessDeniedException",
+            "Access denied (injected)",
         ),
         None => {
             next.run(Request::from_parts(parts, Body::from(bytes)))

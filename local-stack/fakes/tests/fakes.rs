@@ -546,6 +546,42 @@ async fn faults_are_seeded_and_typed() {
     );
 }
 
+#[tokio::test]
+async fn denied_writes_leave_reads_alone() {
+    let base = serve(rhsm::router(
+        rhsm::default_products(),
+        FaultConfig::default(),
+    ))
+    .await;
+    let c = Client::new();
+    let config = json!({"rate": 1.0, "kinds": ["denied"], "methods": ["PUT", "POST"]});
+    let set = c
+        .post(format!("{base}/_fake/faults"))
+        .json(&config)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(set.status(), 204);
+    let read = c
+        .get(format!("{base}{AMAZON}/provider_image_groups"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read.status(), 200);
+    let (status, body) = json_of(
+        c.post(format!("{base}{AMAZON}/regions"))
+            .json(&json!({"regionID": "us-east-1", "providerShortname": "AWS"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (status.as_u16(), body),
+        (403, json!({"error": "Access denied (injected)"}))
+    );
+}
+
 mod mutual_tls {
     use super::*;
     use vmpush_fakes::tls;

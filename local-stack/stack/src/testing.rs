@@ -195,6 +195,17 @@ impl TestStack {
         .await;
     }
 
+    /// Configures the RHSM fake's fault injection (`{"rate": 0}` turns it off; `methods`
+    /// limits it, e.g. to writes).
+    pub async fn rhsm_faults(&self, faults: &Value) {
+        self.send(
+            reqwest::Method::POST,
+            &format!("{}/_fake/faults", self.var("VMPUSH_RHSM_URL")),
+            Some(faults),
+        )
+        .await;
+    }
+
     /// The requests the RHSM fake received that were not `GET`s.
     pub async fn rhsm_writes(&self) -> Vec<Value> {
         let url = format!("{}/_fake/requests", self.var("VMPUSH_RHSM_URL"));

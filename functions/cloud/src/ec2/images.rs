@@ -4,8 +4,8 @@ use aws_sdk_ec2::Client;
 use aws_sdk_ec2::types::{
     ArchitectureValues, BlockDeviceMapping, BootModeValues, CreateVolumePermission,
     CreateVolumePermissionModifications, EbsBlockDevice, Filter, ImageAttributeName,
-    LaunchPermission, LaunchPermissionModifications, PermissionGroup, ResourceType,
-    SnapshotAttributeName, VolumeType,
+    ImdsSupportValues, LaunchPermission, LaunchPermissionModifications, PermissionGroup,
+    ResourceType, SnapshotAttributeName, TpmSupportValues, VolumeType,
 };
 use snafu::{IntoError, OptionExt, ResultExt};
 use tracing::{info, instrument};
@@ -67,6 +67,11 @@ impl Images for Ec2Images {
                 EbsBlockDevice::builder()
                     .snapshot_id(&request.snapshot_id)
                     .set_volume_type(request.volume_type.as_deref().map(VolumeType::from))
+                    .set_volume_size(
+                        request
+                            .root_volume_size
+                            .map(|gib| i32::try_from(gib).unwrap_or(i32::MAX)),
+                    )
                     .delete_on_termination(true)
                     .build(),
             )
@@ -83,6 +88,9 @@ impl Images for Ec2Images {
             .set_ena_support(request.ena_support)
             .set_sriov_net_support(request.sriov_net_support.clone())
             .set_boot_mode(request.boot_mode.as_deref().map(BootModeValues::from))
+            .set_tpm_support(request.tpm_support.as_deref().map(TpmSupportValues::from))
+            .set_imds_support(request.imds_support.as_deref().map(ImdsSupportValues::from))
+            .set_uefi_data(request.uefi_data.clone())
             .set_billing_products(
                 (!request.billing_products.is_empty()).then(|| request.billing_products.clone()),
             )
@@ -143,6 +151,12 @@ impl Images for Ec2Images {
             if let Some(group) = p.group() {
                 permissions.groups.push(group.as_str().to_string());
             }
+            if let Some(org) = p.organization_arn() {
+                permissions.organizations.push(org.to_string());
+            }
+            if let Some(ou) = p.organizational_unit_arn() {
+                permissions.organizational_units.push(ou.to_string());
+            }
         }
         Ok(permissions)
     }
@@ -160,6 +174,16 @@ impl Images for Ec2Images {
         permissions.extend(add.groups.iter().map(|g| {
             LaunchPermission::builder()
                 .group(PermissionGroup::from(g.as_str()))
+                .build()
+        }));
+        permissions.extend(
+            add.organizations
+                .iter()
+                .map(|arn| LaunchPermission::builder().organization_arn(arn).build()),
+        );
+        permissions.extend(add.organizational_units.iter().map(|arn| {
+            LaunchPermission::builder()
+                .organizational_unit_arn(arn)
                 .build()
         }));
         self.client

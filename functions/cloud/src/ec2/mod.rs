@@ -258,6 +258,10 @@ mod tests {
             sriov_net_support: None,
             boot_mode: None,
             billing_products: Vec::new(),
+            tpm_support: None,
+            imds_support: None,
+            uefi_data: None,
+            root_volume_size: None,
             tags: Vec::new(),
         }
     }
@@ -286,6 +290,73 @@ mod tests {
                     "DescribeImages RHEL-9 in us-east-1: {code} (HTTP {status}): {code} happened"
                 )
             );
+        }
+    }
+
+    /// The form fields of an `ec2Query` request body.
+    fn form(request: &aws_smithy_runtime_api::client::orchestrator::HttpRequest) -> Vec<String> {
+        let body = std::str::from_utf8(request.body().bytes().unwrap_or_default()).unwrap();
+        body.split('&').map(str::to_string).collect()
+    }
+
+    #[tokio::test]
+    async fn register_image_sends_every_planned_feature_and_sharing_names_organizations() {
+        let sent = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = sent.clone();
+        let sdk = crate::canned::config(move |request| {
+            let fields = form(request);
+            let answer = if fields.iter().any(|f| f == "Action=RegisterImage") {
+                "<RegisterImageResponse><imageId>ami-1</imageId></RegisterImageResponse>"
+            } else {
+                "<ModifyImageAttributeResponse><return>true</return></ModifyImageAttributeResponse>"
+            };
+            seen.lock().unwrap().extend(fields);
+            (200, answer.to_string())
+        })
+        .await;
+        let images = Ec2Images::new(client(&sdk, "us-east-1"), "us-east-1");
+        let request = RegisterRequest {
+            boot_mode: Some("uefi".into()),
+            tpm_support: Some("v2.0".into()),
+            imds_support: Some("v2.0".into()),
+            uefi_data: Some("QU1aTlVFRkk=".into()),
+            root_volume_size: Some(20),
+            ..register_request()
+        };
+        assert_eq!(
+            images.register(&request).await.unwrap(),
+            Registered::Created("ami-1".into())
+        );
+        let org = "arn:aws:organizations::123456789012:organization/o-a1b2c3d4e5";
+        let ou = "arn:aws:organizations::123456789012:ou/o-a1b2c3d4e5/ou-ab12-cd34ef56";
+        let add = vmpush_domain::ports::LaunchPermissions {
+            users: vec!["111122223333".into()],
+            groups: Vec::new(),
+            organizations: vec![org.into()],
+            organizational_units: vec![ou.into()],
+        };
+        images.add_launch_permissions("ami-1", &add).await.unwrap();
+        let sent = sent.lock().unwrap();
+        let encode = |s: &str| {
+            s.replace(':', "%3A")
+                .replace('/', "%2F")
+                .replace('=', "%3D")
+        };
+        for field in [
+            "BootMode=uefi".to_string(),
+            "TpmSupport=v2.0".into(),
+            "ImdsSupport=v2.0".into(),
+            format!("UefiData={}", encode("QU1aTlVFRkk=")),
+            "BlockDeviceMapping.1.Ebs.VolumeSize=20".into(),
+            "BlockDeviceMapping.1.Ebs.SnapshotId=snap-1".into(),
+            "LaunchPermission.Add.1.UserId=111122223333".into(),
+            format!("LaunchPermission.Add.2.OrganizationArn={}", encode(org)),
+            format!(
+                "LaunchPermission.Add.3.OrganizationalUnitArn={}",
+                encode(ou)
+            ),
+        ] {
+            assert!(sent.contains(&field), "{field} not in {sent:?}");
         }
     }
 

@@ -4,11 +4,27 @@ use serde::{Deserialize, Serialize};
 
 use crate::plan::PlannedDestination;
 
+/// What an invocation of the step does.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PublishAction {
+    /// Register (get-or-create by name) and share with the planned accounts, organizations
+    /// and groups; never public.
+    #[default]
+    Share,
+    /// Make the registered image public (and its snapshot, where configured): the state
+    /// machine asks for it only after RHSM knows the image.
+    Release,
+}
+
 /// The step's input.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PublishInput {
     /// The work-list destination's id.
     pub id: String,
+    /// Share (the default) or release.
+    #[serde(default)]
+    pub action: PublishAction,
     /// The destination, as planned.
     pub destination: PlannedDestination,
     /// The snapshot in the destination's region (copy-regions' output).
@@ -42,7 +58,10 @@ pub struct PublishOutput {
     pub created: bool,
     /// Whether it is public.
     pub public: bool,
-    /// Accounts added to its launch permission by this run.
+    /// Whether a release (public) is due once RHSM knows the image; the state machine's
+    /// `PublishRelease` runs only then.
+    pub release: bool,
+    /// Accounts, organizations and OUs added to its launch permission by this run.
     pub shared_with: Vec<String>,
     /// Accounts added to the snapshot's create-volume permission by this run.
     pub snapshot_shared_with: Vec<String>,

@@ -104,6 +104,8 @@ pub enum Stage {
     Publish,
     /// Telling RHSM.
     Rhsm,
+    /// Making the image public, after RHSM.
+    Release,
 }
 
 /// A failed task as a `Catch` records it (`{"Error", "Cause"}`).

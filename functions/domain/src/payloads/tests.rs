@@ -96,12 +96,21 @@ fn import_copy_publish_and_rhsm() {
         json!({"id": "cp-1", "status": "completed", "snapshot_name": "s",
         "region": "eu-west-1", "snapshot_id": "snap-2", "progress": null, "started": true}),
     );
-    round_trip::<PublishInput>(json!({"id": "ds-1", "destination": destination(),
-        "snapshot_id": "snap-2", "pre_push": false, "public_snapshot": false,
-        "tags": [["nvra", "x"]]}));
+    for action in ["share", "release"] {
+        round_trip::<PublishInput>(json!({"id": "ds-1", "action": action,
+            "destination": destination(), "snapshot_id": "snap-2", "pre_push": false,
+            "public_snapshot": false, "tags": [["nvra", "x"]]}));
+    }
+    let mut featured = destination();
+    featured["features"] = json!({"tpm_support": "v2.0", "imds_support": "v2.0",
+        "uefi_data": "QU1aTlVFRkk=", "root_device_volume_size": 20});
+    let typed = round_trip::<PublishInput>(json!({"id": "ds-1", "action": "share",
+        "destination": featured, "snapshot_id": "snap-2", "pre_push": false,
+        "public_snapshot": false, "tags": []}));
+    assert_eq!(typed.destination.features.root_device_volume_size, Some(20));
     round_trip::<PublishOutput>(json!({"id": "ds-1", "ami": "ami-1", "name": "n",
-        "region": "us-east-1", "snapshot": "snap-2", "created": true, "public": true,
-        "shared_with": ["111122223333"], "snapshot_shared_with": []}));
+        "region": "us-east-1", "snapshot": "snap-2", "created": true, "public": false,
+        "release": true, "shared_with": ["111122223333"], "snapshot_shared_with": []}));
     round_trip::<RhsmInput>(
         json!({"id": "ds-1", "destination": destination(), "ami": "ami-1",
         "pre_push": false}),

@@ -8,6 +8,7 @@
 pub mod billing;
 mod model;
 pub mod naming;
+pub mod sharing;
 mod workflow;
 pub mod worklist;
 
@@ -106,6 +107,9 @@ pub async fn build_plan<S: StarmapServer>(
                 set.get(&d.account)?;
             }
         }
+        for d in &expansion.destinations {
+            check_sharing(d)?;
+        }
         plan.items.push(PlanItem {
             source: item.source.clone(),
             name: item.name.clone(),
@@ -118,4 +122,17 @@ pub async fn build_plan<S: StarmapServer>(
         });
     }
     Ok(plan)
+}
+
+/// Sharing entries EC2 cannot take fail the plan, before anything is uploaded.
+fn check_sharing(d: &PlannedDestination) -> Result<()> {
+    let Some(partition) = d.partition.as_deref() else {
+        return Ok(());
+    };
+    let label = format!("{} {}", d.account, d.destination);
+    sharing::launch_permissions(&d.sharing_accounts, &d.groups, partition)
+        .map_err(|e| crate::error::Error::invalid(&label, "sharing_accounts", e))?;
+    sharing::snapshot_accounts(&d.snapshot_accounts, partition)
+        .map_err(|e| crate::error::Error::invalid(&label, "snapshot_accounts", e))?;
+    Ok(())
 }

@@ -6,6 +6,7 @@ use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
 use crate::inputs::credentials::{Auth, AwsAuth, CloudProvider, CredentialSet, provider_for_alias};
+use crate::inputs::fields::Located;
 use crate::inputs::item::{BillingCodes, BuildInfo, Layout, Release};
 use crate::inputs::starmap::Workflow;
 
@@ -158,6 +159,83 @@ pub struct PlannedDestination {
     pub release: Release,
     /// AWS Marketplace publishing, for marketplace destinations.
     pub marketplace: Option<MarketplaceTarget>,
+    /// EC2 image features beyond pushsource's attributes (absent: none asked).
+    #[serde(default, skip_serializing_if = "ImageFeatures::is_empty")]
+    pub features: ImageFeatures,
+}
+
+/// EC2 image features pushsource has no attribute for, read from a destination's StArMap
+/// `meta` under awspub's names: `tpm_support` and `imds_support` (`v2.0`), `uefi_data`
+/// (the base64 UEFI variable store, at most 64 KiB) and `root_device_volume_size` (GiB).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct ImageFeatures {
+    /// NitroTPM support (`v2.0`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tpm_support: Option<String>,
+    /// Instances must use IMDSv2 (`v2.0`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub imds_support: Option<String>,
+    /// The UEFI variable store, base64.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uefi_data: Option<String>,
+    /// Root volume size in GiB (default: the snapshot's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root_device_volume_size: Option<u32>,
+}
+
+/// The largest UEFI variable store EC2 takes (base64 characters).
+const MAX_UEFI_DATA: usize = 64 * 1024;
+
+/// The largest EBS volume, in GiB.
+const MAX_VOLUME_GIB: i64 = 65_536;
+
+impl ImageFeatures {
+    /// Whether no feature is asked.
+    pub fn is_empty(&self) -> bool {
+        *self == ImageFeatures::default()
+    }
+
+    /// The features of a destination's `meta` (the mapping file `file`); a bad value is an
+    /// error naming its field.
+    pub(crate) fn read(meta: &Map<String, Value>, file: &str) -> Result<Self> {
+        let value = Value::Object(meta.clone());
+        let located = Located::new(file, "meta", &value);
+        let meta = located.obj()?;
+        let version = |key: &str| -> Result<Option<String>> {
+            match meta.str_opt(key)? {
+                Some(v) if v != "v2.0" => Err(meta.error(key, format!("'{v}' is not v2.0"))),
+                v => Ok(v),
+            }
+        };
+        let uefi_data = meta.str_opt("uefi_data")?;
+        if let Some(data) = &uefi_data {
+            let base64 = data
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='));
+            if data.is_empty() || !base64 || data.len() > MAX_UEFI_DATA {
+                return Err(meta.error(
+                    "uefi_data",
+                    format!("not base64 of at most {MAX_UEFI_DATA} characters"),
+                ));
+            }
+        }
+        let size = match meta.int_opt("root_device_volume_size")? {
+            None => None,
+            Some(gib) if (1..=MAX_VOLUME_GIB).contains(&gib) => u32::try_from(gib).ok(),
+            Some(gib) => {
+                return Err(meta.error(
+                    "root_device_volume_size",
+                    format!("{gib} GiB is not within 1..{MAX_VOLUME_GIB}"),
+                ));
+            }
+        };
+        Ok(ImageFeatures {
+            tpm_support: version("tpm_support")?,
+            imds_support: version("imds_support")?,
+            uefi_data,
+            root_device_volume_size: size,
+        })
+    }
 }
 
 /// One staged image and its destinations.
@@ -246,4 +324,59 @@ pub(crate) fn provider_of(file: &str, account: &str) -> Result<CloudProvider> {
             format!("No provider found for {account}"),
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn features(meta: Value) -> Result<ImageFeatures> {
+        let Value::Object(meta) = meta else {
+            unreachable!("a mapping")
+        };
+        ImageFeatures::read(&meta, "mapping.yaml aws-us-storage us-east-1-hourly")
+    }
+
+    #[test]
+    fn image_features_come_from_awspubs_names_in_the_meta() {
+        assert_eq!(
+            features(json!({"tpm_support": "v2.0", "imds_support": "v2.0",
+                "uefi_data": "QU1aTlVFRkk=", "root_device_volume_size": 20, "other": 1}))
+            .unwrap(),
+            ImageFeatures {
+                tpm_support: Some("v2.0".into()),
+                imds_support: Some("v2.0".into()),
+                uefi_data: Some("QU1aTlVFRkk=".into()),
+                root_device_volume_size: Some(20),
+            }
+        );
+        assert!(features(json!({})).unwrap().is_empty());
+    }
+
+    #[test]
+    fn bad_image_features_name_the_file_and_field() {
+        for (meta, expected) in [
+            (
+                json!({"tpm_support": "v1.2"}),
+                "mapping.yaml aws-us-storage us-east-1-hourly: meta.tpm_support: 'v1.2' is not v2.0",
+            ),
+            (
+                json!({"imds_support": "v1"}),
+                "mapping.yaml aws-us-storage us-east-1-hourly: meta.imds_support: 'v1' is not v2.0",
+            ),
+            (
+                json!({"uefi_data": "not base64!"}),
+                "mapping.yaml aws-us-storage us-east-1-hourly: meta.uefi_data: not base64 of at most 65536 characters",
+            ),
+            (
+                json!({"root_device_volume_size": 0}),
+                "mapping.yaml aws-us-storage us-east-1-hourly: meta.root_device_volume_size: 0 GiB is not within 1..65536",
+            ),
+        ] {
+            assert_eq!(features(meta).unwrap_err().to_string(), expected);
+        }
+        assert!(features(json!({"root_device_volume_size": "8"})).is_err());
+    }
 }

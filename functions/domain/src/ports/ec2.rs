@@ -152,6 +152,14 @@ pub struct RegisterRequest {
     pub boot_mode: Option<String>,
     /// Billing product codes.
     pub billing_products: Vec<String>,
+    /// NitroTPM (`v2.0`).
+    pub tpm_support: Option<String>,
+    /// Instance metadata service version required (`v2.0`).
+    pub imds_support: Option<String>,
+    /// UEFI variable store (base64), for UEFI Secure Boot.
+    pub uefi_data: Option<String>,
+    /// Root volume size in GiB (default: the snapshot's size).
+    pub root_volume_size: Option<u32>,
     /// Tags of the AMI, set at creation.
     pub tags: Vec<(String, String)>,
 }
@@ -172,6 +180,36 @@ pub struct LaunchPermissions {
     pub users: Vec<String>,
     /// Groups (`all` = public).
     pub groups: Vec<String>,
+    /// Organization ARNs.
+    pub organizations: Vec<String>,
+    /// Organizational-unit ARNs.
+    pub organizational_units: Vec<String>,
+}
+
+impl LaunchPermissions {
+    /// Whether it grants nothing.
+    pub fn is_empty(&self) -> bool {
+        self.users.is_empty()
+            && self.groups.is_empty()
+            && self.organizations.is_empty()
+            && self.organizational_units.is_empty()
+    }
+
+    /// What `self` grants that `current` does not.
+    pub fn missing_from(&self, current: &LaunchPermissions) -> LaunchPermissions {
+        let missing = |want: &[String], have: &[String]| -> Vec<String> {
+            want.iter().filter(|w| !have.contains(w)).cloned().collect()
+        };
+        LaunchPermissions {
+            users: missing(&self.users, &current.users),
+            groups: missing(&self.groups, &current.groups),
+            organizations: missing(&self.organizations, &current.organizations),
+            organizational_units: missing(
+                &self.organizational_units,
+                &current.organizational_units,
+            ),
+        }
+    }
 }
 
 /// AMIs and snapshots of one account in one region.

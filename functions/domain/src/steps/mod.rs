@@ -18,7 +18,8 @@ pub mod upload;
 pub use error::{ErrorKind, StepError};
 
 /// The Task states of `statemachine/push.asl.json`, by step: a state is named after its step
-/// (`<Step>Check` for the polls of a start/check step), and its `Resource` is that step's
+/// (`<Step>Check` for the polls of a start/check step, `<Step>Release` for publish's second
+/// action), and its `Resource` is that step's
 /// function (`${<Step>FunctionArn}`). Progress finds calls in an execution's history by these
 /// names.
 pub mod states {
@@ -34,8 +35,10 @@ pub mod states {
     pub const COPY_REGIONS: &str = "CopyRegions";
     /// copy-regions, `check`.
     pub const COPY_REGIONS_CHECK: &str = "CopyRegionsCheck";
-    /// publish.
+    /// publish, `share`.
     pub const PUBLISH: &str = "Publish";
+    /// publish, `release` (after RHSM).
+    pub const PUBLISH_RELEASE: &str = "PublishRelease";
     /// rhsm-update.
     pub const RHSM_UPDATE: &str = "RhsmUpdate";
     /// summarize.
@@ -80,8 +83,8 @@ mod tests {
                 .strip_prefix(step)
                 .unwrap_or_else(|| panic!("{name} is not named after its step {step}"));
             assert!(
-                ["", "Check", "Failure"].contains(&rest),
-                "{name}: after the step's name comes only Check or Failure"
+                ["", "Check", "Failure", "Release"].contains(&rest),
+                "{name}: after the step's name comes only Check, Failure or Release"
             );
             let per_node = !["ResolveMapping", "Summarize", "SnsNotify"].contains(&step);
             let passes_id =
@@ -99,6 +102,7 @@ mod tests {
             states::COPY_REGIONS,
             states::COPY_REGIONS_CHECK,
             states::PUBLISH,
+            states::PUBLISH_RELEASE,
             states::RHSM_UPDATE,
             states::SUMMARIZE,
             states::SNS_NOTIFY,

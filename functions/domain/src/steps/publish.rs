@@ -1,33 +1,24 @@
-//! Publishing one destination (account, region, billing type): the AMI is registered from the
-//! region's snapshot unless one of that name exists (a concurrent `InvalidAMIName.Duplicate`
-//! means another invocation won: its AMI is used), tagged at creation; launch permission goes
-//! to the sharing accounts and create-volume permission on the snapshot to the snapshot
-//! accounts (each filtered to the region's partition, only what is missing is added); the AMI
-//! becomes public (`Group: all`) only when the plan says so and the push is not a pre-push.
-//! A public destination first checks the region's image block public access: when it blocks,
-//! the destination fails before anything is registered. The snapshot of a
-//! public image stays private (Red Hat's rule) unless asked otherwise.
+//! Publishing one destination (account, region, billing type), in two invocations around the
+//! RHSM update, as the reference orders them (RHSM first, then public):
+//!
+//! - **share**: the AMI is registered from the region's snapshot unless one of that name
+//!   exists (a concurrent `InvalidAMIName.Duplicate` means another invocation won: its AMI is
+//!   used), tagged at creation; launch permission goes to the sharing accounts, organizations
+//!   and OUs and the `AWS_GROUPS` groups, create-volume permission on the snapshot to the
+//!   snapshot accounts (each filtered to the region's partition, [`crate::plan::sharing`];
+//!   only what is missing is added). It never makes the image public; it says whether a
+//!   release is due: the plan makes the image public (or `AWS_GROUPS` holds `all`) and the
+//!   push is not a pre-push. A due release first checks the region's image block public
+//!   access: when it blocks, the destination fails before anything is registered.
+//! - **release**, once RHSM knows the image: the AMI becomes public (`Group: all`); its
+//!   snapshot stays private (Red Hat's rule) unless asked otherwise.
 
 use tracing::info;
 
-use crate::payloads::{PublishInput, PublishOutput};
+use crate::payloads::{PublishAction, PublishInput, PublishOutput};
+use crate::plan::sharing::{self, PUBLIC_GROUP};
 use crate::ports::{Image, Images, LaunchPermissions, RegisterRequest, Registered};
 use crate::steps::{ErrorKind, StepError};
-
-/// The accounts of `entries` that apply in `partition`: `<account>` everywhere,
-/// `<partition>:<account>` (awspub's form) only there.
-pub fn accounts_in(entries: &[String], partition: &str) -> Vec<String> {
-    let mut accounts: Vec<String> = entries
-        .iter()
-        .filter_map(|e| match e.split_once(':') {
-            Some((p, account)) => (p == partition).then(|| account.to_string()),
-            None => Some(e.clone()),
-        })
-        .collect();
-    accounts.sort();
-    accounts.dedup();
-    accounts
-}
 
 /// The AMI and snapshot tags: the destination's tags, the provenance tags, `billing_type`.
 fn tags_of(input: &PublishInput) -> Vec<(String, String)> {
@@ -75,8 +66,16 @@ async fn existing<I: Images>(
     }
 }
 
-/// Publishes one destination.
+/// Publishes one destination: shares or releases it, as `input.action` says.
 pub async fn run<I: Images>(images: &I, input: &PublishInput) -> Result<PublishOutput, StepError> {
+    match input.action {
+        PublishAction::Share => share(images, input).await,
+        PublishAction::Release => release(images, input).await,
+    }
+}
+
+/// The AMI name and region a destination was planned with.
+fn placed(input: &PublishInput) -> Result<(String, String), StepError> {
     let d = &input.destination;
     let name = d
         .ami_name
@@ -86,17 +85,50 @@ pub async fn run<I: Images>(images: &I, input: &PublishInput) -> Result<PublishO
         .region
         .clone()
         .ok_or_else(|| StepError::invalid(format!("{}: no region planned", d.destination)))?;
-    let partition = d.partition.as_deref().unwrap_or("aws");
-    let snapshot_id = &input.snapshot_id;
-    let tags = tags_of(input);
-    let going_public = d.public && !input.pre_push;
-    if going_public && images.public_sharing_blocked().await? {
+    Ok((name, region))
+}
+
+/// Whether the destination is to be public once RHSM knows it.
+fn release_due(input: &PublishInput) -> bool {
+    let d = &input.destination;
+    (d.public || sharing::groups_make_public(&d.groups)) && !input.pre_push
+}
+
+/// Fails a destination whose region blocks public sharing.
+async fn check_public_sharing<I: Images>(
+    images: &I,
+    name: &str,
+    region: &str,
+    consequence: &str,
+) -> Result<(), StepError> {
+    if images.public_sharing_blocked().await? {
         return Err(StepError::new(
             ErrorKind::Conflict,
             format!(
-                "{name} in {region}: image block public access is on in this region; nothing was registered or shared"
+                "{name} in {region}: image block public access is on in this region; {consequence}"
             ),
         ));
+    }
+    Ok(())
+}
+
+/// Registers (get-or-create) and shares one destination's AMI; never public.
+async fn share<I: Images>(images: &I, input: &PublishInput) -> Result<PublishOutput, StepError> {
+    let d = &input.destination;
+    let (name, region) = placed(input)?;
+    let partition = d.partition.as_deref().unwrap_or("aws");
+    let label = |field: &str, e: String| {
+        StepError::invalid(format!("{} {}: {field}: {e}", d.account, d.destination))
+    };
+    let wanted = sharing::launch_permissions(&d.sharing_accounts, &d.groups, partition)
+        .map_err(|e| label("sharing_accounts", e))?;
+    let snapshot_users = sharing::snapshot_accounts(&d.snapshot_accounts, partition)
+        .map_err(|e| label("snapshot_accounts", e))?;
+    let snapshot_id = &input.snapshot_id;
+    let tags = tags_of(input);
+    let release = release_due(input);
+    if release {
+        check_public_sharing(images, &name, &region, "nothing was registered or shared").await?;
     }
     let (image, created) = match existing(images, &name, &region).await? {
         Some(image) => (image, false),
@@ -117,6 +149,10 @@ pub async fn run<I: Images>(images: &I, input: &PublishInput) -> Result<PublishO
                     .as_ref()
                     .map(|b| b.codes.clone())
                     .unwrap_or_default(),
+                tpm_support: d.features.tpm_support.clone(),
+                imds_support: d.features.imds_support.clone(),
+                uefi_data: d.features.uefi_data.clone(),
+                root_volume_size: d.features.root_device_volume_size,
                 tags: tags.clone(),
             };
             match images.register(&request).await? {
@@ -156,32 +192,70 @@ pub async fn run<I: Images>(images: &I, input: &PublishInput) -> Result<PublishO
     } else {
         images.launch_permissions(&image.id).await?
     };
-    let mut add = LaunchPermissions {
-        users: accounts_in(&d.sharing_accounts, partition)
-            .into_iter()
-            .filter(|a| !current.users.contains(a))
-            .collect(),
-        groups: Vec::new(),
-    };
-    if going_public && !current.groups.iter().any(|g| g == "all") {
-        add.groups.push("all".into());
-    }
-    if !add.users.is_empty() || !add.groups.is_empty() {
+    let add = wanted.missing_from(&current);
+    if !add.is_empty() {
         images.add_launch_permissions(&image.id, &add).await?;
     }
-    let snapshot_users = accounts_in(&d.snapshot_accounts, partition);
     let mut snapshot_add = Vec::new();
-    let public_snapshot = going_public && input.public_snapshot;
-    if !snapshot_users.is_empty() || public_snapshot {
+    if !snapshot_users.is_empty() {
         let current = images.volume_permissions(snapshot_id).await?;
         snapshot_add = snapshot_users
             .into_iter()
             .filter(|a| !current.contains(a))
             .collect();
-        if public_snapshot && !current.iter().any(|a| a == "all") {
-            snapshot_add.push("all".into());
-        }
         if !snapshot_add.is_empty() {
+            images
+                .add_volume_permissions(snapshot_id, &snapshot_add)
+                .await?;
+        }
+    }
+    let mut shared_with = add.users;
+    shared_with.extend(add.organizations);
+    shared_with.extend(add.organizational_units);
+    Ok(PublishOutput {
+        id: input.id.clone(),
+        ami: image.id,
+        name,
+        region,
+        snapshot: snapshot_id.clone(),
+        created,
+        public: current.groups.iter().any(|g| g == PUBLIC_GROUP),
+        release,
+        shared_with,
+        snapshot_shared_with: snapshot_add,
+    })
+}
+
+/// Makes a shared AMI public (and its snapshot, where configured), once RHSM knows it.
+async fn release<I: Images>(images: &I, input: &PublishInput) -> Result<PublishOutput, StepError> {
+    let (name, region) = placed(input)?;
+    if !release_due(input) {
+        return Err(StepError::invalid(format!(
+            "{name} in {region}: a release was asked for a destination that is not to be public"
+        )));
+    }
+    let image = existing(images, &name, &region).await?.ok_or_else(|| {
+        StepError::new(
+            ErrorKind::NotFound,
+            format!("{name} in {region}: no such AMI to release (the share step registers it)"),
+        )
+    })?;
+    check_public_sharing(images, &name, &region, "the image stays private").await?;
+    let current = images.launch_permissions(&image.id).await?;
+    if !current.groups.iter().any(|g| g == PUBLIC_GROUP) {
+        let public = LaunchPermissions {
+            groups: vec![PUBLIC_GROUP.into()],
+            ..LaunchPermissions::default()
+        };
+        images.add_launch_permissions(&image.id, &public).await?;
+        info!(ami = %image.id, %name, %region, "released publicly");
+    }
+    let snapshot_id = &input.snapshot_id;
+    let mut snapshot_add = Vec::new();
+    if input.public_snapshot {
+        let current = images.volume_permissions(snapshot_id).await?;
+        if !current.iter().any(|a| a == PUBLIC_GROUP) {
+            snapshot_add.push(PUBLIC_GROUP.to_string());
             images
                 .add_volume_permissions(snapshot_id, &snapshot_add)
                 .await?;
@@ -193,9 +267,10 @@ pub async fn run<I: Images>(images: &I, input: &PublishInput) -> Result<PublishO
         name,
         region,
         snapshot: snapshot_id.clone(),
-        created,
-        public: going_public || current.groups.iter().any(|g| g == "all"),
-        shared_with: add.users,
+        created: false,
+        public: true,
+        release: false,
+        shared_with: Vec::new(),
         snapshot_shared_with: snapshot_add,
     })
 }

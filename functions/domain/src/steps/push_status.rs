@@ -79,15 +79,31 @@ pub fn progress(work: &WorkList, calls: &[Call]) -> Vec<Progress> {
                     let publishing = copied.and(latest(calls, &[states::PUBLISH], &d.id));
                     let published = finished(publishing, "");
                     let telling = published.and(latest(calls, &[states::RHSM_UPDATE], &d.id));
-                    let step = if let Some(out) = finished(telling, "") {
+                    let told = finished(telling, "");
+                    // a public image is released after RHSM knows it
+                    let release_due = published.is_some_and(|out| out["release"] == true);
+                    let releasing = if release_due {
+                        told.and(latest(calls, &[states::PUBLISH_RELEASE], &d.id))
+                    } else {
+                        None
+                    };
+                    let done = if release_due {
+                        finished(releasing, "")
+                    } else {
+                        told
+                    };
+                    let step = if let Some(out) = done {
                         Step::Done(out["ami"].as_str().unwrap_or_default().to_string())
-                    } else if let Some(f) = failed(telling)
+                    } else if let Some(f) = failed(releasing)
+                        .or_else(|| failed(telling))
                         .or_else(|| failed(publishing))
                         .or_else(|| failed(copying))
                         .or_else(|| failed(importing))
                         .or_else(|| failed(uploading))
                     {
                         f
+                    } else if told.is_some() {
+                        Step::Publishing
                     } else if published.is_some() {
                         Step::Rhsm
                     } else if copied.is_some() {

@@ -8,7 +8,7 @@ use serde_json::Value;
 use crate::error::{Error, Result};
 use crate::inputs::credentials::{CloudProvider, CredentialSet};
 use crate::inputs::item::PushItem;
-use crate::plan::model::{PlanOptions, aws_defaults};
+use crate::plan::model::{ImageFeatures, PlanOptions, aws_defaults};
 use crate::plan::naming::{NameStyle, ami_name, rhsm_product};
 
 use super::{Expansion, Placement, planned};
@@ -103,6 +103,7 @@ pub(crate) fn expand(
                 .unwrap_or_default(),
             tags,
             marketplace: None,
+            features: ImageFeatures::default(),
         },
     );
     Ok(Expansion {

@@ -11,7 +11,7 @@ use crate::inputs::item::PushItem;
 use crate::inputs::starmap::{Destination, Entity};
 use crate::inputs::tree::basename;
 use crate::plan::billing::billing_codes;
-use crate::plan::model::{PlanOptions, Skip, aws_defaults, provider_of};
+use crate::plan::model::{ImageFeatures, PlanOptions, Skip, aws_defaults, provider_of};
 use crate::plan::naming::{NameStyle, ami_name, rhsm_product};
 
 use super::fill::fill_from_meta;
@@ -94,6 +94,7 @@ pub(crate) fn expand(
                                 .unwrap_or_default(),
                             tags,
                             marketplace: None,
+                            features: ImageFeatures::read(&dest.meta, &label)?,
                         },
                     ));
                 }

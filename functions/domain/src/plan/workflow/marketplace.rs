@@ -11,7 +11,9 @@ use crate::error::Result;
 use crate::inputs::credentials::{CloudProvider, CredentialSet, UPLOAD_CONTAINER_NAME};
 use crate::inputs::item::PushItem;
 use crate::inputs::starmap::{Entity, dict_merge};
-use crate::plan::model::{MarketplaceTarget, PlanOptions, aws_defaults, provider_of};
+use crate::plan::model::{
+    ImageFeatures, MarketplaceTarget, PlanOptions, aws_defaults, provider_of,
+};
 use crate::plan::naming::{NameStyle, ami_name, azure_image_name};
 
 use super::fill::{UPLOAD_ATTRIBUTES, fill_from_meta};
@@ -117,6 +119,7 @@ pub(crate) fn expand(
                             .unwrap_or_default(),
                         tags,
                         marketplace,
+                        features: ImageFeatures::read(&dest.meta, &dest_label)?,
                     }
                 }
                 CloudProvider::Azure => Placement {
@@ -135,6 +138,7 @@ pub(crate) fn expand(
                     groups: Vec::new(),
                     tags: build_tags(&account_item),
                     marketplace: None,
+                    features: ImageFeatures::default(),
                 },
             };
             out.destinations.push(planned(&pi, placement));

@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 
 use crate::inputs::credentials::CloudProvider;
 use crate::inputs::item::PushItem;
-use crate::plan::model::{MarketplaceTarget, PlannedDestination, Skip, partition};
+use crate::plan::model::{ImageFeatures, MarketplaceTarget, PlannedDestination, Skip, partition};
 
 /// What a workflow made of one item.
 #[derive(Debug, Default)]
@@ -41,6 +41,7 @@ pub(crate) struct Placement {
     pub groups: Vec<String>,
     pub tags: Map<String, Value>,
     pub marketplace: Option<MarketplaceTarget>,
+    pub features: ImageFeatures,
 }
 
 /// The architecture EC2 registers (`aarch64` is `arm64` there).
@@ -97,6 +98,7 @@ pub(crate) fn planned(item: &PushItem, p: Placement) -> PlannedDestination {
         sriov_net_support: a.sriov_net_support.clone(),
         release: item.release.clone(),
         marketplace: p.marketplace,
+        features: p.features,
     }
 }
 

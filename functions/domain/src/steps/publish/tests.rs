@@ -4,6 +4,7 @@ use serde_json::json;
 
 use super::*;
 use crate::payloads::*;
+use crate::plan::ImageFeatures;
 use crate::ports::*;
 
 /// One region of EC2 in memory.
@@ -84,6 +85,10 @@ impl Images for Region {
         let mut launch = self.launch.lock().unwrap();
         launch.users.extend_from_slice(&add.users);
         launch.groups.extend_from_slice(&add.groups);
+        launch.organizations.extend_from_slice(&add.organizations);
+        launch
+            .organizational_units
+            .extend_from_slice(&add.organizational_units);
         Ok(())
     }
     async fn volume_permissions(&self, _: &str) -> Result<Vec<String>, StepError> {
@@ -122,6 +127,7 @@ fn input(public: bool) -> PublishInput {
         "marketplace": null});
     PublishInput {
         id: "ds-0123456789ab".into(),
+        action: PublishAction::Share,
         destination: serde_json::from_value(destination).unwrap(),
         snapshot_id: "snap-1".into(),
         pre_push: false,
@@ -130,8 +136,13 @@ fn input(public: bool) -> PublishInput {
     }
 }
 
+fn release(mut input: PublishInput) -> PublishInput {
+    input.action = PublishAction::Release;
+    input
+}
+
 #[tokio::test]
-async fn a_new_public_ami_is_registered_shared_and_published_once() {
+async fn a_new_public_ami_is_registered_and_shared_then_released_once() {
     let region = Region::default();
     let out = run(&region, &input(true)).await.unwrap();
     assert_eq!(
@@ -143,7 +154,8 @@ async fn a_new_public_ami_is_registered_shared_and_published_once() {
             region: "us-east-1".into(),
             snapshot: "snap-1".into(),
             created: true,
-            public: true,
+            public: false,
+            release: true,
             shared_with: vec!["111122223333".into(), "555566667777".into()],
             snapshot_shared_with: vec!["777788889999".into()],
         }
@@ -163,6 +175,10 @@ async fn a_new_public_ami_is_registered_shared_and_published_once() {
             sriov_net_support: Some("simple".into()),
             boot_mode: Some("uefi-preferred".into()),
             billing_products: vec!["bp-6fa54006".into()],
+            tpm_support: None,
+            imds_support: None,
+            uefi_data: None,
+            root_volume_size: None,
             tags: vec![
                 ("nvra".into(), "rhel-ec2-9.0-10.x86_64".into()),
                 ("vmpush:push-id".into(), "p1".into()),
@@ -176,28 +192,61 @@ async fn a_new_public_ami_is_registered_shared_and_published_once() {
         0,
         "an image registered just now is shared with no one: nothing to look up"
     );
+    assert!(
+        region.launch.lock().unwrap().groups.is_empty(),
+        "not public before RHSM knows it"
+    );
+    assert_eq!(region.count("GetImageBlockPublicAccessState"), 1);
+
+    // after RHSM: the release makes it public, the snapshot stays private
+    let released = run(&region, &release(input(true))).await.unwrap();
+    assert_eq!(
+        (
+            released.ami.as_str(),
+            released.public,
+            released.release,
+            released.created
+        ),
+        ("ami-new", true, false, false)
+    );
     assert_eq!(region.launch.lock().unwrap().groups, ["all"]);
     assert_eq!(
         *region.volume.lock().unwrap(),
         ["777788889999"],
         "the snapshot of a public image stays private"
     );
+    assert_eq!(region.count("ModifyImageAttribute"), 2);
 
-    // again: nothing registered, nothing modified
+    // again (a re-run): nothing registered, nothing modified
     let again = run(&region, &input(true)).await.unwrap();
     assert_eq!(
         (
             again.ami.as_str(),
             again.created,
             again.public,
+            again.release,
             again.shared_with.len()
         ),
-        ("ami-new", false, true, 0)
+        ("ami-new", false, true, true, 0)
     );
+    run(&region, &release(input(true))).await.unwrap();
     assert_eq!(region.count("RegisterImage"), 1);
-    assert_eq!(region.count("DescribeImageAttribute"), 1);
-    assert_eq!(region.count("ModifyImageAttribute"), 1);
+    assert_eq!(region.count("ModifyImageAttribute"), 2);
     assert_eq!(region.count("ModifySnapshotAttribute"), 1);
+}
+
+#[tokio::test]
+async fn a_public_snapshot_is_released_with_its_image() {
+    let region = Region::default();
+    let mut i = input(true);
+    i.public_snapshot = true;
+    run(&region, &i).await.unwrap();
+    assert_eq!(*region.volume.lock().unwrap(), ["777788889999"]);
+    let out = run(&region, &release(i.clone())).await.unwrap();
+    assert_eq!(out.snapshot_shared_with, ["all"]);
+    assert_eq!(*region.volume.lock().unwrap(), ["777788889999", "all"]);
+    let again = run(&region, &release(i)).await.unwrap();
+    assert!(again.snapshot_shared_with.is_empty());
 }
 
 #[tokio::test]
@@ -207,11 +256,84 @@ async fn pre_push_and_access_images_stay_private() {
         let mut i = input(public);
         i.pre_push = pre_push;
         let out = run(&region, &i).await.unwrap();
-        assert!(!out.public);
+        assert!(!out.public && !out.release);
         assert!(region.launch.lock().unwrap().groups.is_empty());
         assert_eq!(region.count("GetImageBlockPublicAccessState"), 0);
         assert_eq!(out.shared_with, ["111122223333", "555566667777"]);
+        let err = run(&region, &release(i)).await.unwrap_err();
+        assert_eq!(err.kind, ErrorKind::InvalidInput, "{err}");
+        assert!(region.launch.lock().unwrap().groups.is_empty());
     }
+}
+
+#[tokio::test]
+async fn a_release_needs_the_registered_image() {
+    let err = run(&Region::default(), &release(input(true)))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::NotFound);
+    assert_eq!(
+        err.message,
+        format!("{NAME} in us-east-1: no such AMI to release (the share step registers it)")
+    );
+}
+
+#[tokio::test]
+async fn organizations_ous_and_groups_are_shared_in_the_partition() {
+    let org = "arn:aws:organizations::123456789012:organization/o-a1b2c3d4e5";
+    let ou = "arn:aws:organizations::123456789012:ou/o-a1b2c3d4e5/ou-ab12-cd34ef56";
+    let gov_org = "arn:aws-us-gov:organizations::123456789012:organization/o-gov1234567";
+    let region = Region::default();
+    let mut i = input(false);
+    i.destination.sharing_accounts =
+        vec!["111122223333".into(), org.into(), ou.into(), gov_org.into()];
+    i.destination.groups = vec!["all".into()];
+    let out = run(&region, &i).await.unwrap();
+    assert_eq!(out.shared_with, ["111122223333", org, ou]);
+    assert!(out.release, "AWS_GROUPS [all] asks for a public image");
+    let launch = region.launch.lock().unwrap().clone();
+    assert_eq!(
+        launch,
+        LaunchPermissions {
+            users: vec!["111122223333".into()],
+            groups: Vec::new(),
+            organizations: vec![org.into()],
+            organizational_units: vec![ou.into()],
+        }
+    );
+
+    i.destination.snapshot_accounts = vec![org.into()];
+    let err = run(&Region::default(), &i).await.unwrap_err();
+    assert_eq!(err.kind, ErrorKind::InvalidInput);
+    assert_eq!(
+        err.message,
+        format!(
+            "aws-us-storage us-east-1-hourly: snapshot_accounts: '{org}': EC2 shares snapshots with accounts only, not with organizations or OUs"
+        )
+    );
+}
+
+#[tokio::test]
+async fn planned_image_features_reach_register_image() {
+    let region = Region::default();
+    let mut i = input(false);
+    i.destination.features = ImageFeatures {
+        tpm_support: Some("v2.0".into()),
+        imds_support: Some("v2.0".into()),
+        uefi_data: Some("QU1aTlVFRkk=".into()),
+        root_device_volume_size: Some(20),
+    };
+    run(&region, &i).await.unwrap();
+    let registered = region.registered.lock().unwrap()[0].clone();
+    assert_eq!(
+        (
+            registered.tpm_support.as_deref(),
+            registered.imds_support.as_deref(),
+            registered.uefi_data.as_deref(),
+            registered.root_volume_size
+        ),
+        (Some("v2.0"), Some("v2.0"), Some("QU1aTlVFRkk="), Some(20))
+    );
 }
 
 #[tokio::test]
@@ -230,6 +352,19 @@ async fn blocked_public_access_fails_the_destination_before_sharing() {
     );
     assert_eq!(region.count("RegisterImage"), 0);
     assert_eq!(region.count("ModifyImageAttribute"), 0);
+
+    // blocked after the share: the release leaves the image private
+    let region = Region::default();
+    run(&region, &input(true)).await.unwrap();
+    let blocked = Region {
+        blocked: true,
+        images: Mutex::new(region.images.lock().unwrap().clone()),
+        ..Region::default()
+    };
+    let err = run(&blocked, &release(input(true))).await.unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Conflict);
+    assert!(err.message.ends_with("the image stays private"), "{err}");
+    assert_eq!(blocked.count("ModifyImageAttribute"), 0);
 }
 
 #[tokio::test]
@@ -257,11 +392,4 @@ async fn a_lost_registration_race_reuses_the_winner_and_duplicates_conflict() {
         err.message,
         format!("2 AMIs are named {NAME} in us-east-1: ami-1, ami-2")
     );
-}
-
-#[test]
-fn accounts_are_filtered_to_the_partition() {
-    let entries = ["1", "aws-us-gov:2", "aws:3", "1"].map(String::from);
-    assert_eq!(accounts_in(&entries, "aws"), ["1", "3"]);
-    assert_eq!(accounts_in(&entries, "aws-us-gov"), ["1", "2"]);
 }

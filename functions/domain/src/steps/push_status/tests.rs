@@ -136,6 +136,47 @@ fn each_destination_shows_the_step_it_is_at() {
 }
 
 #[test]
+fn a_public_destination_is_done_once_released_after_rhsm() {
+    let mut calls = vec![
+        call(
+            "Upload",
+            "up-1",
+            ok(json!({"status": "done", "bucket": "b", "key": "k"})),
+        ),
+        call(
+            "ImportSnapshot",
+            "im-h",
+            ok(json!({"status": "completed", "snapshot_name": "sh"})),
+        ),
+        call("CopyRegions", "cp-he", ok(json!({"status": "completed"}))),
+        call(
+            "Publish",
+            "ds-he",
+            ok(json!({"ami": "ami-1", "release": true})),
+        ),
+        call("RhsmUpdate", "ds-he", ok(json!({"ami": "ami-1"}))),
+    ];
+    assert_eq!(steps(&calls)[0], "us-east-1-Hourly publishing");
+    calls.push(call(
+        "PublishRelease",
+        "ds-he",
+        Some(CallEnd::Failed(
+            "Conflict: image block public access is on".into(),
+        )),
+    ));
+    assert_eq!(
+        steps(&calls)[0],
+        "us-east-1-Hourly failed: Conflict: image block public access is on"
+    );
+    calls.push(call(
+        "PublishRelease",
+        "ds-he",
+        ok(json!({"ami": "ami-1", "public": true})),
+    ));
+    assert_eq!(steps(&calls)[0], "us-east-1-Hourly done ami-1");
+}
+
+#[test]
 fn the_work_list_is_the_latest_resolve_mapping_output() {
     let resolved = |work: &WorkList| Call {
         state: "ResolveMapping".into(),
