@@ -30,6 +30,11 @@ Runs moto in-process with:
   proxy response becomes the answer; ``AWS_IAM`` methods refuse requests without a SigV4
   ``Authorization`` scoped to ``execute-api`` in the API's region (signatures are not checked).
 * ``MOTO_EC2_LOAD_DEFAULT_AMIS=false``.
+* Unknown access keys are refused, as AWS refuses them (``AuthFailure``, ``InvalidAccessKeyId``,
+  ``InvalidClientTokenId``, ``UnrecognizedClientException``): with ``MOTO_KNOWN_ACCESS_KEYS``
+  set (the stack's own keys), a request signed with any other key than those and the keys of
+  the accounts' IAM users and assumed roles fails (moto alone would act in its default
+  account). Signatures are not checked.
 * A request log (service, region, action, key parameters, status) for call counting:
   ``GET /_local/requests`` (and the JSONL file given with ``--log``).
 * Seeded fault injection: ``POST /_local/faults {"rate", "seed", "kinds": ["throttle", "5xx",
@@ -643,7 +648,25 @@ def api_request(environ, api_id, stage_name, path):
 # ---------------------------------------------------------------------------------------------
 # Request log, fault injection and the /_local control API (WSGI middleware)
 # ---------------------------------------------------------------------------------------------
-_CREDENTIAL = re.compile(r"Credential=[^/]+/\d{8}/([^/]+)/([^/]+)/aws4_request")
+_CREDENTIAL = re.compile(r"Credential=([^/]+)/\d{8}/([^/]+)/([^/]+)/aws4_request")
+
+
+def _key_known(access_key):
+    """Whether requests signed with `access_key` are answered: with MOTO_KNOWN_ACCESS_KEYS set
+    (the stack's own keys), only those and the keys of IAM users and assumed roles of an
+    account are; AWS refuses a key it does not know, moto alone would act in its default
+    account."""
+    known = os.environ.get("MOTO_KNOWN_ACCESS_KEYS")
+    if known is None or access_key in known.split(","):
+        return True
+    from moto.iam.models import iam_backends
+    from moto.utilities.utils import PARTITION_NAMES
+
+    return any(
+        access_key in account[partition].access_keys
+        for account in list(iam_backends.values())
+        for partition in PARTITION_NAMES
+    )
 
 
 class Faults:
@@ -682,10 +705,19 @@ def _fault_response(kind, service, protocol):
     elif kind == "denied":
         code = {"ec2": "UnauthorizedOperation", "s3": "AccessDenied"}.get(service, "AccessDenied")
         status, message = 403, "You are not authorized to perform this operation (injected)."
+    elif kind == "unknown-key":
+        code, status = {"ec2": ("AuthFailure", 401), "s3": ("InvalidAccessKeyId", 403)}.get(
+            service, ("InvalidClientTokenId", 403)
+        )
+        message = "The security token included in the request is invalid."
     else:
         code, status, message = "InternalError", 500, "An internal error has occurred (injected)."
     if protocol == "json":
-        code = {"throttle": "ThrottlingException", "denied": "AccessDeniedException"}.get(kind, "InternalServerError")
+        code = {
+            "throttle": "ThrottlingException",
+            "denied": "AccessDeniedException",
+            "unknown-key": "UnrecognizedClientException",
+        }.get(kind, "InternalServerError")
         body = json.dumps({"__type": code, "message": message})
         return status, [("Content-Type", "application/x-amz-json-1.0"), ("x-amzn-ErrorType", code)], body
     if service == "ec2":
@@ -735,6 +767,9 @@ def _s3_action(method, path, query):
             return "AbortMultipartUpload"
         return "DeleteObject" if has_key else "DeleteBucket"
     return method
+
+
+_SECRET_PARAMS = {"SecretString", "SecretBinary"}
 
 
 def _short(value, limit=300):
@@ -825,7 +860,7 @@ class Local:
         method = environ.get("REQUEST_METHOD")
         query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
         match = _CREDENTIAL.search(environ.get("HTTP_AUTHORIZATION", ""))
-        region, service = (match.group(1), match.group(2)) if match else (None, None)
+        access_key, region, service = match.groups() if match else (None, None, None)
         target = environ.get("HTTP_X_AMZ_TARGET")
         protocol = "json" if target else ("rest" if service == "s3" else "query")
         params, action = None, None
@@ -852,6 +887,10 @@ class Local:
                     params = json.loads(body)
                 except ValueError:
                     params = {"_raw": _short(body.decode("utf-8", "replace"))}
+            if isinstance(params, dict):
+                # secret values never reach the request log
+                for field in _SECRET_PARAMS.intersection(params):
+                    params[field] = "***"
             if target:
                 action = target.split(".")[-1]
         action = action or f"{method} {path}"
@@ -861,7 +900,10 @@ class Local:
             status_holder["status"] = int(status.split(" ", 1)[0])
             return start_response(status, headers, exc_info)
 
-        fault = self.faults.draw(service, region, action) if service else None
+        if access_key and not _key_known(access_key):
+            fault = "unknown-key"
+        else:
+            fault = self.faults.draw(service, region, action) if service else None
         if fault:
             status, headers, body = _fault_response(fault, service, protocol)
             _start(f"{status} Injected", headers)

@@ -14,7 +14,14 @@ The spec (written by ``vmpush-local``, which owns the names) lists what to creat
      "notifications": [{"bucket": ..., "function": ..., "prefix": ..., "suffix": ...}],
      "state_machines": [{"name": ..., "definition": <ASL text>}],
      "apis": [{"name": ..., "id": ..., "stage": "v1",
-               "routes": [{"method": "POST", "path": "/pushes", "function": ...}]}]}
+               "routes": [{"method": "POST", "path": "/pushes", "function": ...}]}],
+     "accounts": [{"alias": "aws-us-storage", "id": "111111111111", "region": "us-east-1"}],
+     "credentials_file": ".local-stack/credentials.json"}
+
+Each account gets an IAM user ``vmpush-<alias>`` (in the account, in its region's partition)
+with one access key, which moto maps to the account; the pubtools credentials documents of
+those keys (a JSON array) are written to ``credentials_file``. Keys already in that file and in
+moto are kept, so a second run rewrites nothing.
 
 APIs are REST APIs with the given id (moto's ``_custom_id_`` tag), IAM auth and AWS_PROXY
 integrations, deployed to the stage.
@@ -25,6 +32,7 @@ with the ARNs it ended up with. Lambda code is a placeholder zip: invokes are fo
 """
 import io
 import json
+import os
 import sys
 import zipfile
 
@@ -39,6 +47,91 @@ def client(spec, service):
         aws_access_key_id="test",
         aws_secret_access_key="test",
     )
+
+
+PARTITIONS = (("cn-", "aws-cn"), ("us-gov-", "aws-us-gov"))
+
+
+def partition(region):
+    return next((p for prefix, p in PARTITIONS if region.startswith(prefix)), "aws")
+
+
+def account_client(spec, service, account):
+    """A client whose calls act in `account` (moto's x-moto-account-id header)."""
+    c = boto3.client(
+        service,
+        endpoint_url=spec["endpoint"],
+        region_name=account["region"],
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
+
+    def in_account(params, **_):
+        params["headers"]["x-moto-account-id"] = account["id"]
+
+    c.meta.events.register("before-call.*.*", in_account)
+    return c
+
+
+def account_keys(spec, account, known):
+    """The access key of the account's user: the one in `known` if moto still has it, else a
+    new one (older keys deleted)."""
+    iam = account_client(spec, "iam", account)
+    user = f"vmpush-{account['alias']}"
+    try:
+        iam.get_user(UserName=user)
+    except iam.exceptions.NoSuchEntityException:
+        iam.create_user(UserName=user)
+    listed = [k["AccessKeyId"] for k in iam.list_access_keys(UserName=user)["AccessKeyMetadata"]]
+    if known and known["AWS_IMAGE_ACCESS_KEY"] in listed:
+        return known["AWS_IMAGE_ACCESS_KEY"], known["AWS_IMAGE_SECRET_ACCESS"]
+    for key in listed:
+        iam.delete_access_key(UserName=user, AccessKeyId=key)
+    key = iam.create_access_key(UserName=user)["AccessKey"]
+    return key["AccessKeyId"], key["SecretAccessKey"]
+
+
+def provision_accounts(spec):
+    """Users and keys of the spec's accounts; writes their credentials documents."""
+    path = spec.get("credentials_file")
+    if not path or not spec.get("accounts"):
+        return {}
+    try:
+        with open(path, encoding="utf-8") as f:
+            known = {d["marketplace_account"]: d["auth"] for d in json.load(f)}
+    except (OSError, ValueError, KeyError, TypeError):
+        known = {}
+    documents = []
+    for account in spec["accounts"]:
+        alias, region = account["alias"], account["region"]
+        key, secret = account_keys(spec, account, known.get(alias))
+        documents.append(
+            {
+                "marketplace_account": alias,
+                "auth": {
+                    "AWS_IMAGE_ACCESS_KEY": key,
+                    "AWS_IMAGE_SECRET_ACCESS": secret,
+                    "AWS_MARKETPLACE_ACCESS_KEY": key,
+                    "AWS_MARKETPLACE_SECRET_ACCESS": secret,
+                    "AWS_ACCESS_ROLE_ARN": f"arn:{partition(region)}:iam::{account['id']}:role/vmpush-marketplace",
+                    "AWS_REGION": region,
+                    "AWS_GROUPS": [],
+                    "AWS_ACCOUNTS": [],
+                    "AWS_SNAPSHOT_ACCOUNTS": [],
+                },
+            }
+        )
+    text = json.dumps(documents, indent=2) + "\n"
+    try:
+        with open(path, encoding="utf-8") as f:
+            unchanged = f.read() == text
+    except OSError:
+        unchanged = False
+    if not unchanged:
+        # the keys are the accounts' own: readable by their owner only
+        with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as f:
+            f.write(text)
+    return {d["marketplace_account"]: a["id"] for d, a in zip(documents, spec["accounts"])}
 
 
 def placeholder_zip():
@@ -166,6 +259,7 @@ def main():
         apigateway.create_deployment(restApiId=api["id"], stageName=api["stage"])
         out.setdefault("apis", {})[api["name"]] = api["id"]
 
+    out["accounts"] = provision_accounts(spec)
     print(json.dumps(out))
 
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job on the local stack: bring it up, generate a sample push (1 image, its
 # metadata, and a StArMap mapping for 4 regions × hourly + access), push it with
-# `vmpush push --local` through the real state machine and functions, print the result and
+# `vmpush push --local` as the stack's aws-us-storage account (its keys in
+# .local-stack/credentials.json) through the real state machine and functions, print the result and
 # the notification the SNS subscriber received, then take the stack down
 # (VMPUSH_KEEP_STACK=1 leaves it running).
 set -euo pipefail
@@ -27,10 +28,10 @@ source .local-stack/env
 python3 scripts/sample.py "$work" 16
 push_id="demo-$(date +%s)"
 echo
-echo "== vmpush push --local --offline --repo-file mapping.yaml staged:… (push $push_id)"
+echo "== vmpush push --local --credentials .local-stack/credentials.json --offline --repo-file mapping.yaml staged:… (push $push_id)"
 set +e
-"$vmpush" push --local --offline --repo-file "$work/mapping.yaml" --push-id "$push_id" \
-  "staged:$work/staged" > "$work/result.json"
+"$vmpush" push --local --credentials "$VMPUSH_LOCAL_CREDENTIALS" --offline \
+  --repo-file "$work/mapping.yaml" --push-id "$push_id" "staged:$work/staged" > "$work/result.json"
 code=$?
 set -e
 echo

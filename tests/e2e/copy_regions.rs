@@ -33,7 +33,7 @@ async fn copy_regions_gets_or_creates_the_copy_of_a_region() {
     // EC2 refuses everything in ap-south-1
     stack.aws_faults(&json!({"rate": 1.0, "kinds": ["denied"], "services": ["ec2"], "regions": ["ap-south-1"]})).await;
     let copy = |region: &str| {
-        json!({"id": format!("cp-{region}"), "action": "start", "source_region": "us-east-1",
+        json!({"id": format!("cp-{region}"), "action": "start", "account": "aws-us-storage", "source_region": "us-east-1",
                "snapshot_id": source, "snapshot_name": name, "region": region,
                "tags": [["nvra", "rhel-ec2-9.0-10.x86_64"]]})
     };

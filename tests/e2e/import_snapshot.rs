@@ -44,7 +44,7 @@ async fn import_snapshot_gets_or_creates_by_name() {
     ]);
     let input = |action: &str, key: &str, task: Option<&str>| {
         json!({
-        "id": "im-e2e", "action": action, "region": "us-east-1", "bucket": "redhat-cloudimg-us-east-1", "key": key, "sha256": SHA,
+        "id": "im-e2e", "action": action, "account": "aws-us-storage", "region": "us-east-1", "bucket": "redhat-cloudimg-us-east-1", "key": key, "sha256": SHA,
         "format": "raw", "billing_codes": ["bp-6fa54006"], "tags": [["nvra", "rhel-ec2-9.0-10.x86_64"], ["billing_type", "hourly"]],
         "task_id": task})
     };

@@ -39,6 +39,11 @@ fn mapping_document() -> Value {
 /// `push.yaml` last; returns its `sha256sum`, of the decompressed content as the peer kit
 /// writes it.
 async fn drop_push(stack: &TestStack, push_id: &str) -> String {
+    drop_push_of(stack, push_id, &mapping_document()).await
+}
+
+/// [`drop_push`] with another mapping.
+async fn drop_push_of(stack: &TestStack, push_id: &str, mapping: &Value) -> String {
     let raw = image(6 << 20, 11);
     let compressed = xz(&raw).await;
     let sum = sha(&raw);
@@ -57,7 +62,7 @@ async fn drop_push(stack: &TestStack, push_id: &str) -> String {
         &format!("{prefix}/resources.yaml"),
         resources.as_bytes(),
     );
-    let request = json!({"workflow": "community", "starmap": {"mode": "offline", "repo": mapping_document()}});
+    let request = json!({"workflow": "community", "starmap": {"mode": "offline", "repo": mapping}});
     stage(
         stack,
         &format!("drops/{push_id}/push.yaml"),
@@ -69,9 +74,14 @@ async fn drop_push(stack: &TestStack, push_id: &str) -> String {
 /// Starts a push of the drop `drops/<drop>/` under a new push id through start-push's API
 /// entry.
 fn repush(stack: &TestStack, drop: &str, push_id: &str) {
+    repush_of(stack, drop, push_id, &mapping_document());
+}
+
+/// [`repush`] with another mapping.
+fn repush_of(stack: &TestStack, drop: &str, push_id: &str, mapping: &Value) {
     let request = json!({"push_id": push_id, "workflow": "community",
         "sources": [format!("staged:s3://{STAGING_BUCKET}/drops/{drop}")],
-        "starmap": {"mode": "offline", "repo": mapping_document()}});
+        "starmap": {"mode": "offline", "repo": mapping}});
     let (error, out) = stack.invoke("vmpush-start-push", &request);
     assert_eq!(error, None, "{out}");
 }
@@ -550,6 +560,306 @@ async fn a_failed_rhsm_update_leaves_images_private_and_a_re_run_releases_them()
         [0, 4],
         "each hourly image is released once; nothing else changes"
     );
+}
+
+/// The local stack's accounts: alias, account id, region, RHSM provider, partition.
+const ACCOUNTS: [(&str, &str, &str, &str, &str); 3] = [
+    ("aws-us-storage", "111111111111", "us-east-1", "AWS", "aws"),
+    (
+        "aws-us-gov-storage",
+        "222222222222",
+        "us-gov-west-1",
+        "AGOV",
+        "aws-us-gov",
+    ),
+    (
+        "aws-china-storage",
+        "333333333333",
+        "cn-north-1",
+        "ACN",
+        "aws-cn",
+    ),
+];
+
+/// The peer kit's mapping for the three accounts, hourly and access in each home region,
+/// shared with an account everywhere and one per partition.
+fn three_account_mapping() -> Value {
+    let mut mapping = mapping_document();
+    let template = mapping[0]["mappings"]["aws-us-storage"].clone();
+    let mut accounts = serde_json::Map::new();
+    for (alias, _, region, provider, _) in ACCOUNTS {
+        let mut account = template.clone();
+        account["provider"] = json!(provider);
+        account["meta"]["sharing_accounts"] = json!([
+            "111122223333",
+            "aws-us-gov:444455556666",
+            "aws-cn:555566667777"
+        ]);
+        account["meta"]["snapshot_accounts"] = json!([]);
+        let destination = |billing: &str| {
+            let mut d = template["destinations"][0].clone();
+            d["destination"] = json!(format!("{region}-{billing}"));
+            d
+        };
+        account["destinations"] = json!([destination("hourly"), destination("access")]);
+        accounts.insert(alias.to_string(), account);
+    }
+    mapping[0]["mappings"] = Value::Object(accounts);
+    mapping
+}
+
+/// The stack's credentials documents (`VMPUSH_LOCAL_CREDENTIALS`).
+fn local_credentials(stack: &TestStack) -> Vec<Value> {
+    serde_json::from_slice(&std::fs::read(stack.var("VMPUSH_LOCAL_CREDENTIALS")).unwrap()).unwrap()
+}
+
+/// The keys of `alias` in `documents`.
+fn keys_of<'a>(documents: &'a [Value], alias: &str) -> (&'a str, &'a str) {
+    let auth = &documents
+        .iter()
+        .find(|d| d["marketplace_account"] == alias)
+        .unwrap_or_else(|| panic!("credentials of {alias}"))["auth"];
+    (
+        auth["AWS_IMAGE_ACCESS_KEY"].as_str().unwrap(),
+        auth["AWS_IMAGE_SECRET_ACCESS"].as_str().unwrap(),
+    )
+}
+
+/// Makes the deployment's secret hold `documents`.
+fn store_secret(stack: &TestStack, documents: &[Value]) {
+    stack.aws(&[
+        "secretsmanager",
+        "put-secret-value",
+        "--secret-id",
+        CREDENTIALS_SECRET,
+        "--secret-string",
+        &serde_json::to_string(documents).unwrap(),
+    ]);
+}
+
+/// Every text a push leaves: the stack's logs, its executions' histories and outputs, the
+/// results bucket and the notices.
+fn everything_written(stack: &TestStack) -> String {
+    let mut text = String::new();
+    for entry in std::fs::read_dir(stack.layout.logs()).unwrap().flatten() {
+        text.push_str(&String::from_utf8_lossy(
+            &std::fs::read(entry.path()).unwrap(),
+        ));
+    }
+    let machine = stack.var("VMPUSH_STATE_MACHINE_ARN").to_string();
+    let listed = stack.aws(&[
+        "stepfunctions",
+        "list-executions",
+        "--state-machine-arn",
+        &machine,
+    ]);
+    for execution in listed["executions"].as_array().unwrap() {
+        let arn = execution["executionArn"].as_str().unwrap();
+        for call in ["get-execution-history", "describe-execution"] {
+            let flag = "--execution-arn";
+            text.push_str(&stack.aws(&["stepfunctions", call, flag, arn]).to_string());
+        }
+    }
+    let objects = stack.aws(&["s3api", "list-objects-v2", "--bucket", RESULTS_BUCKET]);
+    for object in objects["Contents"].as_array().into_iter().flatten() {
+        let key = object["Key"].as_str().unwrap();
+        text.push_str(&String::from_utf8_lossy(&stack.object(RESULTS_BUCKET, key)));
+    }
+    for notice in stack.notifications() {
+        text.push_str(&notice.to_string());
+    }
+    text
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_account_acts_as_itself_in_its_partition() {
+    let stack = TestStack::up(workspace(), &Options::default()).await;
+    let mapping = three_account_mapping();
+    let documents = local_credentials(&stack);
+    // the stack's credentials file names each account's own IAM user, in its partition
+    for (alias, account, region, _, partition) in ACCOUNTS {
+        let keys = keys_of(&documents, alias);
+        let caller = stack.aws_as(
+            Some(keys),
+            &["sts", "get-caller-identity", "--region", region],
+        );
+        assert_eq!(
+            (&caller["Account"], &caller["Arn"]),
+            (
+                &json!(account),
+                &json!(format!(
+                    "arn:{partition}:iam::{account}:user/vmpush-{alias}"
+                ))
+            )
+        );
+    }
+
+    // WHEN one image is pushed to us-east-1, us-gov-west-1 and cn-north-1 with those keys
+    store_secret(&stack, &documents);
+    drop_push_of(&stack, "a1", &mapping).await;
+    let execution = finished(&stack, "a1").await;
+
+    // THEN all six destinations are PUSHED
+    assert_eq!(execution["status"], "SUCCEEDED", "{execution}");
+    let result = stored_result(&stack, "a1");
+    let pushed = states(&result);
+    assert_eq!(pushed.len(), 6, "{result}");
+    assert!(pushed.values().all(|(s, _)| s == "PUSHED"), "{result}");
+    // AND each AMI and snapshot is its account's, in its region, nobody else's; sharing
+    // follows the partition; RHSM heard of each with its partition's provider
+    for (alias, account, region, _, partition) in ACCOUNTS {
+        let keys = keys_of(&documents, alias);
+        let images = stack.aws_as(
+            Some(keys),
+            &[
+                "ec2",
+                "describe-images",
+                "--owners",
+                "self",
+                "--region",
+                region,
+            ],
+        );
+        let mut names: Vec<&str> = images["Images"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| {
+                assert_eq!(i["OwnerId"], account, "{i}");
+                i["Name"].as_str().unwrap()
+            })
+            .collect();
+        names.sort_unstable();
+        assert_eq!(names, [ACCESS, HOURLY], "{alias} in {region}");
+        let snapshots = stack.aws_as(
+            Some(keys),
+            &[
+                "ec2",
+                "describe-snapshots",
+                "--owner-ids",
+                "self",
+                "--region",
+                region,
+            ],
+        );
+        let snapshots = snapshots["Snapshots"].as_array().unwrap();
+        assert!(
+            !snapshots.is_empty(),
+            "{alias} has its snapshot in {region}"
+        );
+        assert!(snapshots.iter().all(|s| s["OwnerId"] == account));
+        let shared_too = match partition {
+            "aws-us-gov" => Some("444455556666"),
+            "aws-cn" => Some("555566667777"),
+            _ => None,
+        };
+        for image in images["Images"].as_array().unwrap() {
+            let ami = image["ImageId"].as_str().unwrap();
+            let launch = stack.aws_as(
+                Some(keys),
+                &[
+                    "ec2",
+                    "describe-image-attribute",
+                    "--region",
+                    region,
+                    "--image-id",
+                    ami,
+                    "--attribute",
+                    "launchPermission",
+                ],
+            );
+            let mut shared: Vec<&str> = launch["LaunchPermissions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|p| p["UserId"].as_str().or(p["Group"].as_str()))
+                .collect();
+            shared.sort_unstable();
+            let mut expected: Vec<&str> = ["111122223333"].into_iter().chain(shared_too).collect();
+            if image["Name"] == HOURLY {
+                expected.push("all");
+            }
+            assert_eq!(shared, expected, "{alias} {ami}");
+        }
+        for (other, _, _, _, _) in ACCOUNTS.iter().filter(|a| a.0 != alias) {
+            let theirs = stack.aws_as(
+                Some(keys_of(&documents, other)),
+                &[
+                    "ec2",
+                    "describe-images",
+                    "--owners",
+                    "self",
+                    "--region",
+                    region,
+                ],
+            );
+            assert_eq!(theirs["Images"], json!([]), "{other} sees none in {region}");
+        }
+        let own = stack.aws(&[
+            "ec2",
+            "describe-images",
+            "--owners",
+            "self",
+            "--region",
+            region,
+        ]);
+        assert_eq!(
+            own["Images"],
+            json!([]),
+            "the functions' own account has none"
+        );
+    }
+    let regions_told: Vec<(String, String)> = stack
+        .rhsm_writes()
+        .await
+        .iter()
+        .filter(|w| w["path"].as_str().is_some_and(|p| p.ends_with("/regions")))
+        .map(|w| {
+            (
+                w["body"]["regionID"].as_str().unwrap().to_string(),
+                w["body"]["providerShortname"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    for (_, _, region, provider, _) in ACCOUNTS {
+        assert!(
+            regions_told.contains(&(region.to_string(), provider.to_string())),
+            "{regions_told:?}"
+        );
+    }
+
+    // WHEN China's key is wrong and the push runs again
+    let mut wrong = documents.clone();
+    for d in &mut wrong {
+        if d["marketplace_account"] == "aws-china-storage" {
+            d["auth"]["AWS_IMAGE_ACCESS_KEY"] = json!("AKIAWRONGKEY00000000");
+        }
+    }
+    store_secret(&stack, &wrong);
+    repush_of(&stack, "a1", "a1-wrong-key", &mapping);
+    let execution = finished(&stack, "a1-wrong-key").await;
+
+    // THEN only China's destinations fail, at the upload, with the reason; the rest PUSHED
+    assert_eq!(execution["status"], "FAILED", "{execution}");
+    let result = stored_result(&stack, "a1-wrong-key");
+    for d in result["destinations"].as_array().unwrap() {
+        if d["region"] == "cn-north-1" {
+            assert_eq!(d["state"], "UPLOADFAILED", "{d}");
+            assert!(d["error"].as_str().unwrap().contains("HTTP 403"), "{d}");
+        } else {
+            assert_eq!(d["state"], "PUSHED", "{d}");
+        }
+    }
+
+    // AND no secret was logged, returned or written anywhere
+    let written = everything_written(&stack);
+    for (alias, _, _, _, _) in ACCOUNTS {
+        let (_, secret) = keys_of(&documents, alias);
+        assert!(
+            !written.contains(secret),
+            "the secret of {alias} was written"
+        );
+    }
 }
 
 /// Stages a build of the peer kit's image for `version`-`respin` under `dir`: a real 4 MiB

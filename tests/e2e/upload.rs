@@ -116,7 +116,7 @@ async fn an_xz_image_is_uploaded_once_resumed_and_imported_once() {
 
     // import once
     let import = |action: &str, task: Option<&str>| {
-        json!({"id": "im-e2e", "action": action, "region": "us-east-1", "bucket": BUCKET, "key": sum, "sha256": sum,
+        json!({"id": "im-e2e", "action": action, "account": "aws-us-storage", "region": "us-east-1", "bucket": BUCKET, "key": sum, "sha256": sum,
                "format": "raw", "billing_codes": ["bp-6fa54006"], "tags": [], "task_id": task})
     };
     let started = invoke(&stack, "vmpush-import-snapshot", &import("start", None));

@@ -8,6 +8,8 @@ pub mod aws;
 mod canned;
 #[cfg(feature = "ec2")]
 pub mod ec2;
+#[cfg(feature = "secrets")]
+pub mod identity;
 #[cfg(feature = "lambda")]
 pub mod lambda;
 #[cfg(feature = "api")]

@@ -1,18 +1,22 @@
-//! `vmpush-import-snapshot`: wiring only. Each invocation imports in the region of its input
-//! (`start` gets or creates the import, `check` reports it); the step is
+//! `vmpush-import-snapshot`: wiring only. Each invocation imports in the region of its input,
+//! as its account (`start` gets or creates the import, `check` reports it); the step is
 //! [`vmpush_domain::steps::import_snapshot`], the EC2 calls [`vmpush_cloud::ec2::Ec2Snapshots`].
 
 use lambda_runtime::Error;
 use vmpush_cloud::ec2::{Ec2Snapshots, client};
+use vmpush_cloud::identity::Identities;
 use vmpush_cloud::lambda::serve;
+use vmpush_cloud::secrets::CredentialSource;
 use vmpush_domain::payloads::ImportInput;
 use vmpush_domain::steps::import_snapshot::run;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     let sdk = &vmpush_cloud::aws::sdk_config().await;
+    let credentials = &CredentialSource::from_env(sdk)?;
     serve("import-snapshot", |input: ImportInput, _| async move {
-        run(&Ec2Snapshots::new(client(sdk, &input.region)), &input).await
+        let account = Identities::of(sdk, credentials, &input.account, &input.region).await?;
+        run(&Ec2Snapshots::new(client(&account, &input.region)), &input).await
     })
     .await
 }

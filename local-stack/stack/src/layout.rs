@@ -81,6 +81,11 @@ impl Layout {
         self.dir.join("env")
     }
 
+    /// The pubtools credentials documents of the stack's accounts (a JSON array; owner-only).
+    pub fn credentials_file(&self) -> PathBuf {
+        self.dir.join("credentials.json")
+    }
+
     /// The StArMap fake's mapping folder (seeded from `local-stack/starmap/`).
     pub fn starmap_dir(&self) -> PathBuf {
         self.dir.join("starmap")

@@ -215,6 +215,10 @@ async fn start_all(
         ("VMPUSH_TOPIC_ARN", resources::topic_arn()),
         ("VMPUSH_RESULTS_BUCKET", resources::RESULTS_BUCKET.into()),
         ("VMPUSH_LOCAL_API_URL", resources::api_url(&url(aws))),
+        (
+            "VMPUSH_LOCAL_CREDENTIALS",
+            layout.credentials_file().display().to_string(),
+        ),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
@@ -292,7 +296,9 @@ async fn start_all(
         .env(
             "IMPORT_SNAPSHOT_POLLS",
             options.import_snapshot_polls.to_string(),
-        );
+        )
+        // the stack's own key; any other must be an IAM key of an account (a wrong one is refused)
+        .env("MOTO_KNOWN_ACCESS_KEYS", "test");
     launch(
         "moto",
         moto,

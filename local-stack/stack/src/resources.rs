@@ -4,7 +4,8 @@
 //! notification topic with an SQS queue subscribed to it (what a subscriber receives), every
 //! function (invokes reach `cargo lambda watch`), the push state machine from the very
 //! `statemachine/push.asl.json` the template deploys, with local substitutions, and the push
-//! API (`POST /pushes`, `GET /pushes/{id}`, IAM auth) served by the moto launcher.
+//! API (`POST /pushes`, `GET /pushes/{id}`, IAM auth) served by the moto launcher, and the
+//! stack's three accounts ([`ACCOUNTS`]) with their credentials file.
 
 use std::process::Command;
 
@@ -15,6 +16,15 @@ use crate::error::{CommandSnafu, IoSnafu, Result, StateSnafu};
 use crate::layout::Layout;
 use crate::state::State;
 use crate::{ACCOUNT, REGION, STAGING_BUCKET, STATE_MACHINE_NAME};
+
+/// The stack's AWS accounts: alias, moto account id and home region, one per partition. Each
+/// gets an IAM user whose key moto maps to the account; their pubtools credentials documents
+/// are written to [`Layout::credentials_file`] (`VMPUSH_LOCAL_CREDENTIALS`).
+pub const ACCOUNTS: [(&str, &str, &str); 3] = [
+    ("aws-us-storage", "111111111111", "us-east-1"),
+    ("aws-us-gov-storage", "222222222222", "us-gov-west-1"),
+    ("aws-china-storage", "333333333333", "cn-north-1"),
+];
 
 /// The credentials secret (`VMPUSH_CREDENTIALS_SECRET`); it starts empty (`[]`).
 pub const CREDENTIALS_SECRET: &str = "vmpush-credentials";
@@ -168,6 +178,8 @@ pub fn provision(layout: &Layout, state: &State) -> Result<()> {
             {"method": "POST", "path": "/pushes", "function": name("vmpush-start-push")},
             {"method": "GET", "path": "/pushes/{id}", "function": name("vmpush-push-status")},
         ]}],
+        "accounts": ACCOUNTS.iter().map(|(alias, id, region)| json!({"alias": alias, "id": id, "region": region})).collect::<Vec<_>>(),
+        "credentials_file": layout.credentials_file(),
     });
     let spec_file = layout.dir.join("provision.json");
     std::fs::write(&spec_file, spec.to_string()).context(IoSnafu {

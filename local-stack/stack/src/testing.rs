@@ -48,23 +48,40 @@ impl TestStack {
 
     /// Runs the AWS CLI with the stack's environment.
     pub fn aws_run(&self, args: &[&str]) -> Output {
+        self.aws_run_as(None, args)
+    }
+
+    /// Runs the AWS CLI with the stack's environment, signing with `keys` (access key id,
+    /// secret) when given, else with the stack's own.
+    fn aws_run_as(&self, keys: Option<(&str, &str)>, args: &[&str]) -> Output {
         let path = format!(
             "{}:{}",
             self.layout.venv().join("bin").display(),
             std::env::var("PATH").unwrap_or_default()
         );
-        Command::new(self.layout.venv_bin("aws"))
+        let mut command = Command::new(self.layout.venv_bin("aws"));
+        command
             .args(args)
             .args(["--output", "json"])
             .envs(self.state.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .env("PATH", path)
-            .output()
-            .expect("the AWS CLI runs")
+            .env("PATH", path);
+        if let Some((key, secret)) = keys {
+            command
+                .env("AWS_ACCESS_KEY_ID", key)
+                .env("AWS_SECRET_ACCESS_KEY", secret);
+        }
+        command.output().expect("the AWS CLI runs")
     }
 
     /// Runs the AWS CLI, which must succeed; returns its JSON output (`null` when empty).
     pub fn aws(&self, args: &[&str]) -> Value {
-        let out = self.aws_run(args);
+        self.aws_as(None, args)
+    }
+
+    /// Runs the AWS CLI as the account of `keys` (access key id, secret; `None`: the stack's
+    /// own), which must succeed; returns its JSON output (`null` when empty).
+    pub fn aws_as(&self, keys: Option<(&str, &str)>, args: &[&str]) -> Value {
+        let out = self.aws_run_as(keys, args);
         assert!(
             out.status.success(),
             "aws {args:?}: {}",

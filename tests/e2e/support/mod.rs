@@ -35,7 +35,7 @@ pub async fn imported_snapshot(stack: &TestStack, bucket: &str, sha: &str) -> (S
         image.to_str().unwrap(),
     ]);
     let import = |action: &str, task: Option<&str>| {
-        json!({"id": "im-e2e", "action": action, "region": "us-east-1", "bucket": bucket, "key": sha, "sha256": sha,
+        json!({"id": "im-e2e", "action": action, "account": "aws-us-storage", "region": "us-east-1", "bucket": bucket, "key": sha, "sha256": sha,
                "format": "raw", "billing_codes": [], "tags": [], "task_id": task})
     };
     let task = invoke(stack, "vmpush-import-snapshot", &import("start", None))["task_id"]

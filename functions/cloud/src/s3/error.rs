@@ -15,7 +15,7 @@ pub(super) enum Error {
     HeadBucket { bucket: String, source: SdkFailure },
 
     #[snafu(display(
-        "HeadBucket {bucket}: the bucket exists but this account may not use it (HTTP 403)"
+        "HeadBucket {bucket}: HTTP 403: the account's credentials are refused, or the bucket is another account's"
     ))]
     BucketForbidden { bucket: String },
 

@@ -86,6 +86,81 @@ pub struct AwsAuth {
     pub region: String,
     /// `AWS_S3_BUCKET` (default `pubupload`).
     pub s3_bucket: String,
+    /// `AWS_ASSUME_ROLE_ARN` (a vmpush extension): the role the account's calls assume.
+    pub assume_role_arn: Option<String>,
+    /// `AWS_ASSUME_ROLE_EXTERNAL_ID` (a vmpush extension): the external id of that role.
+    pub assume_role_external_id: Option<String>,
+}
+
+/// Whose identity an AWS account's calls are made with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AwsIdentity {
+    /// The function's own role: the document gives neither keys nor a role.
+    Own,
+    /// The document's static keys (`AWS_IMAGE_ACCESS_KEY` / `AWS_IMAGE_SECRET_ACCESS`).
+    Keys {
+        /// The access key id.
+        access_key: String,
+        /// The secret access key.
+        secret: Secret,
+    },
+    /// A role assumed (`AWS_ASSUME_ROLE_ARN`), from the static keys when the document has
+    /// them, else from the function's own role.
+    Role {
+        /// The role's ARN.
+        arn: String,
+        /// Its external id.
+        external_id: Option<String>,
+        /// The keys that assume it, if any.
+        keys: Option<(String, Secret)>,
+    },
+}
+
+impl AwsAuth {
+    /// The identity the account acts with: its role when it names one, else its keys when
+    /// they are not empty, else the function's own role.
+    pub fn identity(&self) -> AwsIdentity {
+        let keys = (!self.image_access_key.is_empty() && !self.image_secret_access.0.is_empty())
+            .then(|| {
+                (
+                    self.image_access_key.clone(),
+                    self.image_secret_access.clone(),
+                )
+            });
+        match (&self.assume_role_arn, keys) {
+            (Some(arn), keys) => AwsIdentity::Role {
+                arn: arn.clone(),
+                external_id: self.assume_role_external_id.clone(),
+                keys,
+            },
+            (None, Some((access_key, secret))) => AwsIdentity::Keys { access_key, secret },
+            (None, None) => AwsIdentity::Own,
+        }
+    }
+}
+
+/// Whether `arn` is an IAM role ARN (`arn:<partition>:iam::<12 digits>:role/<path/name>`).
+fn is_role_arn(arn: &str) -> bool {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    match parts[..] {
+        ["arn", partition, "iam", "", account, resource] => {
+            matches!(partition, "aws" | "aws-us-gov" | "aws-cn")
+                && account.len() == 12
+                && account.bytes().all(|b| b.is_ascii_digit())
+                && resource
+                    .strip_prefix("role/")
+                    .is_some_and(|n| !n.is_empty())
+        }
+        _ => false,
+    }
+}
+
+/// Whether `id` is an external id STS takes (2 to 1224 of `[\w+=,.@:/-]`).
+fn is_external_id(id: &str) -> bool {
+    (2..=1224).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_+=,.@:/-".contains(&b))
 }
 
 /// Azure `auth` (marketplacesvm `AzureCredentials`).
@@ -135,7 +210,8 @@ pub const CREDENTIALS_ENV: &str = "CLOUD_CREDENTIALS";
 
 impl CredentialSet {
     /// Parses a `--credentials` value. Each element is a file path when such a file exists,
-    /// else base64 JSON; `read_file` reads files (the CLI passes `std::fs::read`).
+    /// else base64 JSON; `read_file` reads files (the CLI passes `std::fs::read`). Each holds
+    /// one document or a JSON array of them (`.local-stack/credentials.json`).
     pub fn parse(arg: &str, read_file: impl Fn(&Path) -> std::io::Result<Vec<u8>>) -> Result<Self> {
         let mut set = CredentialSet::default();
         for (index, element) in arg.split(',').map(str::trim).enumerate() {
@@ -181,15 +257,22 @@ impl CredentialSet {
                 e.column()
             ),
         })?;
+        set.insert_documents(label, doc)?;
+        Ok(set)
+    }
+
+    /// One credentials document, or (a vmpush extension, as in the secret) a JSON array of
+    /// them, each labelled `<label>[<index>]`.
+    fn insert_documents(&mut self, label: &str, doc: Value) -> Result<()> {
         match doc {
             Value::Array(docs) => {
                 for (index, doc) in docs.into_iter().enumerate() {
-                    set.insert(&format!("{label}[{index}]"), doc)?;
+                    self.insert(&format!("{label}[{index}]"), doc)?;
                 }
+                Ok(())
             }
-            doc => set.insert(label, doc)?,
+            doc => self.insert(label, doc),
         }
-        Ok(set)
     }
 
     fn add(&mut self, label: &str, bytes: &[u8]) -> Result<()> {
@@ -202,7 +285,7 @@ impl CredentialSet {
                 e.column()
             ),
         })?;
-        self.insert(label, doc)
+        self.insert_documents(label, doc)
     }
 
     fn insert(&mut self, label: &str, doc: Value) -> Result<()> {
@@ -287,23 +370,58 @@ impl CredentialSet {
             |key: &str| -> Result<Vec<String>> { Ok(auth.str_list_opt(key)?.unwrap_or_default()) };
         let secret = |key: &str| -> Result<Secret> { auth.str_req(key).map(Secret) };
         Ok(match provider {
-            CloudProvider::Aws => Auth::Aws(AwsAuth {
-                image_access_key: auth.str_req("AWS_IMAGE_ACCESS_KEY")?,
-                image_secret_access: secret("AWS_IMAGE_SECRET_ACCESS")?,
-                marketplace_access_key: auth.str_req("AWS_MARKETPLACE_ACCESS_KEY")?,
-                marketplace_secret_access: secret("AWS_MARKETPLACE_SECRET_ACCESS")?,
-                access_role_arn: auth.str_req("AWS_ACCESS_ROLE_ARN")?,
-                groups: list("AWS_GROUPS")?,
-                accounts: list("AWS_ACCOUNTS")?,
-                snapshot_accounts: list("AWS_SNAPSHOT_ACCOUNTS")?,
-                region: auth
-                    .str_opt("AWS_REGION")?
-                    .unwrap_or_else(|| "us-east-1".into()),
-                s3_bucket: auth
-                    .str_opt("AWS_S3_BUCKET")?
-                    .filter(|s| !s.is_empty())
-                    .unwrap_or_else(|| UPLOAD_CONTAINER_NAME.into()),
-            }),
+            CloudProvider::Aws => {
+                let assume_role_arn = auth.str_opt("AWS_ASSUME_ROLE_ARN")?;
+                if let Some(arn) = assume_role_arn.as_deref().filter(|a| !is_role_arn(a)) {
+                    return Err(auth.error(
+                        "AWS_ASSUME_ROLE_ARN",
+                        format!("'{arn}' is not an IAM role ARN (arn:<partition>:iam::<account>:role/<name>)"),
+                    ));
+                }
+                let assume_role_external_id = auth.str_opt("AWS_ASSUME_ROLE_EXTERNAL_ID")?;
+                if assume_role_external_id
+                    .as_deref()
+                    .is_some_and(|id| !is_external_id(id))
+                {
+                    // the value is a shared secret of sorts: not repeated
+                    return Err(auth.error(
+                        "AWS_ASSUME_ROLE_EXTERNAL_ID",
+                        "not 2 to 1224 of letters, digits and _+=,.@:/-",
+                    ));
+                }
+                if assume_role_external_id.is_some() && assume_role_arn.is_none() {
+                    return Err(auth.error(
+                        "AWS_ASSUME_ROLE_EXTERNAL_ID",
+                        "given without AWS_ASSUME_ROLE_ARN",
+                    ));
+                }
+                // with a role to assume, the keys may be left out (the function's role assumes it)
+                let key = |name: &str| -> Result<String> {
+                    match &assume_role_arn {
+                        Some(_) => Ok(auth.str_opt(name)?.unwrap_or_default()),
+                        None => auth.str_req(name),
+                    }
+                };
+                Auth::Aws(AwsAuth {
+                    image_access_key: key("AWS_IMAGE_ACCESS_KEY")?,
+                    image_secret_access: Secret(key("AWS_IMAGE_SECRET_ACCESS")?),
+                    marketplace_access_key: key("AWS_MARKETPLACE_ACCESS_KEY")?,
+                    marketplace_secret_access: Secret(key("AWS_MARKETPLACE_SECRET_ACCESS")?),
+                    access_role_arn: auth.str_req("AWS_ACCESS_ROLE_ARN")?,
+                    groups: list("AWS_GROUPS")?,
+                    accounts: list("AWS_ACCOUNTS")?,
+                    snapshot_accounts: list("AWS_SNAPSHOT_ACCOUNTS")?,
+                    region: auth
+                        .str_opt("AWS_REGION")?
+                        .unwrap_or_else(|| "us-east-1".into()),
+                    s3_bucket: auth
+                        .str_opt("AWS_S3_BUCKET")?
+                        .filter(|s| !s.is_empty())
+                        .unwrap_or_else(|| UPLOAD_CONTAINER_NAME.into()),
+                    assume_role_arn,
+                    assume_role_external_id,
+                })
+            }
             CloudProvider::Azure => Auth::Azure(AzureAuth {
                 tenant_id: auth.str_req("AZURE_TENANT_ID")?,
                 client_id: auth.str_req("AZURE_CLIENT_ID")?,
@@ -329,6 +447,16 @@ mod tests {
 
     fn no_files(_: &Path) -> std::io::Result<Vec<u8>> {
         unreachable!("no file is read")
+    }
+
+    #[test]
+    fn a_file_may_hold_an_array_of_documents() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("credentials.json");
+        let gov = AWS.replace("aws-us-storage", "aws-us-gov-storage");
+        std::fs::write(&path, format!("[{AWS}, {gov}]")).unwrap();
+        let set = CredentialSet::parse(path.to_str().unwrap(), |p| std::fs::read(p)).unwrap();
+        assert_eq!(set.aliases(), ["aws-us-gov-storage", "aws-us-storage"]);
     }
 
     #[test]
@@ -468,5 +596,90 @@ mod tests {
             set.get("gcp-na").unwrap_err().to_string(),
             "credentials element 1: marketplace_account: No provider found for gcp-na"
         );
+    }
+
+    fn aws_auth(auth: &str) -> Result<AwsAuth> {
+        let doc = format!(r#"{{"marketplace_account": "aws-us-gov-storage", "auth": {auth}}}"#);
+        let set = CredentialSet::parse(&STANDARD.encode(doc), no_files)?;
+        match set.get("aws-us-gov-storage")? {
+            Auth::Aws(aws) => Ok(aws),
+            Auth::Azure(_) => unreachable!("an AWS alias"),
+        }
+    }
+
+    const KEYS: &str = r#""AWS_IMAGE_ACCESS_KEY": "AKIAGOV", "AWS_IMAGE_SECRET_ACCESS": "s3cr3t-gov",
+        "AWS_MARKETPLACE_ACCESS_KEY": "", "AWS_MARKETPLACE_SECRET_ACCESS": "",
+        "AWS_ACCESS_ROLE_ARN": """#;
+    const ROLE: &str = "arn:aws-us-gov:iam::222222222222:role/vmpush-publisher";
+
+    #[test]
+    fn each_account_acts_with_its_keys_its_role_or_the_functions_own() {
+        let keys = aws_auth(&format!("{{{KEYS}}}")).unwrap();
+        assert_eq!(
+            keys.identity(),
+            AwsIdentity::Keys {
+                access_key: "AKIAGOV".into(),
+                secret: Secret("s3cr3t-gov".into())
+            }
+        );
+        let role_from_keys = aws_auth(&format!(
+            r#"{{{KEYS}, "AWS_ASSUME_ROLE_ARN": "{ROLE}", "AWS_ASSUME_ROLE_EXTERNAL_ID": "release-team"}}"#
+        ))
+        .unwrap();
+        assert_eq!(
+            role_from_keys.identity(),
+            AwsIdentity::Role {
+                arn: ROLE.into(),
+                external_id: Some("release-team".into()),
+                keys: Some(("AKIAGOV".into(), Secret("s3cr3t-gov".into()))),
+            }
+        );
+        // with a role, the keys may be left out: the function's own role assumes it
+        let role_alone = aws_auth(&format!(
+            r#"{{"AWS_ACCESS_ROLE_ARN": "", "AWS_ASSUME_ROLE_ARN": "{ROLE}"}}"#
+        ))
+        .unwrap();
+        assert_eq!(
+            role_alone.identity(),
+            AwsIdentity::Role {
+                arn: ROLE.into(),
+                external_id: None,
+                keys: None
+            }
+        );
+        let empty_keys = aws_auth(
+            r#"{"AWS_IMAGE_ACCESS_KEY": "", "AWS_IMAGE_SECRET_ACCESS": "",
+                "AWS_MARKETPLACE_ACCESS_KEY": "", "AWS_MARKETPLACE_SECRET_ACCESS": "",
+                "AWS_ACCESS_ROLE_ARN": ""}"#,
+        )
+        .unwrap();
+        assert_eq!(empty_keys.identity(), AwsIdentity::Own);
+    }
+
+    #[test]
+    fn role_extensions_are_checked_without_repeating_secrets() {
+        let label = "credentials element 1: ";
+        for (extra, expected) in [
+            (
+                r#""AWS_ASSUME_ROLE_ARN": "arn:aws:iam::1:user/x""#,
+                "auth.AWS_ASSUME_ROLE_ARN: 'arn:aws:iam::1:user/x' is not an IAM role ARN",
+            ),
+            (
+                r#""AWS_ASSUME_ROLE_EXTERNAL_ID": "ab""#,
+                "auth.AWS_ASSUME_ROLE_EXTERNAL_ID: given without AWS_ASSUME_ROLE_ARN",
+            ),
+        ] {
+            let err = aws_auth(&format!("{{{KEYS}, {extra}}}")).unwrap_err();
+            assert!(err.to_string().contains(expected), "{err}");
+            assert!(err.to_string().starts_with(label), "{err}");
+        }
+        let err = aws_auth(&format!(
+            r#"{{{KEYS}, "AWS_ASSUME_ROLE_ARN": "{ROLE}", "AWS_ASSUME_ROLE_EXTERNAL_ID": "s3cr3t id!"}}"#
+        ))
+        .unwrap_err();
+        assert!(!err.to_string().contains("s3cr3t"), "{err}");
+        // without a role, the keys stay required (the reference's rule)
+        let err = aws_auth(r#"{"AWS_ACCESS_ROLE_ARN": ""}"#).unwrap_err();
+        assert!(err.to_string().contains("AWS_IMAGE_ACCESS_KEY"), "{err}");
     }
 }

@@ -21,6 +21,8 @@ pub struct CopyInput {
     pub id: String,
     /// `start` or `check`.
     pub action: CopyAction,
+    /// Account alias: whose identity copies (the upload's).
+    pub account: String,
     /// Region of the imported snapshot.
     pub source_region: String,
     /// The imported snapshot.

@@ -12,6 +12,8 @@ pub struct ImportInput {
     pub id: String,
     /// `start` or `check`.
     pub action: ImportAction,
+    /// Account alias: whose identity imports (the upload's).
+    pub account: String,
     /// Region of the bucket (where the snapshot is imported).
     pub region: String,
     /// Bucket of the uploaded image.

@@ -78,7 +78,7 @@ fn the_work_list_and_the_upload() {
 #[test]
 fn import_copy_publish_and_rhsm() {
     round_trip::<ImportInput>(
-        json!({"id": "im-1", "action": "check", "region": "us-east-1",
+        json!({"id": "im-1", "action": "check", "account": "aws-us-gov-storage", "region": "us-gov-west-1",
         "bucket": "b", "key": "k", "sha256": "k", "format": "raw", "billing_codes": ["bp-1"],
         "tags": [["nvra", "x"]], "task_id": "import-snap-1"}),
     );
@@ -88,7 +88,7 @@ fn import_copy_publish_and_rhsm() {
         "message": "converting", "started": true}),
     );
     round_trip::<CopyInput>(
-        json!({"id": "cp-1", "action": "check", "source_region": "us-east-1",
+        json!({"id": "cp-1", "action": "check", "account": "aws-us-storage", "source_region": "us-east-1",
         "snapshot_id": "snap-1", "snapshot_name": "s", "region": "eu-west-1",
         "tags": [["nvra", "x"]], "copy_snapshot_id": "snap-2", "started": true}),
     );

@@ -70,6 +70,7 @@ impl RegionSnapshots for Ec2 {
 
 fn input(action: CopyAction, region: &str) -> CopyInput {
     CopyInput {
+        account: "aws-us-storage".into(),
         id: format!("cp-{region}"),
         action,
         source_region: "us-east-1".into(),

@@ -82,6 +82,7 @@ fn task(id: &str, status: &str, snapshot: Option<&str>) -> ImportTask {
 
 fn input(action: ImportAction) -> ImportInput {
     ImportInput {
+        account: "aws-us-storage".into(),
         id: "im-0123456789ab".into(),
         action,
         region: "us-east-1".into(),
