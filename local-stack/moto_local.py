@@ -32,8 +32,8 @@ Runs moto in-process with:
 * ``MOTO_EC2_LOAD_DEFAULT_AMIS=false``.
 * Unknown access keys are refused, as AWS refuses them (``AuthFailure``, ``InvalidAccessKeyId``,
   ``InvalidClientTokenId``, ``UnrecognizedClientException``): with ``MOTO_KNOWN_ACCESS_KEYS``
-  set (the stack's own keys), a request signed with any other key than those and the keys of
-  the accounts' IAM users and assumed roles fails (moto alone would act in its default
+  set (the stack's own keys), an EC2, S3 or STS request signed with any other key than those
+  and the keys of the accounts' IAM users and assumed roles fails (moto alone would act in its default
   account). Signatures are not checked.
 * A request log (service, region, action, key parameters, status) for call counting:
   ``GET /_local/requests`` (and the JSONL file given with ``--log``).
@@ -651,6 +651,11 @@ def api_request(environ, api_id, stage_name, path):
 _CREDENTIAL = re.compile(r"Credential=([^/]+)/\d{8}/([^/]+)/([^/]+)/aws4_request")
 
 
+# the services accounts act in with their own keys (moto's internal calls, as Step Functions'
+# Lambda invokes, sign with keys of their own)
+_ACCOUNT_SERVICES = {"ec2", "s3", "sts"}
+
+
 def _key_known(access_key):
     """Whether requests signed with `access_key` are answered: with MOTO_KNOWN_ACCESS_KEYS set
     (the stack's own keys), only those and the keys of IAM users and assumed roles of an
@@ -900,7 +905,7 @@ class Local:
             status_holder["status"] = int(status.split(" ", 1)[0])
             return start_response(status, headers, exc_info)
 
-        if access_key and not _key_known(access_key):
+        if service in _ACCOUNT_SERVICES and access_key and not _key_known(access_key):
             fault = "unknown-key"
         else:
             fault = self.faults.draw(service, region, action) if service else None
