@@ -297,8 +297,9 @@ async fn start_all(
             "IMPORT_SNAPSHOT_POLLS",
             options.import_snapshot_polls.to_string(),
         )
-        // the stack's own key; any other must be an IAM key of an account (a wrong one is refused)
-        .env("MOTO_KNOWN_ACCESS_KEYS", "test");
+        // the stack's own keys (its environment's, and the SDK's test credentials that
+        // `emulator_config` signs with); any other must be an account's IAM key
+        .env("MOTO_KNOWN_ACCESS_KEYS", "test,ANOTREAL");
     launch(
         "moto",
         moto,
