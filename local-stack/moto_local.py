@@ -573,7 +573,7 @@ def api_request(environ, api_id, stage_name, path):
     if api_method.authorization_type == "AWS_IAM":
         if not scope:
             return _api_answer(403, {"message": "Missing Authentication Token"}), action
-        if scope.group(2) != "execute-api" or scope.group(1) != region:
+        if scope.group(3) != "execute-api" or scope.group(2) != region:
             message = f"Credential should be scoped to a valid region and service 'execute-api' in {region}."
             return _api_answer(403, {"message": message}), action
     integration = api_method.method_integration
