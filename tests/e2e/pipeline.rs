@@ -755,26 +755,7 @@ async fn every_account_acts_as_itself_in_its_partition() {
         };
         for image in images["Images"].as_array().unwrap() {
             let ami = image["ImageId"].as_str().unwrap();
-            let launch = stack.aws_as(
-                Some(keys),
-                &[
-                    "ec2",
-                    "describe-image-attribute",
-                    "--region",
-                    region,
-                    "--image-id",
-                    ami,
-                    "--attribute",
-                    "launchPermission",
-                ],
-            );
-            let mut shared: Vec<&str> = launch["LaunchPermissions"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .filter_map(|p| p["UserId"].as_str().or(p["Group"].as_str()))
-                .collect();
-            shared.sort_unstable();
+            let shared = launch_permissions_as(&stack, Some(keys), region, ami);
             let mut expected: Vec<&str> = ["111122223333"].into_iter().chain(shared_too).collect();
             if image["Name"] == HOURLY {
                 expected.push("all");
@@ -920,16 +901,29 @@ fn followed(stderr: &str) -> BTreeMap<(String, String), Vec<String>> {
 }
 
 fn launch_permissions(stack: &TestStack, region: &str, ami: &str) -> Vec<String> {
-    let launch = stack.aws(&[
-        "ec2",
-        "describe-image-attribute",
-        "--region",
-        region,
-        "--image-id",
-        ami,
-        "--attribute",
-        "launchPermission",
-    ]);
+    launch_permissions_as(stack, None, region, ami)
+}
+
+/// [`launch_permissions`], looked up as the account of `keys`.
+fn launch_permissions_as(
+    stack: &TestStack,
+    keys: Option<(&str, &str)>,
+    region: &str,
+    ami: &str,
+) -> Vec<String> {
+    let launch = stack.aws_as(
+        keys,
+        &[
+            "ec2",
+            "describe-image-attribute",
+            "--region",
+            region,
+            "--image-id",
+            ami,
+            "--attribute",
+            "launchPermission",
+        ],
+    );
     let mut shared: Vec<String> = launch["LaunchPermissions"]
         .as_array()
         .unwrap()
