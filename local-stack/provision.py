@@ -8,7 +8,7 @@ The spec (written by ``vmpush-local``, which owns the names) lists what to creat
     {"endpoint": "http://127.0.0.1:N", "region": "us-east-1", "account": "123456789012",
      "role": "vmpush-local",
      "buckets": ["vmpush-staging", ...],
-     "secrets": [{"name": ..., "value": ...}],
+     "secrets": [{"name": ..., "value": ..., "replace": false}],
      "topics": [{"name": ..., "sqs_subscriber": <queue name>}],
      "functions": [{"name": ..., "timeout": 900}],
      "notifications": [{"bucket": ..., "function": ..., "prefix": ..., "suffix": ...}],
@@ -25,6 +25,9 @@ moto are kept, so a second run rewrites nothing.
 
 APIs are REST APIs with the given id (moto's ``_custom_id_`` tag), IAM auth and AWS_PROXY
 integrations, deployed to the stage.
+
+A secret is created with its value; one marked ``replace`` also gets a new version whenever
+its value differs (the others keep what tests stored in them).
 
 Everything is get-or-create, so running it twice changes nothing; it prints one JSON line
 with the ARNs it ended up with. Lambda code is a placeholder zip: invokes are forwarded to
@@ -160,9 +163,12 @@ def main():
     secrets = client(spec, "secretsmanager")
     for secret in spec.get("secrets", []):
         try:
-            secrets.describe_secret(SecretId=secret["name"])
+            current = secrets.get_secret_value(SecretId=secret["name"]).get("SecretString")
         except secrets.exceptions.ResourceNotFoundException:
             secrets.create_secret(Name=secret["name"], SecretString=secret["value"])
+            continue
+        if secret.get("replace") and current != secret["value"]:
+            secrets.put_secret_value(SecretId=secret["name"], SecretString=secret["value"])
 
     sns, sqs = client(spec, "sns"), client(spec, "sqs")
     for topic in spec.get("topics", []):

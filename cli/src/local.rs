@@ -35,7 +35,8 @@ enum Action {
         /// DescribeChangeSet calls a Marketplace change set stays open for.
         #[arg(long, default_value_t = 2)]
         changeset_polls: u32,
-        /// Serve RHSM over mutual TLS (exports RHSM_CERT, RHSM_KEY and VMPUSH_RHSM_CA).
+        /// Serve RHSM over mutual TLS (exports RHSM_CERT, RHSM_KEY and VMPUSH_RHSM_CA; the
+        /// functions read the pair from the secret VMPUSH_RHSM_CERT_SECRET names).
         #[arg(long)]
         rhsm_tls: bool,
         /// Build and run the binaries with this cargo profile (`perf`: release optimisations,

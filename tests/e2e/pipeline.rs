@@ -673,7 +673,16 @@ fn everything_written(stack: &TestStack) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_account_acts_as_itself_in_its_partition() {
-    let stack = TestStack::up(workspace(), &Options::default()).await;
+    // RHSM over mutual TLS: the functions present the certificate of the stack's secret
+    let options = Options {
+        rhsm_tls: true,
+        ..Options::default()
+    };
+    let stack = TestStack::up(workspace(), &options).await;
+    assert_eq!(
+        stack.var("VMPUSH_RHSM_CERT_SECRET"),
+        "vmpush-rhsm-certificate"
+    );
     let mapping = three_account_mapping();
     let documents = local_credentials(&stack);
     // the stack's credentials file names each account's own IAM user, in its partition
@@ -832,7 +841,8 @@ async fn every_account_acts_as_itself_in_its_partition() {
         }
     }
 
-    // AND no secret was logged, returned or written anywhere
+    // AND no secret was logged, returned or written anywhere: no account's secret key, no
+    // line of RHSM's client key
     let written = everything_written(&stack);
     for (alias, _, _, _, _) in ACCOUNTS {
         let (_, secret) = keys_of(&documents, alias);
@@ -840,6 +850,15 @@ async fn every_account_acts_as_itself_in_its_partition() {
             !written.contains(secret),
             "the secret of {alias} was written"
         );
+    }
+    let client_key = std::fs::read_to_string(stack.var("RHSM_KEY")).unwrap();
+    let key_lines: Vec<&str> = client_key
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect();
+    assert!(!key_lines.is_empty(), "{client_key}");
+    for line in key_lines {
+        assert!(!written.contains(line), "RHSM's client key was written");
     }
 }
 

@@ -34,3 +34,179 @@ fn the_state_machine_and_the_template_pass_their_linters() {
     cfn.arg(root.join("infra/template.yaml"));
     checked(cfn);
 }
+
+/// The template as YAML values (CloudFormation's short tags kept as tagged values).
+fn template() -> serde_yaml_ng::Value {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let text = std::fs::read_to_string(root.join("infra/template.yaml")).unwrap();
+    serde_yaml_ng::from_str(&text).unwrap()
+}
+
+/// Every function's source: its `main.rs` and the adapters it links.
+fn sources() -> String {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let mut text = String::new();
+    let mut dirs = vec![root.join("functions")];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                text.push_str(&std::fs::read_to_string(&path).unwrap());
+            }
+        }
+    }
+    text
+}
+
+/// `!Ref <name>` as the YAML parser sees it.
+fn reference(value: &serde_yaml_ng::Value) -> Option<String> {
+    match value {
+        serde_yaml_ng::Value::Tagged(tagged) if tagged.tag == "Ref" => {
+            tagged.value.as_str().map(str::to_string)
+        }
+        _ => None,
+    }
+}
+
+/// The IAM actions a value (a policy, however nested in `!If`) allows, with the resources
+/// they name (`!Ref` targets, or the text).
+fn allowed(value: &serde_yaml_ng::Value, out: &mut Vec<(String, String)>) {
+    match value {
+        serde_yaml_ng::Value::Mapping(map) => {
+            if let (Some(action), Some(resource)) = (map.get("Action"), map.get("Resource")) {
+                let resource = reference(resource).unwrap_or_else(|| format!("{resource:?}"));
+                let actions = match action {
+                    serde_yaml_ng::Value::Sequence(list) => list.clone(),
+                    one => vec![one.clone()],
+                };
+                for a in actions {
+                    out.push((a.as_str().unwrap_or_default().to_string(), resource.clone()));
+                }
+            }
+            map.values().for_each(|v| allowed(v, out));
+        }
+        serde_yaml_ng::Value::Sequence(list) => list.iter().for_each(|v| allowed(v, out)),
+        serde_yaml_ng::Value::Tagged(tagged) => allowed(&tagged.value, out),
+        _ => {}
+    }
+}
+
+/// What the template gives each function: the variables the code reads, from the parameters
+/// that mean them, with the permissions to use them. Every variable it sets is one some
+/// function reads, so no parameter sets a variable nobody reads.
+#[test]
+fn each_function_gets_the_settings_and_permissions_its_code_uses() {
+    let template = template();
+    let resources = &template["Resources"];
+    let code = sources();
+    let mut set = Vec::new();
+    for (name, resource) in resources.as_mapping().unwrap() {
+        let variables = &resource["Properties"]["Environment"]["Variables"];
+        for (variable, _) in variables.as_mapping().into_iter().flatten() {
+            let variable = variable.as_str().unwrap().to_string();
+            assert!(
+                code.contains(&format!("\"{variable}\"")),
+                "{name:?} sets {variable}, which no function reads"
+            );
+            set.push(variable);
+        }
+    }
+    assert!(set.contains(&"VMPUSH_STARMAP_URL".to_string()));
+
+    let acting = [
+        "ResolveMappingFunction",
+        "UploadFunction",
+        "ImportSnapshotFunction",
+        "CopyRegionsFunction",
+        "PublishFunction",
+    ];
+    for (function, variables) in [
+        (
+            "ResolveMappingFunction",
+            &[
+                ("VMPUSH_CREDENTIALS_SECRET", "CredentialsSecretArn"),
+                ("VMPUSH_RHSM_URL", "RhsmUrl"),
+                ("VMPUSH_RHSM_CERT_SECRET", "RhsmCertificateSecretArn"),
+                ("VMPUSH_STARMAP_URL", "StarmapUrl"),
+            ][..],
+        ),
+        (
+            "UploadFunction",
+            &[("VMPUSH_CREDENTIALS_SECRET", "CredentialsSecretArn")],
+        ),
+        (
+            "ImportSnapshotFunction",
+            &[
+                ("VMPUSH_CREDENTIALS_SECRET", "CredentialsSecretArn"),
+                ("VMPUSH_VMIMPORT_ROLE", "VmImportRoleName"),
+            ],
+        ),
+        (
+            "CopyRegionsFunction",
+            &[("VMPUSH_CREDENTIALS_SECRET", "CredentialsSecretArn")],
+        ),
+        (
+            "PublishFunction",
+            &[("VMPUSH_CREDENTIALS_SECRET", "CredentialsSecretArn")],
+        ),
+        (
+            "RhsmUpdateFunction",
+            &[
+                ("VMPUSH_RHSM_URL", "RhsmUrl"),
+                ("VMPUSH_RHSM_CERT_SECRET", "RhsmCertificateSecretArn"),
+            ],
+        ),
+    ] {
+        let properties = &resources[function]["Properties"];
+        for (variable, parameter) in variables {
+            assert_eq!(
+                reference(&properties["Environment"]["Variables"][*variable]).as_deref(),
+                Some(*parameter),
+                "{function} {variable}"
+            );
+        }
+        let mut grants = Vec::new();
+        allowed(&properties["Policies"], &mut grants);
+        let grant = |action: &str, resource: &str| (action.to_string(), resource.to_string());
+        for (_, parameter) in variables.iter().filter(|(_, p)| p.ends_with("SecretArn")) {
+            assert!(
+                grants.contains(&grant("secretsmanager:GetSecretValue", parameter)),
+                "{function} reads {parameter}: {grants:?}"
+            );
+            assert!(
+                grants.contains(&grant("kms:Decrypt", "SecretsKmsKeyArn")),
+                "{function}"
+            );
+        }
+        assert_eq!(
+            grants.contains(&grant("sts:AssumeRole", "AssumeRoleArns")),
+            acting.contains(&function),
+            "{function} acts for accounts: {grants:?}"
+        );
+    }
+
+    // VM Import's role: its documented trust, and imports may pass it
+    let role = &resources["VmImportRole"]["Properties"];
+    let trust = &role["AssumeRolePolicyDocument"]["Statement"][0];
+    assert_eq!(
+        trust["Principal"]["Service"].as_str(),
+        Some("vmie.amazonaws.com")
+    );
+    assert_eq!(
+        trust["Condition"]["StringEquals"]["sts:Externalid"].as_str(),
+        Some("vmimport")
+    );
+    let mut grants = Vec::new();
+    allowed(
+        &resources["ImportSnapshotFunction"]["Properties"]["Policies"],
+        &mut grants,
+    );
+    assert!(
+        grants
+            .iter()
+            .any(|(a, r)| a == "iam:PassRole" && r.contains("VmImportRoleName")),
+        "{grants:?}"
+    );
+}

@@ -6,6 +6,7 @@
 use std::path::Path;
 use std::time::Duration;
 
+use serde::Deserialize;
 use tracing::warn;
 use vmpush_domain::ports::Rhsm;
 use vmpush_domain::ports::{Reply, RhsmWrites};
@@ -16,6 +17,10 @@ use crate::env;
 /// Connection-error retries, as pubtools' executor (3 attempts).
 const ATTEMPTS: u32 = 3;
 
+/// The variable naming the Secrets Manager secret that holds the client certificate (the
+/// template's `RhsmCertificateSecretArn`).
+pub const CERT_SECRET_ENV: &str = "VMPUSH_RHSM_CERT_SECRET";
+
 /// An RHSM client.
 #[derive(Debug, Clone)]
 pub struct HttpRhsm {
@@ -23,54 +28,151 @@ pub struct HttpRhsm {
     client: reqwest::Client,
 }
 
+/// What RHSM's mutual TLS needs: the client certificate and its key (PEM, in memory only),
+/// and a private CA to trust, when there is one. Its debug output shows no key.
+#[derive(Clone, Default)]
+pub struct ClientTls {
+    /// The certificate (chain) followed by the key, PEM.
+    identity: Option<Vec<u8>>,
+    /// Extra root certificates, PEM.
+    ca: Option<Vec<u8>>,
+}
+
+impl std::fmt::Debug for ClientTls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientTls")
+            .field("identity", &self.identity.as_ref().map(|_| "<redacted>"))
+            .field("ca", &self.ca.is_some())
+            .finish()
+    }
+}
+
+/// The JSON form of a certificate secret.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CertificateSecret {
+    certificate: String,
+    key: String,
+    #[serde(default)]
+    ca: Option<String>,
+}
+
 fn read(path: &Path) -> Result<Vec<u8>, StepError> {
     std::fs::read(path)
         .map_err(|e| StepError::new(ErrorKind::Fatal, format!("{}: {e}", path.display())))
 }
 
+impl ClientTls {
+    /// pubtools' files: `RHSM_CERT` and `RHSM_KEY` (both or neither), `VMPUSH_RHSM_CA`.
+    pub fn from_files_env() -> Result<Self, StepError> {
+        let identity = match (env("RHSM_CERT"), env("RHSM_KEY")) {
+            (Some(cert), Some(key)) => {
+                let mut pem = read(Path::new(&cert))?;
+                pem.push(b'\n');
+                pem.extend(read(Path::new(&key))?);
+                Some(pem)
+            }
+            (None, None) => None,
+            _ => {
+                return Err(StepError::invalid(
+                    "RHSM_CERT and RHSM_KEY: set both (the client certificate and its key) or neither",
+                ));
+            }
+        };
+        let ca = env("VMPUSH_RHSM_CA")
+            .map(|path| read(Path::new(&path)))
+            .transpose()?;
+        Ok(ClientTls { identity, ca })
+    }
+
+    /// The certificate a secret's value holds, `what` naming the secret in errors (which
+    /// never quote the value): either JSON `{"certificate": PEM, "key": PEM, "ca": PEM}` (`ca`
+    /// optional), or PEM text holding the certificate and its private key.
+    pub fn from_secret(what: &str, value: &[u8]) -> Result<Self, StepError> {
+        let invalid = |why: &str| StepError::invalid(format!("{what}: {why}"));
+        let text = std::str::from_utf8(value).map_err(|_| invalid("not UTF-8 text"))?;
+        let (identity, ca) = if text.trim_start().starts_with('{') {
+            let secret: CertificateSecret = serde_json::from_str(text).map_err(|e| {
+                // serde's own words for missing and unknown fields name fields only; others
+                // (wrong types) may quote a value
+                let detail = e.to_string();
+                let why = match detail.split(" at line ").next() {
+                    Some(d) if d.starts_with("missing field") || d.starts_with("unknown field") => d,
+                    _ if e.is_data() => "a field that is not a string",
+                    _ => "not JSON",
+                };
+                invalid(&format!(
+                    "not a {{\"certificate\", \"key\", \"ca\"}} document (line {}, column {}: {why})",
+                    e.line(),
+                    e.column(),
+                ))
+            })?;
+            (
+                format!("{}\n{}", secret.certificate, secret.key),
+                secret.ca.filter(|ca| !ca.trim().is_empty()),
+            )
+        } else {
+            (text.to_string(), None)
+        };
+        if !identity.contains("-----BEGIN CERTIFICATE-----") {
+            return Err(invalid("no PEM certificate (-----BEGIN CERTIFICATE-----)"));
+        }
+        if !(identity.contains("PRIVATE KEY-----")) {
+            return Err(invalid("no PEM private key (-----BEGIN PRIVATE KEY-----)"));
+        }
+        Ok(ClientTls {
+            identity: Some(identity.into_bytes()),
+            ca: ca.map(String::into_bytes),
+        })
+    }
+}
+
 impl HttpRhsm {
-    /// The client the environment configures: `VMPUSH_RHSM_URL`, with `RHSM_CERT` / `RHSM_KEY`
-    /// (pubtools' names) for the client certificate and `VMPUSH_RHSM_CA` for a private CA;
-    /// `None` without a URL.
-    pub fn from_env() -> Result<Option<Self>, StepError> {
+    /// The client the environment configures: `VMPUSH_RHSM_URL`, with the client certificate
+    /// of the secret [`CERT_SECRET_ENV`] names (read once, kept in memory) or else pubtools'
+    /// files ([`ClientTls::from_files_env`]); `None` without a URL.
+    #[cfg(feature = "secrets")]
+    pub async fn from_env(config: &aws_config::SdkConfig) -> Result<Option<Self>, StepError> {
         let Some(url) = env("VMPUSH_RHSM_URL") else {
             return Ok(None);
         };
-        let (cert, key, ca) = (env("RHSM_CERT"), env("RHSM_KEY"), env("VMPUSH_RHSM_CA"));
-        let identity = cert
-            .as_deref()
-            .zip(key.as_deref())
-            .map(|(c, k)| (Path::new(c), Path::new(k)));
-        HttpRhsm::new(&url, identity, ca.as_deref().map(Path::new)).map(Some)
+        let tls = match env(CERT_SECRET_ENV) {
+            Some(secret) => {
+                let value = crate::secrets::SecretCredentials::new(config)
+                    .value(&secret)
+                    .await?;
+                ClientTls::from_secret(&format!("RHSM certificate secret {secret}"), &value)?
+            }
+            None => ClientTls::from_files_env()?,
+        };
+        HttpRhsm::new(&url, &tls).map(Some)
     }
 
-    /// A client for `base_url`, with a client certificate and key (PEM files) and an extra CA.
-    pub fn new(
-        base_url: &str,
-        identity: Option<(&Path, &Path)>,
-        ca: Option<&Path>,
-    ) -> Result<Self, StepError> {
+    /// A client for `base_url`, presenting `tls`.
+    pub fn new(base_url: &str, tls: &ClientTls) -> Result<Self, StepError> {
         let base = reqwest::Url::parse(base_url)
             .map_err(|e| StepError::invalid(format!("RHSM URL '{base_url}': {e}")))?;
-        let tls = |what: &str, e: reqwest::Error| {
-            StepError::new(ErrorKind::Fatal, format!("RHSM {what}: {e}"))
+        let tls_error = |what: &str, e: reqwest::Error| {
+            StepError::new(ErrorKind::InvalidInput, format!("RHSM {what}: {e}"))
         };
         let mut builder = reqwest::Client::builder().timeout(Duration::from_secs(60));
-        if let Some((cert, key)) = identity {
-            let mut pem = read(cert)?;
-            pem.extend(read(key)?);
+        if let Some(pem) = &tls.identity {
             builder = builder.identity(
-                reqwest::Identity::from_pem(&pem).map_err(|e| tls("client certificate", e))?,
+                reqwest::Identity::from_pem(pem).map_err(|e| tls_error("client certificate", e))?,
             );
         }
-        if let Some(ca) = ca {
-            builder = builder.add_root_certificate(
-                reqwest::Certificate::from_pem(&read(ca)?).map_err(|e| tls("CA", e))?,
-            );
+        if let Some(ca) = &tls.ca {
+            for certificate in
+                reqwest::Certificate::from_pem_bundle(ca).map_err(|e| tls_error("CA", e))?
+            {
+                builder = builder.add_root_certificate(certificate);
+            }
         }
         Ok(HttpRhsm {
             base,
-            client: builder.build().map_err(|e| tls("client", e))?,
+            client: builder
+                .build()
+                .map_err(|e| StepError::new(ErrorKind::Fatal, format!("RHSM client: {e}")))?,
         })
     }
 
@@ -199,5 +301,75 @@ impl Rhsm for HttpRhsm {
                 ))
             })
             .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CERT: &str =
+        "-----BEGIN CERTIFICATE-----\nMIIB-not-a-real-one\n-----END CERTIFICATE-----";
+    const KEY: &str = "-----BEGIN PRIVATE KEY-----\nMC4-secret-part\n-----END PRIVATE KEY-----";
+
+    #[test]
+    fn a_secret_holds_json_or_pem_and_errors_never_quote_it() {
+        let json = serde_json::json!({"certificate": CERT, "key": KEY, "ca": CERT}).to_string();
+        let tls = ClientTls::from_secret("secret s", json.as_bytes()).unwrap();
+        assert_eq!(
+            tls.identity.as_deref(),
+            Some(format!("{CERT}\n{KEY}").as_bytes())
+        );
+        assert_eq!(tls.ca.as_deref(), Some(CERT.as_bytes()));
+        assert!(!format!("{tls:?}").contains("secret-part"), "{tls:?}");
+
+        let pem = format!("{CERT}\n{KEY}\n");
+        let tls = ClientTls::from_secret("secret s", pem.as_bytes()).unwrap();
+        assert_eq!(tls.identity.as_deref(), Some(pem.as_bytes()));
+        assert_eq!(tls.ca, None);
+
+        for (value, expected) in [
+            (
+                CERT.to_string(),
+                "secret s: no PEM private key (-----BEGIN PRIVATE KEY-----)",
+            ),
+            (
+                KEY.to_string(),
+                "secret s: no PEM certificate (-----BEGIN CERTIFICATE-----)",
+            ),
+            (
+                serde_json::json!({"certificate": CERT}).to_string(),
+                "secret s: not a {\"certificate\", \"key\", \"ca\"} document (line 1, column 93: missing field `key`)",
+            ),
+            (
+                serde_json::json!({"certificate": CERT, "key": 7}).to_string(),
+                "secret s: not a {\"certificate\", \"key\", \"ca\"} document (line 1, column 100: a field that is not a string)",
+            ),
+            (
+                format!("{{\"certificate\": \"{KEY}"),
+                "secret s: not a {\"certificate\", \"key\", \"ca\"} document (line 2, column 0: not JSON)",
+            ),
+        ] {
+            let err = ClientTls::from_secret("secret s", value.as_bytes()).unwrap_err();
+            assert_eq!(
+                (err.kind, err.message.as_str()),
+                (ErrorKind::InvalidInput, expected)
+            );
+        }
+        let err = ClientTls::from_secret("secret s", &[0xff, 0xfe]).unwrap_err();
+        assert_eq!(err.message, "secret s: not UTF-8 text");
+    }
+
+    #[test]
+    fn a_key_that_is_no_key_fails_the_client_naming_the_certificate_only() {
+        let pem = format!("{CERT}\n{KEY}\n");
+        let tls = ClientTls::from_secret("secret s", pem.as_bytes()).unwrap();
+        let err = HttpRhsm::new("https://rhsm.example/", &tls).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::InvalidInput);
+        assert!(
+            err.message.starts_with("RHSM client certificate: "),
+            "{err}"
+        );
+        assert!(!err.message.contains("secret-part"), "{err}");
     }
 }

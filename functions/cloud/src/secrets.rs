@@ -1,5 +1,6 @@
 //! Credentials from AWS Secrets Manager: the secret holds pubtools' credentials documents
-//! (one, or a JSON array), so the deployed pipeline needs no files.
+//! (one, or a JSON array), so the deployed pipeline needs no files; another may hold RHSM's
+//! client certificate ([`crate::rhsm::HttpRhsm::from_env`]).
 
 use aws_config::SdkConfig;
 use aws_sdk_secretsmanager::Client;
@@ -50,9 +51,9 @@ impl SecretCredentials {
         }
     }
 
-    /// The credentials in the current version of `secret`; errors name the secret, never its
-    /// content.
-    pub async fn read(&self, secret: &str) -> Result<CredentialSet, StepError> {
+    /// The current value of `secret` (its string, else its binary); errors name the secret,
+    /// never its content.
+    pub async fn value(&self, secret: &str) -> Result<Vec<u8>, StepError> {
         let value = self
             .client
             .get_secret_value()
@@ -61,11 +62,17 @@ impl SecretCredentials {
             .await
             .failure()
             .context(ReadSnafu { secret })?;
-        let text = match (value.secret_string(), value.secret_binary()) {
-            (Some(s), _) => s.as_bytes().to_vec(),
-            (None, Some(b)) => b.as_ref().to_vec(),
-            (None, None) => return Err(EmptySnafu { secret }.build().into()),
-        };
+        match (value.secret_string(), value.secret_binary()) {
+            (Some(s), _) => Ok(s.as_bytes().to_vec()),
+            (None, Some(b)) => Ok(b.as_ref().to_vec()),
+            (None, None) => Err(EmptySnafu { secret }.build().into()),
+        }
+    }
+
+    /// The credentials in the current version of `secret`; errors name the secret, never its
+    /// content.
+    pub async fn read(&self, secret: &str) -> Result<CredentialSet, StepError> {
+        let text = self.value(secret).await?;
         Ok(CredentialSet::from_secret(
             &format!("secret {secret}"),
             &text,

@@ -1,5 +1,6 @@
 //! `vmpush-resolve-mapping`: wiring only; the step is [`vmpush_domain::steps::resolve_mapping`].
-//! Environment: `VMPUSH_RHSM_URL` (with `RHSM_CERT`/`RHSM_KEY`, `VMPUSH_RHSM_CA`),
+//! Environment: `VMPUSH_RHSM_URL` (with the client certificate of
+//! [`HttpRhsm::from_env`]), `VMPUSH_STARMAP_URL` (the StArMap server of requests naming none),
 //! `VMPUSH_CREDENTIALS_SECRET` or `CLOUD_CREDENTIALS`, `COMMUNITY_PUSH_REQUIRE_BILLING_CODES`.
 
 use lambda_runtime::Error;
@@ -15,16 +16,18 @@ use vmpush_domain::steps::resolve_mapping::{Context, run};
 async fn main() -> Result<(), Error> {
     let sdk = vmpush_cloud::aws::sdk_config().await;
     let trees = &S3Objects::new(vmpush_cloud::s3::client(&sdk));
-    let rhsm = &HttpRhsm::from_env()?;
+    let rhsm = &HttpRhsm::from_env(&sdk).await;
     let credentials = &CredentialSource::from_env(&sdk)?;
+    let default_starmap = &env("VMPUSH_STARMAP_URL");
     let require_billing_codes =
         env("COMMUNITY_PUSH_REQUIRE_BILLING_CODES").is_none_or(|v| v.eq_ignore_ascii_case("true"));
     serve("resolve-mapping", |push: Push, _| async move {
-        let url = push.request.starmap.url.as_deref();
+        let url = push.request.starmap.server_url(default_starmap.as_deref());
         let starmap = url.map(|u| HttpStarmap::new(u, StarmapParams::default()));
         let starmap = starmap.transpose()?;
         let credentials = credentials.current().await?;
-        let (rhsm, credentials) = (rhsm.as_ref(), credentials.as_ref());
+        let rhsm = rhsm.as_ref().map_err(Clone::clone)?.as_ref();
+        let credentials = credentials.as_ref();
         let context = Context {
             trees,
             rhsm,

@@ -54,7 +54,8 @@ pub struct Options {
     /// `DescribeChangeSet` calls a Marketplace change set stays open for.
     pub changeset_polls: u32,
     /// Serve RHSM over mutual TLS (a CA and client certificate are generated in
-    /// `<state>/rhsm-tls`; `RHSM_CERT`, `RHSM_KEY` and `VMPUSH_RHSM_CA` point at them).
+    /// `<state>/rhsm-tls`; `RHSM_CERT`, `RHSM_KEY` and `VMPUSH_RHSM_CA` point at them, and the
+    /// functions read them from the secret `VMPUSH_RHSM_CERT_SECRET` names).
     pub rhsm_tls: bool,
     /// The cargo profile the binaries are built and run with (`dev`; the benchmarks use
     /// `perf`, release optimisations).
@@ -167,6 +168,15 @@ fn seed_starmap(layout: &Layout) -> Result<()> {
     Ok(())
 }
 
+/// With RHSM over mutual TLS, pubtools' variables naming the files of the fake's client
+/// certificate, key and CA: the stack's environment (the CLI, the tests) has them, the
+/// functions do not.
+const TLS_FILES: [(&str, &str); 3] = [
+    ("RHSM_CERT", "client.pem"),
+    ("RHSM_KEY", "client.key"),
+    ("VMPUSH_RHSM_CA", "ca.pem"),
+];
+
 async fn start_all(
     layout: &Layout,
     options: &Options,
@@ -228,13 +238,13 @@ async fn start_all(
         env.push((resources::FUNCTION_SUFFIX_VAR.into(), suffix.clone()));
     }
     if options.rhsm_tls {
-        for (key, file) in [
-            ("RHSM_CERT", "client.pem"),
-            ("RHSM_KEY", "client.key"),
-            ("VMPUSH_RHSM_CA", "ca.pem"),
-        ] {
+        for (key, file) in TLS_FILES {
             env.push((key.into(), tls_dir.join(file).display().to_string()));
         }
+        env.push((
+            "VMPUSH_RHSM_CERT_SECRET".into(),
+            resources::RHSM_CERT_SECRET.into(),
+        ));
     }
 
     let mut services = Vec::new();
@@ -338,7 +348,12 @@ async fn start_all(
             "--timeout",
             "900",
         ])
-        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        // the functions read the client certificate from its secret, as deployed
+        .envs(
+            env.iter()
+                .filter(|(k, _)| TLS_FILES.iter().all(|(var, _)| var != k))
+                .map(|(k, v)| (k.as_str(), v.as_str())),
+        )
         .env("PATH", path);
     if options.profile != "dev" {
         lambda.args(["--profile", &options.profile]);

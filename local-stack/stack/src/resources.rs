@@ -29,6 +29,10 @@ pub const ACCOUNTS: [(&str, &str, &str); 3] = [
 /// The credentials secret (`VMPUSH_CREDENTIALS_SECRET`); it starts empty (`[]`).
 pub const CREDENTIALS_SECRET: &str = "vmpush-credentials";
 
+/// With RHSM over mutual TLS, the secret holding the client certificate, key and CA the fake
+/// generated (`VMPUSH_RHSM_CERT_SECRET`), as the template's `RhsmCertificateSecretArn` does.
+pub const RHSM_CERT_SECRET: &str = "vmpush-rhsm-certificate";
+
 /// The results bucket (`VMPUSH_RESULTS_BUCKET`).
 pub const RESULTS_BUCKET: &str = "vmpush-results";
 
@@ -148,6 +152,40 @@ pub fn local_substitutions(suffix: Option<&str>) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The RHSM client certificate secret's value (`{"certificate", "key", "ca"}`, the files the
+/// fake generated), when RHSM runs over mutual TLS.
+fn rhsm_certificate(state: &State) -> Result<Option<String>> {
+    let (Some(certificate), Some(key), Some(ca)) = (
+        state.var("RHSM_CERT"),
+        state.var("RHSM_KEY"),
+        state.var("VMPUSH_RHSM_CA"),
+    ) else {
+        return Ok(None);
+    };
+    let read = |path: &str| {
+        std::fs::read_to_string(path).context(IoSnafu {
+            what: format!("read {path}"),
+        })
+    };
+    let value = json!({"certificate": read(certificate)?, "key": read(key)?, "ca": read(ca)?});
+    Ok(Some(value.to_string()))
+}
+
+/// Writes `bytes` to `path`, readable by its owner only (it may hold a key).
+fn private_file(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let what = || format!("write {}", path.display());
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .and_then(|mut f| f.write_all(bytes))
+        .context(IoSnafu { what: what() })
+}
+
 /// Creates the resources (get-or-create).
 pub fn provision(layout: &Layout, state: &State) -> Result<()> {
     let log = layout.log("resources");
@@ -165,10 +203,14 @@ pub fn provision(layout: &Layout, state: &State) -> Result<()> {
         .build()
     })?;
     let endpoint = state.var("AWS_ENDPOINT_URL").unwrap_or_default();
+    let mut secrets = vec![json!({"name": CREDENTIALS_SECRET, "value": "[]"})];
+    if let Some(certificate) = rhsm_certificate(state)? {
+        secrets.push(json!({"name": RHSM_CERT_SECRET, "value": certificate, "replace": true}));
+    }
     let spec = json!({
         "endpoint": endpoint, "region": REGION, "account": ACCOUNT, "role": "vmpush-local",
         "buckets": [STAGING_BUCKET, RESULTS_BUCKET],
-        "secrets": [{"name": CREDENTIALS_SECRET, "value": "[]"}],
+        "secrets": secrets,
         "topics": [{"name": NOTIFICATIONS, "sqs_subscriber": NOTIFICATIONS}],
         "functions": FUNCTIONS.iter().map(|(binary, _)| json!({"name": name(binary), "timeout": 900})).collect::<Vec<_>>(),
         "notifications": [{"bucket": STAGING_BUCKET, "function": name("vmpush-start-push"),
@@ -182,9 +224,7 @@ pub fn provision(layout: &Layout, state: &State) -> Result<()> {
         "credentials_file": layout.credentials_file(),
     });
     let spec_file = layout.dir.join("provision.json");
-    std::fs::write(&spec_file, spec.to_string()).context(IoSnafu {
-        what: format!("write {}", spec_file.display()),
-    })?;
+    private_file(&spec_file, spec.to_string().as_bytes())?;
     let mut command = Command::new(layout.venv_bin("python"));
     command
         .arg(layout.root.join("local-stack/provision.py"))

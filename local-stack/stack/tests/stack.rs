@@ -424,7 +424,8 @@ async fn exercise(stack: &TestStack) {
 }
 
 /// RHSM over mutual TLS: the stack exports pubtools' `RHSM_CERT`/`RHSM_KEY` and the CA, the
-/// fake accepts that certificate and refuses a client without one; a second `up` with other
+/// fake accepts that certificate and refuses a client without one, the functions' secret holds
+/// the same files; a second `up` with other
 /// options restarts the stack instead of keeping the old one.
 #[tokio::test(flavor = "multi_thread")]
 async fn local_stack_rhsm_over_mutual_tls() {
@@ -452,6 +453,20 @@ async fn local_stack_rhsm_over_mutual_tls() {
         .build()
         .unwrap();
     assert!(without.get(&url).send().await.is_err());
+    // the functions get the same pair, and the CA, from a secret, as a deployment does
+    let secret = stack.aws(&[
+        "secretsmanager",
+        "get-secret-value",
+        "--secret-id",
+        state.var("VMPUSH_RHSM_CERT_SECRET").unwrap(),
+    ]);
+    let stored: serde_json::Value =
+        serde_json::from_str(secret["SecretString"].as_str().unwrap()).unwrap();
+    let text = |var: &str| serde_json::json!(String::from_utf8(read(var)).unwrap());
+    assert_eq!(
+        stored,
+        serde_json::json!({"certificate": text("RHSM_CERT"), "key": text("RHSM_KEY"), "ca": text("VMPUSH_RHSM_CA")})
+    );
     vmpush_local::reset(layout).await.unwrap();
 
     let plain = vmpush_local::up(layout, &Options::default(), &|_| {})

@@ -38,14 +38,25 @@ fn region_of(client: &Client) -> String {
 pub struct Ec2Snapshots {
     client: Client,
     region: String,
+    import_role: Option<String>,
 }
 
 impl Ec2Snapshots {
-    /// Over `client`.
+    /// Over `client`; imports use VM Import's default service role, `vmimport`.
     pub fn new(client: Client) -> Self {
         Ec2Snapshots {
             region: region_of(&client),
             client,
+            import_role: None,
+        }
+    }
+
+    /// Imports use the service role `name` (ImportSnapshot's `RoleName`) instead of
+    /// `vmimport`.
+    pub fn with_import_role(self, name: Option<String>) -> Self {
+        Ec2Snapshots {
+            import_role: name,
+            ..self
         }
     }
 }
@@ -175,6 +186,7 @@ impl Snapshots for Ec2Snapshots {
                 request.bucket, request.key
             ))
             .client_token(&request.name)
+            .set_role_name(self.import_role.clone())
             .tag_specifications(tag_specification(
                 ResourceType::ImportSnapshotTask,
                 &request.tags,
@@ -358,6 +370,48 @@ mod tests {
         ] {
             assert!(sent.contains(&field), "{field} not in {sent:?}");
         }
+    }
+
+    #[tokio::test]
+    async fn an_import_names_the_deployments_service_role_and_its_client_token() {
+        let sent = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = sent.clone();
+        let sdk = crate::canned::config(move |request| {
+            seen.lock().unwrap().push(form(request));
+            let answer = "<ImportSnapshotResponse><importTaskId>import-snap-1</importTaskId></ImportSnapshotResponse>";
+            (200, answer.to_string())
+        })
+        .await;
+        let request = ImportRequest {
+            name: "RHEL-9-snap".into(),
+            bucket: "redhat-cloudimg-us-east-1".into(),
+            key: "RHEL-9.raw".into(),
+            format: vmpush_domain::inputs::item::DiskFormat::Raw,
+            tags: vec![("Name".into(), "RHEL-9-snap".into())],
+        };
+        let own = Ec2Snapshots::new(client(&sdk, "us-east-1"));
+        own.clone()
+            .with_import_role(Some("vmpush-vmimport".into()))
+            .start_import(&request)
+            .await
+            .unwrap();
+        own.start_import(&request).await.unwrap();
+        let sent = sent.lock().unwrap();
+        assert!(
+            sent[0].contains(&"RoleName=vmpush-vmimport".to_string()),
+            "{:?}",
+            sent[0]
+        );
+        assert!(
+            sent[0].contains(&"ClientToken=RHEL-9-snap".to_string()),
+            "{:?}",
+            sent[0]
+        );
+        assert!(
+            !sent[1].iter().any(|f| f.starts_with("RoleName=")),
+            "without one, VM Import's default: {:?}",
+            sent[1]
+        );
     }
 
     #[tokio::test]

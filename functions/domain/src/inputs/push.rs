@@ -10,7 +10,7 @@ use crate::inputs::starmap::decode_entities;
 use crate::plan::PlanWorkflow;
 use crate::steps::StepError;
 
-/// The StArMap server used when a request names none.
+/// The StArMap server used when neither the request nor the deployment names one.
 pub const DEFAULT_STARMAP_URL: &str = "https://starmap.engineering.redhat.com";
 
 /// Where mappings come from (`--offline`, `--repo`, `--starmap-url` of pubtools).
@@ -33,12 +33,31 @@ pub struct StarmapSettings {
     /// Mode.
     #[serde(default)]
     pub mode: StarmapMode,
-    /// Server URL (default: Red Hat's).
+    /// Server URL (default: the deployment's, see [`StarmapSettings::server_url`]).
     #[serde(default)]
     pub url: Option<String>,
     /// Local mappings: a StArMap APIv2 query response.
     #[serde(default)]
     pub repo: Option<Vec<Value>>,
+}
+
+impl StarmapSettings {
+    /// The server to ask: none offline; else the request's URL, the deployment's default
+    /// (`deployment`: the template's `StarmapUrl`, empty meaning none) or
+    /// [`DEFAULT_STARMAP_URL`].
+    pub fn server_url<'a>(&'a self, deployment: Option<&'a str>) -> Option<&'a str> {
+        if self.mode == StarmapMode::Offline {
+            return None;
+        }
+        let given = |url: &&str| !url.is_empty();
+        Some(
+            self.url
+                .as_deref()
+                .filter(given)
+                .or(deployment.filter(given))
+                .unwrap_or(DEFAULT_STARMAP_URL),
+        )
+    }
 }
 
 /// Notification settings of a request.
@@ -219,7 +238,7 @@ impl PushRequest {
             .iter()
             .map(|s| format!("staged:s3://{}/{}", s.bucket, s.prefix))
             .collect();
-        let starmap = &mut self.starmap;
+        let starmap = &self.starmap;
         match (
             starmap.mode,
             starmap.repo.as_ref().is_some_and(|r| !r.is_empty()),
@@ -238,9 +257,6 @@ impl PushRequest {
         }
         if let Some(repo) = &starmap.repo {
             decode_entities("starmap.repo", &Value::Array(repo.clone()))?;
-        }
-        if starmap.mode != StarmapMode::Offline && starmap.url.is_none() {
-            starmap.url = Some(DEFAULT_STARMAP_URL.into());
         }
         if let Some(prefix) = &self.container_prefix
             && (prefix.is_empty()
@@ -346,7 +362,8 @@ mod tests {
                 prefix: "drops/rhel-9-4".into()
             }]
         );
-        assert_eq!(a.request.starmap.url.as_deref(), Some(DEFAULT_STARMAP_URL));
+        // the request names no server: the deployment's default is decided where it is asked
+        assert_eq!(a.request.starmap.url, None);
         let beta = request(
             "push_id: rhel-9-4\nbeta: true\nsources: [\"staged:s3://drop/drops/rhel-9-4\"]\n",
         )
@@ -432,5 +449,27 @@ mod tests {
             "{}",
             err.message
         );
+    }
+
+    #[test]
+    fn the_server_is_the_requests_then_the_deployments_then_red_hats() {
+        let settings = |yaml: &str| request(yaml).validate(None).unwrap().request.starmap;
+        let online = settings("sources: [\"staged:s3://b/p\"]");
+        assert_eq!(online.server_url(None), Some(DEFAULT_STARMAP_URL));
+        assert_eq!(online.server_url(Some("")), Some(DEFAULT_STARMAP_URL));
+        assert_eq!(
+            online.server_url(Some("https://starmap.example")),
+            Some("https://starmap.example")
+        );
+        let named = settings("sources: [\"staged:s3://b/p\"]\nstarmap: {url: \"https://own\"}");
+        assert_eq!(
+            named.server_url(Some("https://starmap.example")),
+            Some("https://own")
+        );
+        let offline = StarmapSettings {
+            mode: StarmapMode::Offline,
+            ..named
+        };
+        assert_eq!(offline.server_url(Some("https://starmap.example")), None);
     }
 }
