@@ -23,6 +23,8 @@ Runs moto in-process with:
   - ``Get/Enable/DisableImageBlockPublicAccess`` (per region; ``unblocked`` by default).
 * S3 ``ListParts`` answers with AWS's root element ``ListPartsResult`` (moto 5.2.5 writes
   ``ListPartsResponse``, which the AWS SDKs for Rust and Go refuse).
+* S3 ``UploadPartCopy`` honours ``x-amz-copy-source-if-match`` (412 when the source's ETag
+  differs), which moto ignores.
 * S3 object tags: only keys starting ``aws:`` are reserved, as in AWS (moto refuses any key
   starting ``aws``, so awspub's ``awspub:source:*`` tags).
 * API Gateway REST APIs answer at ``/restapis/<id>/<stage>/_user_request_/<path>`` (as
@@ -62,7 +64,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from urllib.parse import parse_qs, unquote
+from urllib.parse import parse_qs, unquote, urlparse
 
 os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
 
@@ -79,7 +81,7 @@ from moto.moto_api._internal.models import moto_api_backend  # noqa: E402
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app  # noqa: E402
 from moto.s3 import notifications as s3_notifications  # noqa: E402
 from moto.s3 import models as s3_models  # noqa: E402
-from moto.s3.exceptions import BadRequest, InvalidTagError  # noqa: E402
+from moto.s3.exceptions import BadRequest, InvalidTagError, PreconditionFailed  # noqa: E402
 from moto.s3.responses import S3Response  # noqa: E402
 from moto.utilities.utils import get_partition  # noqa: E402
 from werkzeug.serving import run_simple  # noqa: E402
@@ -174,6 +176,24 @@ def _list_parts(self):
 
 
 S3Response.list_parts = _list_parts
+
+_orig_upload_part_copy = S3Response.upload_part_copy
+
+
+def _upload_part_copy(self):
+    """moto's own, with S3's ``x-amz-copy-source-if-match``: a source whose ETag differs is
+    412 PreconditionFailed (moto ignores the header)."""
+    wanted = self.headers.get("x-amz-copy-source-if-match")
+    if wanted:
+        source = urlparse(self.headers.get("x-amz-copy-source", ""))
+        src_bucket, src_key = unquote(source.path).lstrip("/").split("/", 1)
+        key = self.backend.get_object(src_bucket, src_key)
+        if key is not None and wanted.strip('"') != key.etag.strip('"'):
+            raise PreconditionFailed("x-amz-copy-source-If-Match")
+    return _orig_upload_part_copy(self)
+
+
+S3Response.upload_part_copy = _upload_part_copy
 
 
 def _put_object_tagging(self, key, tags):

@@ -275,6 +275,82 @@ fn invalid_input_exits_1_with_one_line() {
     );
 }
 
+/// Two builds whose respins differ only in text (both read as respin 0, as pubtools does)
+/// would get one AMI name in one account and region: publish would take the second for the
+/// first. The plan fails instead, naming both images, before anything is uploaded.
+#[test]
+fn two_images_under_one_ami_name_fail_the_plan() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = std::fs::read_to_string(fixture(
+        "peer-kit-1image/staged/starmap/CLOUD_IMAGES/rhel-ec2-9.0-10/resources.yaml",
+    ))
+    .unwrap();
+    for (build, respin) in [("b1", "rc1"), ("b2", "rc2")] {
+        let stage = dir.path().join("stage/d/CLOUD_IMAGES").join(build);
+        std::fs::create_dir_all(&stage).unwrap();
+        let metadata = good
+            .replace("respin: \"10\"", &format!("respin: \"{respin}\""))
+            .replace("sha256sum: 305e", &format!("sha256sum: {respin}"));
+        std::fs::write(stage.join("resources.yaml"), metadata).unwrap();
+        std::fs::write(stage.join("rhel-ec2-9.0-10.x86_64.raw.xz"), respin).unwrap();
+    }
+    let staged = format!("staged:{}", dir.path().join("stage").display());
+    let repo_file = fixture("peer-kit-1image/mapping.yaml");
+    let out = vmpush(&["plan", "--offline", "--repo-file", &repo_file, &staged]);
+    let images = dir.path().join("stage/d/CLOUD_IMAGES");
+    let image = |build: &str| format!("{}/{build}/rhel-ec2-9.0-10.x86_64.raw.xz", images.display());
+    assert_input_error(
+        &out,
+        &format!(
+            "{}: destinations.us-east-1-hourly.ami_name: 'RHEL-9.0.0_HVM-20250101-x86_64-0-Hourly2-GP3' in aws-us-storage us-east-1 is also the name planned for {} (destination us-east-1-hourly); one name is one image",
+            image("b2"),
+            image("b1")
+        ),
+    );
+}
+
+/// Regions, buckets and AMI names the clouds would refuse fail the plan with the image's file
+/// and the destination's field, before anything is uploaded.
+#[test]
+fn names_the_clouds_refuse_fail_the_plan() {
+    let dir = tempfile::tempdir().unwrap();
+    let staged_dir = fixture("peer-kit-1image/staged");
+    let staged = format!("staged:{staged_dir}");
+    let image =
+        format!("{staged_dir}/starmap/CLOUD_IMAGES/rhel-ec2-9.0-10/rhel-ec2-9.0-10.x86_64.raw.xz");
+    let mapping = std::fs::read_to_string(fixture("peer-kit-1image/mapping.yaml")).unwrap();
+    let plan_with = |mapping: String, extra: &[&str]| {
+        let file = dir.path().join("mapping.yaml");
+        std::fs::write(&file, mapping).unwrap();
+        let file = file.display().to_string();
+        let mut args = vec!["plan", "--offline", "--repo-file", &file];
+        args.extend_from_slice(extra);
+        args.push(&staged);
+        vmpush(&args)
+    };
+    let cases = [
+        (
+            mapping.replace("destination: us-east-2-hourly", "destination: ../../etc-hourly"),
+            vec![],
+            "aws-us-storage.../../etc-hourly.region: '../../etc' is not an AWS region name (like us-east-1)".to_string(),
+        ),
+        (
+            mapping.replace("destination: us-east-2-hourly", "destination: mars-east-1-hourly"),
+            vec![],
+            "aws-us-storage.mars-east-1-hourly.region: 'mars-east-1' is not an AWS region name (like us-east-1)".into(),
+        ),
+        (
+            mapping.clone(),
+            vec!["--container-prefix", "redhat/.."],
+            "aws-us-storage.us-east-1-hourly.bucket: 'redhat/..-us-east-1': '/' is not allowed; S3 bucket names use a-z 0-9 . and -".into(),
+        ),
+    ];
+    for (mapping, extra, expected) in cases {
+        let out = plan_with(mapping, &extra);
+        assert_input_error(&out, &format!("{image}: {expected}"));
+    }
+}
+
 #[test]
 fn credentials_come_from_the_environment_when_the_flag_is_empty() {
     let staged = format!("staged:{}", fixture("peer-kit-1image/staged"));

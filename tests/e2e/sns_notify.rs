@@ -1,6 +1,6 @@
 //! sns-notify through its real binary: the notice reaches the SQS queue subscribed to the
 //! stack's topic as a structured document with the region → AMI map, with filterable message
-//! attributes, plus one message per failed destination when asked.
+//! attributes, plus one message per failed destination when asked; run again, it sends none.
 
 use std::path::Path;
 
@@ -71,5 +71,28 @@ async fn the_subscriber_gets_the_structured_notice() {
     assert_eq!(
         failure["MessageAttributes"]["event"]["Value"],
         "destination-failed"
+    );
+
+    // WHEN the step runs again (a retry, or a re-run with the same outcome)
+    let (error, again) = stack.invoke(
+        "vmpush-sns-notify",
+        &json!({"notice": notice, "per_failure": true}),
+    );
+    // THEN it reports the messages already sent and sends none
+    assert_eq!(error, None, "{again}");
+    assert_eq!(again["message_ids"], out["message_ids"]);
+    assert_eq!(stack.notifications(), Vec::<Value>::new());
+    let records = stack.aws(&[
+        "s3api",
+        "list-objects-v2",
+        "--bucket",
+        vmpush_local::RESULTS_BUCKET,
+        "--prefix",
+        "results/p1/notified/",
+    ]);
+    assert_eq!(
+        records["Contents"].as_array().map(Vec::len),
+        Some(2),
+        "{records}"
     );
 }

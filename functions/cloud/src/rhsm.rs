@@ -1,7 +1,8 @@
 //! RHSM's cloud-access API over HTTPS with a client certificate (pubtools `--rhsm-cert` /
 //! `--rhsm-key`). As in pubtools, `provider_image_groups` is joined to the host root (a base
 //! path is dropped), and so are `amis`; `regions` is relative (appended to the base path).
-//! Connection errors are retried (3 attempts), and so are 5xx answers to writes.
+//! Connection errors are retried (3 attempts); so are timeouts and 5xx answers to `PUT`s, never
+//! to `POST`s (see [`HttpRhsm`]'s `send`).
 
 use std::path::Path;
 use std::time::Duration;
@@ -219,13 +220,16 @@ impl HttpRhsm {
             .map_err(|e| StepError::invalid(format!("RHSM URL: {e}")))
     }
 
-    /// Sends a JSON body; connection errors and 5xx answers are retried.
+    /// Sends a JSON body. A `PUT` (idempotent) is retried on connection errors, timeouts and
+    /// 5xx answers; a `POST` only when the connection was never made, since a lost answer may
+    /// hide an applied write (the step reads it back instead).
     async fn send(
         &self,
         method: reqwest::Method,
         url: reqwest::Url,
         body: &serde_json::Value,
     ) -> Result<Reply, StepError> {
+        let idempotent = method == reqwest::Method::PUT;
         let mut attempt = 1;
         loop {
             let sent = self
@@ -235,7 +239,7 @@ impl HttpRhsm {
                 .send()
                 .await;
             match sent {
-                Ok(r) if r.status().is_server_error() && attempt < ATTEMPTS => {
+                Ok(r) if r.status().is_server_error() && idempotent && attempt < ATTEMPTS => {
                     warn!(%url, %method, status = %r.status(), attempt, "RHSM failed; retrying");
                 }
                 Ok(r) => {
@@ -246,7 +250,9 @@ impl HttpRhsm {
                         body: text.chars().take(300).collect(),
                     });
                 }
-                Err(e) if attempt < ATTEMPTS && (e.is_connect() || e.is_timeout()) => {
+                Err(e)
+                    if attempt < ATTEMPTS && (e.is_connect() || (idempotent && e.is_timeout())) =>
+                {
                     warn!(%url, %method, attempt, "RHSM connection failed; retrying");
                 }
                 Err(e) => {
@@ -358,6 +364,41 @@ mod tests {
         }
         let err = ClientTls::from_secret("secret s", &[0xff, 0xfe]).unwrap_err();
         assert_eq!(err.message, "secret s: not UTF-8 text");
+    }
+
+    /// A POST whose answer is a 5xx is sent once (the step reads the AMI back); a PUT is
+    /// retried.
+    #[tokio::test]
+    async fn posts_are_never_repeated_and_puts_are() {
+        use axum::routing::any;
+        use std::sync::{Arc, Mutex};
+        let calls = Arc::new(Mutex::new(Vec::<String>::new()));
+        let seen = calls.clone();
+        let app = axum::Router::new().route(
+            "/{*path}",
+            any(move |method: axum::http::Method| {
+                let seen = seen.clone();
+                async move {
+                    seen.lock().unwrap().push(method.to_string());
+                    (axum::http::StatusCode::SERVICE_UNAVAILABLE, "busy")
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let rhsm = HttpRhsm::new(&format!("http://{addr}/"), &ClientTls::default()).unwrap();
+        let body = serde_json::json!({"amiID": "ami-1"});
+        let reply = rhsm.create_ami(&body).await.unwrap();
+        assert_eq!(reply.status, 503);
+        assert_eq!(*calls.lock().unwrap(), ["POST"]);
+        let region = rhsm.create_region(&body).await.unwrap();
+        assert_eq!(region.status, 503);
+        assert_eq!(*calls.lock().unwrap(), ["POST", "POST"]);
+        calls.lock().unwrap().clear();
+        let reply = rhsm.update_ami(&body).await.unwrap();
+        assert_eq!(reply.status, 503);
+        assert_eq!(*calls.lock().unwrap(), ["PUT"; ATTEMPTS as usize]);
     }
 
     #[test]

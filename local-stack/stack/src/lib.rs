@@ -413,7 +413,7 @@ fn http_client() -> reqwest::Client {
 
 /// A client for the stack's control endpoints: with the RHSM CA and client certificate when
 /// RHSM runs over mutual TLS.
-fn control_client(state: &State) -> Result<reqwest::Client> {
+pub(crate) fn control_client(state: &State) -> Result<reqwest::Client> {
     let (Some(ca), Some(cert), Some(key)) = (
         state.var("VMPUSH_RHSM_CA"),
         state.var("RHSM_CERT"),

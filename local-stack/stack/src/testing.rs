@@ -143,9 +143,16 @@ impl TestStack {
             .collect()
     }
 
+    /// A client for the stack's services (with RHSM's client certificate over mutual TLS).
+    fn client(&self) -> reqwest::Client {
+        crate::control_client(&self.state).expect("the stack's client")
+    }
+
     /// GETs a JSON document from one of the stack's services.
     pub async fn get_json(&self, url: &str) -> Value {
-        reqwest::get(url)
+        self.client()
+            .get(url)
+            .send()
             .await
             .expect("the stack answers")
             .json()
@@ -246,7 +253,7 @@ impl TestStack {
     }
 
     async fn send(&self, method: reqwest::Method, url: &str, body: Option<&Value>) {
-        let mut request = reqwest::Client::new().request(method.clone(), url);
+        let mut request = self.client().request(method.clone(), url);
         if let Some(body) = body {
             request = request.json(body);
         }

@@ -117,6 +117,13 @@ pub(super) enum Error {
 
     #[snafu(display("snapshot {snapshot_id} not found in {region}"))]
     SnapshotMissing { snapshot_id: String, region: String },
+
+    #[snafu(display("DeleteSnapshot {snapshot_id} in {region}: {source}"))]
+    DeleteSnapshot {
+        snapshot_id: String,
+        region: String,
+        source: SdkFailure,
+    },
 }
 
 impl From<Error> for StepError {

@@ -32,6 +32,18 @@ impl Ec2Images {
     }
 }
 
+/// The snapshot of an AMI's root device (else of its first EBS volume).
+fn root_snapshot(image: &aws_sdk_ec2::types::Image) -> Option<String> {
+    let mappings = image.block_device_mappings();
+    let snapshot =
+        |m: &BlockDeviceMapping| m.ebs().and_then(|e| e.snapshot_id()).map(str::to_string);
+    mappings
+        .iter()
+        .find(|m| m.device_name().is_some() && m.device_name() == image.root_device_name())
+        .and_then(snapshot)
+        .or_else(|| mappings.iter().find_map(snapshot))
+}
+
 impl Images for Ec2Images {
     #[instrument(skip(self))]
     async fn find(&self, name: &str) -> Result<Vec<Image>, StepError> {
@@ -54,6 +66,7 @@ impl Images for Ec2Images {
             .map(|i| Image {
                 id: i.image_id().unwrap_or_default().to_string(),
                 state: i.state().map_or("unknown", |s| s.as_str()).to_string(),
+                snapshot_id: root_snapshot(i),
             })
             .filter(|i| i.state != "deregistered")
             .collect())

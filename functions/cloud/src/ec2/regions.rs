@@ -35,6 +35,7 @@ fn state_of(snapshot: &aws_sdk_ec2::types::Snapshot) -> SnapshotState {
             .state_message()
             .filter(|m| !m.is_empty())
             .map(str::to_string),
+        description: snapshot.description().map(str::to_string),
     }
 }
 
@@ -55,10 +56,7 @@ impl RegionSnapshots for Ec2Regions {
             .copy_snapshot()
             .source_region(&request.source_region)
             .source_snapshot_id(&request.source_snapshot_id)
-            .description(format!(
-                "vmpush copy of {} from {}",
-                request.source_snapshot_id, request.source_region
-            ))
+            .description(&request.description)
             .tag_specifications(tag_specification(ResourceType::Snapshot, &request.tags))
             .send()
             .await
@@ -98,5 +96,20 @@ impl RegionSnapshots for Ec2Regions {
                 region,
             })?;
         Ok(state_of(snapshot))
+    }
+
+    #[instrument(skip(self))]
+    async fn delete(&self, region: &str, snapshot_id: &str) -> Result<(), StepError> {
+        client(&self.config, region)
+            .delete_snapshot()
+            .snapshot_id(snapshot_id)
+            .send()
+            .await
+            .failure()
+            .context(error::DeleteSnapshotSnafu {
+                snapshot_id,
+                region,
+            })?;
+        Ok(())
     }
 }

@@ -123,6 +123,15 @@ pub(super) enum Error {
         source: SdkFailure,
     },
 
+    #[snafu(display("s3://{from_bucket}/{from_key}: the file changed while it was uploaded"))]
+    SourceChanged {
+        from_bucket: String,
+        from_key: String,
+    },
+
+    #[snafu(display("HeadObject s3://{bucket}/{key}: no ETag"))]
+    HeadObjectNoETag { bucket: String, key: String },
+
     #[snafu(display(
         "UploadPartCopy s3://{bucket}/{key} part {number} from s3://{from_bucket}/{from_key}: no ETag"
     ))]
@@ -154,7 +163,7 @@ impl From<Error> for StepError {
         let own = match error {
             Error::BucketForbidden { .. } | Error::BucketTaken { .. } => ErrorKind::Conflict,
             Error::ReadBody { .. } => ErrorKind::Transient,
-            Error::TooLarge { .. } => ErrorKind::InvalidInput,
+            Error::TooLarge { .. } | Error::SourceChanged { .. } => ErrorKind::InvalidInput,
             _ => ErrorKind::Fatal,
         };
         step_error(&error, own)

@@ -11,7 +11,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use snafu::{IntoError, OptionExt, ResultExt};
 use vmpush_domain::ports::{
     BucketCreated, DonePart, Multipart, NewObject, ObjectStore, PendingUpload, Reader,
-    StoredObject, StoredPart,
+    SourceObject, StoredObject, StoredPart,
 };
 use vmpush_domain::steps::StepError;
 
@@ -99,7 +99,7 @@ impl ObjectStore for S3Store {
         }
     }
 
-    async fn source_size(&self, bucket: &str, key: &str) -> Result<u64, StepError> {
+    async fn source(&self, bucket: &str, key: &str) -> Result<SourceObject, StepError> {
         let head = self
             .staging
             .head_object()
@@ -109,7 +109,13 @@ impl ObjectStore for S3Store {
             .await
             .failure()
             .context(error::HeadObjectSnafu { bucket, key })?;
-        Ok(u64::try_from(head.content_length().unwrap_or(0)).unwrap_or(0))
+        Ok(SourceObject {
+            size: u64::try_from(head.content_length().unwrap_or(0)).unwrap_or(0),
+            etag: head
+                .e_tag()
+                .map(str::to_string)
+                .context(error::HeadObjectNoETagSnafu { bucket, key })?,
+        })
     }
 
     async fn read(&self, bucket: &str, key: &str) -> Result<Reader, StepError> {
@@ -287,6 +293,7 @@ impl ObjectStore for S3Store {
         upload: &Multipart,
         number: u32,
         source: (&str, &str),
+        if_match: &str,
         range: (u64, u64),
     ) -> Result<String, StepError> {
         let encoded: Vec<String> = source
@@ -303,16 +310,32 @@ impl ObjectStore for S3Store {
             .part_number(i32::try_from(number).unwrap_or(i32::MAX))
             .copy_source(format!("{}/{}", source.0, encoded.join("/")))
             .copy_source_range(format!("bytes={}-{}", range.0, range.1))
+            .copy_source_if_match(if_match)
             .send()
             .await
-            .failure()
-            .context(error::CopyPartSnafu {
-                bucket: &upload.bucket,
-                key: &upload.key,
-                number,
-                from_bucket: source.0,
-                from_key: source.1,
-            })?;
+            .failure();
+        let copied = match copied {
+            Ok(copied) => copied,
+            Err(failure) if failure.code() == "PreconditionFailed" => {
+                return Err(error::SourceChangedSnafu {
+                    from_bucket: source.0,
+                    from_key: source.1,
+                }
+                .build()
+                .into());
+            }
+            Err(failure) => {
+                return Err(error::CopyPartSnafu {
+                    bucket: &upload.bucket,
+                    key: &upload.key,
+                    number,
+                    from_bucket: source.0,
+                    from_key: source.1,
+                }
+                .into_error(failure)
+                .into());
+            }
+        };
         Ok(copied
             .copy_part_result()
             .and_then(|r| r.e_tag())

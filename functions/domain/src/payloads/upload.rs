@@ -29,6 +29,10 @@ pub struct Continuation {
     pub upload_id: String,
     /// Parts stored so far.
     pub parts_stored: u32,
+    /// The ETag of the staged file whose sha256 was verified (server-side copies): a file
+    /// replaced since fails the copies instead of being stored under the old checksum.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_etag: Option<String>,
 }
 
 /// `done` or `continue`.

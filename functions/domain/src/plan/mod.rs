@@ -2,10 +2,12 @@
 //! what `vmpush plan` prints and what the pipeline executes; building it has no side effects.
 //!
 //! [`model`] holds what a plan is made of, [`workflow`] the rules of each workflow that fill
-//! it, [`naming`] and [`billing`] the names and billing codes they compute, and [`worklist`]
-//! the tree the state machine walks, derived from a plan.
+//! it, [`naming`] and [`billing`] the names and billing codes they compute, [`checks`] the
+//! clouds' rules a plan must keep, and [`worklist`] the tree the state machine walks, derived
+//! from a plan.
 
 pub mod billing;
+pub mod checks;
 mod model;
 pub mod naming;
 pub mod sharing;
@@ -107,9 +109,6 @@ pub async fn build_plan<S: StarmapServer>(
                 set.get(&d.account)?;
             }
         }
-        for d in &expansion.destinations {
-            check_sharing(d)?;
-        }
         plan.items.push(PlanItem {
             source: item.source.clone(),
             name: item.name.clone(),
@@ -121,18 +120,6 @@ pub async fn build_plan<S: StarmapServer>(
             destinations: expansion.destinations,
         });
     }
+    checks::check_plan(&plan)?;
     Ok(plan)
-}
-
-/// Sharing entries EC2 cannot take fail the plan, before anything is uploaded.
-fn check_sharing(d: &PlannedDestination) -> Result<()> {
-    let Some(partition) = d.partition.as_deref() else {
-        return Ok(());
-    };
-    let label = format!("{} {}", d.account, d.destination);
-    sharing::launch_permissions(&d.sharing_accounts, &d.groups, partition)
-        .map_err(|e| crate::error::Error::invalid(&label, "sharing_accounts", e))?;
-    sharing::snapshot_accounts(&d.snapshot_accounts, partition)
-        .map_err(|e| crate::error::Error::invalid(&label, "snapshot_accounts", e))?;
-    Ok(())
 }

@@ -84,6 +84,8 @@ pub struct SnapshotState {
     pub progress: Option<String>,
     /// Why it failed, when it did.
     pub message: Option<String>,
+    /// Its description (a copy's names its source, [`CopyRequest::description`]).
+    pub description: Option<String>,
 }
 
 /// What `CopySnapshot` is asked.
@@ -97,6 +99,9 @@ pub struct CopyRequest {
     pub source_snapshot_id: String,
     /// Tags of the copy, `Name` first.
     pub tags: Vec<(String, String)>,
+    /// Its description, naming the source: what tells a copy of this source from another
+    /// snapshot of the name.
+    pub description: String,
 }
 
 /// Snapshots of one account, in any region.
@@ -116,6 +121,12 @@ pub trait RegionSnapshots: Sync {
         region: &str,
         snapshot_id: &str,
     ) -> impl Future<Output = Result<SnapshotState, StepError>> + Send;
+    /// Deletes a snapshot (a redundant copy).
+    fn delete(
+        &self,
+        region: &str,
+        snapshot_id: &str,
+    ) -> impl Future<Output = Result<(), StepError>> + Send;
 }
 
 /// An AMI as EC2 describes it.
@@ -125,6 +136,8 @@ pub struct Image {
     pub id: String,
     /// `pending`, `available`, `failed`...
     pub state: String,
+    /// The snapshot of its root volume (`None` when EC2 shows none).
+    pub snapshot_id: Option<String>,
 }
 
 /// What `RegisterImage` is asked.

@@ -4,21 +4,47 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use super::{Execution, Executions, ObjectReader};
+use super::{Execution, Executions, ObjectReader, ObjectWriter};
 use crate::steps::{ErrorKind, StepError};
 
 /// Objects by bucket and key.
 #[derive(Debug, Default)]
-pub struct MemoryObjects(pub HashMap<(String, String), Vec<u8>>);
+pub struct MemoryObjects(pub Mutex<HashMap<(String, String), Vec<u8>>>);
 
 impl MemoryObjects {
     /// A store holding one object.
     pub fn with(bucket: &str, key: &str, bytes: &[u8]) -> Self {
-        let mut objects = MemoryObjects::default();
+        let objects = MemoryObjects::default();
         objects
             .0
+            .lock()
+            .expect("not poisoned")
             .insert((bucket.into(), key.into()), bytes.to_vec());
         objects
+    }
+
+    /// The keys of `bucket`, sorted.
+    pub fn keys(&self, bucket: &str) -> Vec<String> {
+        let mut keys: Vec<String> = self
+            .0
+            .lock()
+            .expect("not poisoned")
+            .keys()
+            .filter(|(b, _)| b == bucket)
+            .map(|(_, k)| k.clone())
+            .collect();
+        keys.sort();
+        keys
+    }
+}
+
+impl ObjectWriter for MemoryObjects {
+    async fn put(&self, bucket: &str, key: &str, body: Vec<u8>, _: &str) -> Result<(), StepError> {
+        self.0
+            .lock()
+            .expect("not poisoned")
+            .insert((bucket.into(), key.into()), body);
+        Ok(())
     }
 }
 
@@ -26,6 +52,8 @@ impl ObjectReader for MemoryObjects {
     async fn read_small(&self, bucket: &str, key: &str, limit: u64) -> Result<Vec<u8>, StepError> {
         let bytes = self
             .0
+            .lock()
+            .expect("not poisoned")
             .get(&(bucket.into(), key.into()))
             .cloned()
             .ok_or_else(|| StepError::new(ErrorKind::NotFound, format!("s3://{bucket}/{key}")))?;

@@ -28,6 +28,15 @@ pub struct StoredObject {
     pub sha256: Option<String>,
 }
 
+/// A staged file as the store describes it: one version of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceObject {
+    /// Size in bytes.
+    pub size: u64,
+    /// Its ETag: copies made under it fail once the file is replaced.
+    pub etag: String,
+}
+
 /// An unfinished multipart upload.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PendingUpload {
@@ -75,12 +84,12 @@ pub trait ObjectStore: Sync {
         bucket: &str,
         key: &str,
     ) -> impl Future<Output = Result<Option<StoredObject>, StepError>> + Send;
-    /// The size of a staged file.
-    fn source_size(
+    /// The size and version of a staged file.
+    fn source(
         &self,
         bucket: &str,
         key: &str,
-    ) -> impl Future<Output = Result<u64, StepError>> + Send;
+    ) -> impl Future<Output = Result<SourceObject, StepError>> + Send;
     /// Reads a whole staged file.
     fn read(
         &self,
@@ -113,12 +122,15 @@ pub trait ObjectStore: Sync {
         data: Vec<u8>,
         sha256: Option<&str>,
     ) -> impl Future<Output = Result<String, StepError>> + Send;
-    /// Copies bytes `first..=last` of another object as one part; returns its ETag.
+    /// Copies bytes `first..=last` of another object as one part, only while that object's
+    /// ETag is `if_match` (else an `InvalidInput` error saying the file changed); returns the
+    /// part's ETag.
     fn copy_part(
         &self,
         upload: &Multipart,
         number: u32,
         source: (&str, &str),
+        if_match: &str,
         range: (u64, u64),
     ) -> impl Future<Output = Result<String, StepError>> + Send;
     /// Completes the upload with `parts`, sorted by number.

@@ -1,9 +1,14 @@
 //! Bringing an imported snapshot to one destination region, get-or-create by the snapshot's
 //! name: a snapshot tagged `Name=<name>` in the region is reused, otherwise `CopySnapshot`
-//! starts, tagged at creation. `start` starts it; the state machine then loops `check` with a
+//! starts, tagged at creation. `CopySnapshot` takes no client token: a retry after a lost
+//! answer (or a listing that does not show the new copy yet) can start a second copy, so when
+//! several copies of this very source carry the name, the first by id is kept and the others
+//! deleted; snapshots of the name from elsewhere are a conflict. `start` starts it; the state machine then loops `check` with a
 //! `Wait` in between. One region per invocation: the state machine maps over an import's
 //! regions, so a region that fails (a copy ending in `error`, two snapshots of the name, a
 //! denied call) fails only its own subtree, and throttling and transient errors are retried.
+
+use tracing::warn;
 
 use crate::payloads::{CopyAction, CopyInput, CopyOutput, CopyStatus};
 use crate::ports::{CopyRequest, RegionSnapshots, SnapshotState};
@@ -67,7 +72,12 @@ async fn start<S: RegionSnapshots>(
         });
     }
     let name = &input.snapshot_name;
-    let found = snapshots.find(region, name).await?;
+    let description = format!(
+        "vmpush copy of {} from {}",
+        input.snapshot_id, input.source_region
+    );
+    let mut found = snapshots.find(region, name).await?;
+    found.sort_by(|a, b| a.id.cmp(&b.id));
     match found.as_slice() {
         [] => {
             let mut tags = vec![("Name".to_string(), name.clone())];
@@ -78,6 +88,7 @@ async fn start<S: RegionSnapshots>(
                     source_region: input.source_region.clone(),
                     source_snapshot_id: input.snapshot_id.clone(),
                     tags,
+                    description,
                 })
                 .await?;
             Ok(CopyOutput {
@@ -91,6 +102,17 @@ async fn start<S: RegionSnapshots>(
             })
         }
         [one] => settled(input, one, false),
+        [keep, extra @ ..]
+            if found
+                .iter()
+                .all(|s| s.description.as_deref() == Some(description.as_str())) =>
+        {
+            for copy in extra {
+                warn!(%region, snapshot = %copy.id, kept = %keep.id, "a second copy of the source; deleted");
+                snapshots.delete(region, &copy.id).await?;
+            }
+            settled(input, keep, false)
+        }
         many => Err(StepError::new(
             ErrorKind::Conflict,
             format!(

@@ -3,7 +3,8 @@
 //!
 //! - **share**: the AMI is registered from the region's snapshot unless one of that name
 //!   exists (a concurrent `InvalidAMIName.Duplicate` means another invocation won: its AMI is
-//!   used), tagged at creation; launch permission goes to the sharing accounts, organizations
+//!   used) — an AMI of the name is reused only when it was registered from this image's
+//!   snapshot, else the destination fails —, tagged at creation; launch permission goes to the sharing accounts, organizations
 //!   and OUs and the `AWS_GROUPS` groups, create-volume permission on the snapshot to the
 //!   snapshot accounts (each filtered to the region's partition, [`crate::plan::sharing`];
 //!   only what is missing is added). It never makes the image public; it says whether a
@@ -63,6 +64,27 @@ async fn existing<I: Images>(
                     .join(", ")
             ),
         )),
+    }
+}
+
+/// An AMI found by name is this destination's only when it was registered from this
+/// image's snapshot: another image under the same name (a rebuild that kept it, a name taken
+/// by hand) fails the destination instead of being reported as pushed.
+fn check_same_image(
+    image: &Image,
+    input: &PublishInput,
+    name: &str,
+    region: &str,
+) -> Result<(), StepError> {
+    match &image.snapshot_id {
+        Some(theirs) if *theirs != input.snapshot_id => Err(StepError::new(
+            ErrorKind::Fatal,
+            format!(
+                "{name} in {region}: {} of that name was registered from {theirs}, not from this image's {}; another image holds the name",
+                image.id, input.snapshot_id
+            ),
+        )),
+        _ => Ok(()),
     }
 }
 
@@ -163,6 +185,7 @@ async fn share<I: Images>(images: &I, input: &PublishInput) -> Result<PublishOut
                         Image {
                             id,
                             state: "pending".into(),
+                            snapshot_id: Some(snapshot_id.clone()),
                         },
                         true,
                     )
@@ -179,6 +202,7 @@ async fn share<I: Images>(images: &I, input: &PublishInput) -> Result<PublishOut
             }
         }
     };
+    check_same_image(&image, input, &name, &region)?;
     if image.state == "failed" {
         return Err(StepError::new(
             ErrorKind::Fatal,
@@ -240,6 +264,7 @@ async fn release<I: Images>(images: &I, input: &PublishInput) -> Result<PublishO
             format!("{name} in {region}: no such AMI to release (the share step registers it)"),
         )
     })?;
+    check_same_image(&image, input, &name, &region)?;
     check_public_sharing(images, &name, &region, "the image stays private").await?;
     let current = images.launch_permissions(&image.id).await?;
     if !current.groups.iter().any(|g| g == PUBLIC_GROUP) {

@@ -4,6 +4,11 @@
 //! the `PUT` first (pubtools posts the region first) means a re-run sends `PUT`s only; RHSM
 //! ends in the same state. Nothing is written for a pre-push or a destination without an RHSM
 //! product.
+//!
+//! The AMI's `POST` is never repeated blindly: when its answer is lost (a timeout, a 5xx) or
+//! says the AMI exists (409), the AMI is read back with the idempotent `PUT`, and only an AMI
+//! RHSM still does not know is an error (transient, so the step runs again from the `PUT`). A
+//! 5xx on the region's `POST` is transient too.
 
 use std::time::SystemTime;
 
@@ -12,7 +17,7 @@ use serde_json::{Value, json};
 use crate::payloads::{RhsmAction, RhsmInput, RhsmOutput};
 use crate::plan::PlannedDestination;
 use crate::ports::RhsmWrites;
-use crate::steps::StepError;
+use crate::steps::{ErrorKind, StepError};
 
 /// `2026-11-21T07:44:57+00:00`: UTC, whole seconds, as marketplacesvm writes it.
 pub fn utc_iso8601(at: SystemTime) -> String {
@@ -67,31 +72,44 @@ pub async fn run<R: RhsmWrites>(
         .await?;
     if !created.ok() {
         return Err(StepError::new(
-            crate::steps::ErrorKind::Fatal,
+            if created.status >= 500 {
+                ErrorKind::Transient
+            } else {
+                ErrorKind::Fatal
+            },
             format!(
                 "Failed creating region {region} for image {}: HTTP {} {}",
                 input.ami, created.status, created.body
             ),
         ));
     }
-    let mut create = body;
+    let mut create = body.clone();
     create["region"] = json!(region);
-    let reply = rhsm.create_ami(&create).await?;
-    if !reply.ok() {
-        let kind = if reply.status >= 500 {
-            crate::steps::ErrorKind::Transient
-        } else {
-            crate::steps::ErrorKind::Fatal
-        };
-        return Err(StepError::new(
-            kind,
-            format!(
-                "Failed creating image {} in RHSM: HTTP {} {}",
-                input.ami, reply.status, reply.body
-            ),
-        ));
+    let failure = match rhsm.create_ami(&create).await {
+        Ok(reply) if reply.ok() => return Ok(output(RhsmAction::Created)),
+        Ok(reply) if reply.status < 500 && reply.status != 409 => {
+            return Err(StepError::new(
+                ErrorKind::Fatal,
+                format!(
+                    "Failed creating image {} in RHSM: HTTP {} {}",
+                    input.ami, reply.status, reply.body
+                ),
+            ));
+        }
+        Ok(reply) => format!("HTTP {} {}", reply.status, reply.body),
+        Err(error) => error.message,
+    };
+    // the create may have been applied (or raced): read it back before deciding
+    if rhsm.update_ami(&body).await?.ok() {
+        return Ok(output(RhsmAction::Created));
     }
-    Ok(output(RhsmAction::Created))
+    Err(StepError::new(
+        ErrorKind::Transient,
+        format!(
+            "Failed creating image {} in RHSM: {failure}; RHSM does not know it",
+            input.ami
+        ),
+    ))
 }
 
 #[cfg(test)]

@@ -4,14 +4,71 @@
 //! public}}`, failures with reasons) and a readable `email` summary, plus `MessageAttributes`
 //! (`event`, `state`, `workflow`, `product`) for subscription filter policies. A topic that
 //! fails does not fail the push: the failure is returned for the result document.
+//!
+//! Each message sent is recorded in the results bucket
+//! (`results/<push id>/notified/<sha256 of the message>.json`, with its message id), and a
+//! message already recorded for the push is not sent again: a retried step sends only what
+//! it had not sent, and a re-run with the same outcome notifies no one twice. (A step that
+//! dies between publishing and recording sends that one message again: SNS itself delivers
+//! at least once.)
 
 use std::fmt::Write as _;
 
 use serde_json::json;
+use sha2::{Digest, Sha256};
 
 use crate::payloads::{NotifyInput, NotifyOutput, PushNotice};
-use crate::ports::{Attribute, Message, Topic};
-use crate::steps::StepError;
+use crate::ports::{Attribute, Message, ObjectReader, ObjectWriter, Topic};
+use crate::steps::{ErrorKind, StepError};
+
+/// Where the messages sent for a push are recorded.
+#[derive(Debug)]
+pub struct Ledger<'a, O> {
+    /// The store.
+    pub objects: &'a O,
+    /// The results bucket.
+    pub bucket: &'a str,
+}
+
+/// The record of a message of a push: its key holds the sha256 of everything SNS is sent.
+fn record_key(push_id: &str, message: &Message) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(message.subject.as_bytes());
+    hasher.update([0]);
+    hasher.update(message.body.as_bytes());
+    for (name, value) in &message.attributes {
+        hasher.update([0]);
+        hasher.update(name.as_bytes());
+        hasher.update(format!("{value:?}").as_bytes());
+    }
+    let hex: String = hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("results/{push_id}/notified/{hex}.json")
+}
+
+impl<O: ObjectReader + ObjectWriter> Ledger<'_, O> {
+    /// The id of the message recorded at `key`, if it was sent.
+    async fn sent(&self, key: &str) -> Result<Option<String>, StepError> {
+        match self.objects.read_small(self.bucket, key, 4096).await {
+            Ok(bytes) => Ok(serde_json::from_slice::<serde_json::Value>(&bytes)
+                .ok()
+                .and_then(|v| v["message_id"].as_str().map(str::to_string))),
+            Err(e) if e.kind == ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Records that the message of `key` was sent as `id`.
+    async fn record(&self, key: &str, id: &str) -> Result<(), StepError> {
+        let body = json!({"message_id": id}).to_string().into_bytes();
+        self.objects
+            .put(self.bucket, key, body, "application/json")
+            .await
+    }
+}
 
 /// The readable summary.
 pub fn email(notice: &PushNotice) -> String {
@@ -107,13 +164,26 @@ pub fn messages(input: &NotifyInput) -> Vec<Message> {
     all
 }
 
-/// Publishes the messages; throttling and transient errors fail the step (to be retried),
-/// any other failure is reported in the output.
-pub async fn run<T: Topic>(topic: &T, input: &NotifyInput) -> Result<NotifyOutput, StepError> {
+/// Publishes the messages not yet sent for the push, recording each; throttling and
+/// transient errors fail the step (to be retried), any other failure is reported in the
+/// output.
+pub async fn run<T: Topic, O: ObjectReader + ObjectWriter>(
+    topic: &T,
+    ledger: &Ledger<'_, O>,
+    input: &NotifyInput,
+) -> Result<NotifyOutput, StepError> {
     let mut ids = Vec::new();
     for message in messages(input) {
+        let key = record_key(&input.notice.push_id, &message);
+        if let Some(id) = ledger.sent(&key).await? {
+            ids.push(id);
+            continue;
+        }
         match topic.publish(&message).await {
-            Ok(id) => ids.push(id),
+            Ok(id) => {
+                ledger.record(&key, &id).await?;
+                ids.push(id);
+            }
             Err(e) if e.kind.retryable() => return Err(e),
             Err(e) => {
                 return Ok(NotifyOutput {

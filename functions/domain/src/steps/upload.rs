@@ -14,7 +14,10 @@
 //!   resumed stream re-reads the parts already stored (no re-upload): each is reused only when
 //!   its size and checksum (SHA-256, else the MD5 ETag) equal the local chunk's;
 //! * other files are copied server-side (`UploadPartCopy`), after reading the file once to
-//!   verify (or compute) its sha256, so a wrong `sha256sum` fails before anything is created.
+//!   verify (or compute) its sha256, so a wrong `sha256sum` fails before anything is created;
+//!   every copy, in this invocation or a continuation, is made only from the version that was
+//!   verified (its ETag), so a file replaced meanwhile fails the upload (aborted) instead of
+//!   being stored under the old checksum.
 //!
 //! An invocation stops sending parts at its deadline (or after `max_parts`) and returns a
 //! continuation; the state machine loops until `done`. A mismatching checksum aborts the upload:
@@ -30,7 +33,7 @@ use tracing::info;
 
 use crate::payloads::{Continuation, PartCounts, UploadInput, UploadOutput, UploadStatus};
 use crate::plan::worklist::UploadWork;
-use crate::ports::{DonePart, Multipart, NewObject, ObjectStore, StoredPart};
+use crate::ports::{DonePart, Multipart, NewObject, ObjectStore, SourceObject, StoredPart};
 use crate::steps::{ErrorKind, StepError};
 pub use parts::{ChunkDigest, MAX_PARTS, Tuning};
 pub use source::{Source, Sums, hash_file};
@@ -94,10 +97,24 @@ pub async fn run<S: ObjectStore + Clone + Send + 'static>(
     };
     let streamed = work.source_key.ends_with(".xz");
     ensure_bucket(store, &work.bucket, &work.region).await?;
-    let sha = match (&input.continuation, &staged) {
-        (Some(c), _) => c.sha256.clone(),
-        (None, Some(s)) if streamed => s.clone(),
-        (None, _) => verified_sha256(store, work, &label, staged.as_deref()).await?,
+    // a copy also needs the version whose sha256 was verified
+    let (sha, version) = match (&input.continuation, &staged) {
+        (Some(c), _) if streamed => (c.sha256.clone(), None),
+        (Some(c), _) => {
+            let version = match &c.source_etag {
+                Some(etag) => SourceObject {
+                    etag: etag.clone(),
+                    ..store.source(&work.source_bucket, &work.source_key).await?
+                },
+                None => store.source(&work.source_bucket, &work.source_key).await?,
+            };
+            (c.sha256.clone(), Some(version))
+        }
+        (None, Some(s)) if streamed => (s.clone(), None),
+        (None, _) => {
+            let (sha, version) = verified_sha256(store, work, &label, staged.as_deref()).await?;
+            (sha, (!streamed).then_some(version))
+        }
     };
     let output = |status, skipped, size, parts, continuation| UploadOutput {
         id: work.id.clone(),
@@ -129,10 +146,17 @@ pub async fn run<S: ObjectStore + Clone + Send + 'static>(
     }
     let upload = multipart(store, work, &sha, streamed).await?;
     let stored = store.parts(&upload).await?;
-    let progress = if streamed {
-        stream_parts(store, &upload, work, &stored, tuning, budget).await?
-    } else {
-        copy_parts(store, &upload, work, &stored, tuning, budget).await?
+    let progress = match &version {
+        None => stream_parts(store, &upload, work, &stored, tuning, budget).await?,
+        Some(version) => {
+            match copy_parts(store, &upload, work, version, &stored, tuning, budget).await {
+                Err(changed) if changed.kind == ErrorKind::InvalidInput => {
+                    store.abort(&upload).await?;
+                    return Err(changed);
+                }
+                other => other?,
+            }
+        }
     };
     match progress {
         Progress::Stopped { counts, stored } => {
@@ -146,6 +170,7 @@ pub async fn run<S: ObjectStore + Clone + Send + 'static>(
                     sha256: sha.clone(),
                     upload_id: upload.upload_id.clone(),
                     parts_stored: stored,
+                    source_etag: version.as_ref().map(|v| v.etag.clone()),
                 }),
             ))
         }
@@ -195,13 +220,15 @@ async fn ensure_bucket<S: ObjectStore>(
     Ok(())
 }
 
-/// Reads the whole file to learn (or check) its sha256 before copying it.
+/// Reads the whole file to learn (or check) its sha256 before copying it; with the version
+/// (seen before reading: a file replaced meanwhile fails the copies).
 async fn verified_sha256<S: ObjectStore>(
     store: &S,
     work: &UploadWork,
     label: &str,
     staged: Option<&str>,
-) -> Result<String, StepError> {
+) -> Result<(String, SourceObject), StepError> {
+    let version = store.source(&work.source_bucket, &work.source_key).await?;
     let reader = store.read(&work.source_bucket, &work.source_key).await?;
     let (actual, size) = hash_file(label, reader).await?;
     if size == 0 {
@@ -211,7 +238,7 @@ async fn verified_sha256<S: ObjectStore>(
         Some(s) if s != actual => Err(StepError::invalid(format!(
             "{label}: sha256sum: the staged metadata says {s}, the file's is {actual}; nothing was uploaded"
         ))),
-        _ => Ok(actual),
+        _ => Ok((actual, version)),
     }
 }
 
@@ -359,13 +386,12 @@ async fn copy_parts<S: ObjectStore + Clone + Send + 'static>(
     store: &S,
     upload: &Multipart,
     work: &UploadWork,
+    version: &SourceObject,
     stored: &[StoredPart],
     tuning: &Tuning,
     budget: Budget,
 ) -> Result<Progress, StepError> {
-    let size = store
-        .source_size(&work.source_bucket, &work.source_key)
-        .await?;
+    let size = version.size;
     let count = tuning.count_for(size);
     if count > MAX_PARTS {
         return Err(StepError::new(
@@ -408,9 +434,16 @@ async fn copy_parts<S: ObjectStore + Clone + Send + 'static>(
         counts.copied += 1;
         let (store, upload) = (store.clone(), upload.clone());
         let source = (work.source_bucket.clone(), work.source_key.clone());
+        let if_match = version.etag.clone();
         in_flight.spawn(async move {
             let etag = store
-                .copy_part(&upload, number, (&source.0, &source.1), (first, last))
+                .copy_part(
+                    &upload,
+                    number,
+                    (&source.0, &source.1),
+                    &if_match,
+                    (first, last),
+                )
                 .await?;
             Ok::<_, StepError>(DonePart {
                 number,

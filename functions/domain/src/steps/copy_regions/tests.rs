@@ -9,6 +9,7 @@ struct Ec2 {
     /// (region, snapshot, name)
     snapshots: Mutex<Vec<(String, SnapshotState, String)>>,
     copies: Mutex<Vec<CopyRequest>>,
+    deleted: Mutex<Vec<String>>,
     fail: Vec<(&'static str, ErrorKind)>,
 }
 
@@ -31,6 +32,7 @@ impl Ec2 {
                 state: state.into(),
                 progress: (state == "pending").then(|| "40%".into()),
                 message: (state == "error").then(|| "KMS key disabled".into()),
+                description: Some("vmpush copy of snap-source from us-east-1".into()),
             },
             name.into(),
         ));
@@ -55,6 +57,15 @@ impl RegionSnapshots for Ec2 {
         let id = format!("snap-{}", request.region);
         self.add(&request.region, &id, "pending", &request.tags[0].1);
         Ok(id)
+    }
+    async fn delete(&self, region: &str, snapshot_id: &str) -> Result<(), StepError> {
+        self.failure(region)?;
+        self.deleted.lock().unwrap().push(snapshot_id.into());
+        self.snapshots
+            .lock()
+            .unwrap()
+            .retain(|(r, s, _)| !(r == region && s.id == snapshot_id));
+        Ok(())
     }
     async fn describe(&self, region: &str, snapshot_id: &str) -> Result<SnapshotState, StepError> {
         self.failure(region)?;
@@ -208,6 +219,7 @@ async fn duplicates_and_failed_copies_fail_their_region() {
     ec2.add("us-west-2", "snap-1", "completed", "abc");
     ec2.add("us-west-2", "snap-2", "completed", "abc");
     ec2.add("eu-west-1", "snap-3", "pending", "abc");
+    ec2.snapshots.lock().unwrap()[1].1.description = None;
     let err = run(&ec2, &input(CopyAction::Start, "us-west-2"))
         .await
         .unwrap_err();
@@ -239,4 +251,43 @@ async fn duplicates_and_failed_copies_fail_their_region() {
         )
     );
     assert!(ec2.copies.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_second_copy_of_the_source_from_a_lost_answer_is_deleted_and_the_first_kept() {
+    let ec2 = Ec2::default();
+    // a retry after a lost CopySnapshot answer started another copy of the same source
+    ec2.add("us-west-2", "snap-b", "pending", "abc");
+    ec2.add("us-west-2", "snap-a", "pending", "abc");
+    let out = run(&ec2, &input(CopyAction::Start, "us-west-2"))
+        .await
+        .unwrap();
+    assert_eq!(
+        (out.status, out.snapshot_id.as_str(), out.started),
+        (CopyStatus::Active, "snap-a", false)
+    );
+    assert_eq!(*ec2.deleted.lock().unwrap(), ["snap-b"]);
+    assert!(ec2.copies.lock().unwrap().is_empty(), "no third copy");
+    let again = run(&ec2, &input(CopyAction::Start, "us-west-2"))
+        .await
+        .unwrap();
+    assert_eq!(again.snapshot_id, "snap-a");
+    assert_eq!(ec2.deleted.lock().unwrap().len(), 1);
+
+    // a snapshot of the name that is no copy of this source is not ours to delete
+    let foreign = Ec2::default();
+    foreign.add("us-west-2", "snap-a", "completed", "abc");
+    foreign.add("us-west-2", "snap-z", "completed", "abc");
+    foreign.snapshots.lock().unwrap()[1].1.description = Some("made by hand".into());
+    let err = run(&foreign, &input(CopyAction::Start, "us-west-2"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (err.kind, err.message.as_str()),
+        (
+            ErrorKind::Conflict,
+            "2 snapshots are tagged Name=abc in us-west-2: snap-a, snap-z"
+        )
+    );
+    assert!(foreign.deleted.lock().unwrap().is_empty());
 }

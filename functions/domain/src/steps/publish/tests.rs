@@ -52,6 +52,7 @@ impl Images for Region {
         let image = |id: &str| Image {
             id: id.into(),
             state: "available".into(),
+            snapshot_id: Some(request.snapshot_id.clone()),
         };
         if self.race {
             self.images
@@ -383,6 +384,7 @@ async fn a_lost_registration_race_reuses_the_winner_and_duplicates_conflict() {
             Image {
                 id: id.into(),
                 state: "available".into(),
+                snapshot_id: Some("snap-1".into()),
             },
             NAME.into(),
         ));
@@ -392,4 +394,31 @@ async fn a_lost_registration_race_reuses_the_winner_and_duplicates_conflict() {
         err.message,
         format!("2 AMIs are named {NAME} in us-east-1: ami-1, ami-2")
     );
+}
+
+#[tokio::test]
+async fn an_ami_of_the_name_from_another_snapshot_fails_the_destination_untouched() {
+    let region = Region::default();
+    region.images.lock().unwrap().push((
+        Image {
+            id: "ami-old".into(),
+            state: "available".into(),
+            snapshot_id: Some("snap-other".into()),
+        },
+        NAME.into(),
+    ));
+    let expected = format!(
+        "{NAME} in us-east-1: ami-old of that name was registered from snap-other, not from this image's snap-1; another image holds the name"
+    );
+    for input in [input(true), release(input(true))] {
+        let err = run(&region, &input).await.unwrap_err();
+        assert_eq!(
+            (err.kind, err.message.as_str()),
+            (ErrorKind::Fatal, expected.as_str())
+        );
+    }
+    assert_eq!(region.count("RegisterImage"), 0);
+    assert_eq!(region.count("ModifyImageAttribute"), 0);
+    assert_eq!(region.count("ModifySnapshotAttribute"), 0);
+    assert!(region.launch.lock().unwrap().users.is_empty());
 }

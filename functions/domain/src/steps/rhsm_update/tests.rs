@@ -4,13 +4,18 @@ use std::time::{Duration, UNIX_EPOCH};
 use super::*;
 use crate::payloads::*;
 use crate::ports::*;
+use crate::steps::ErrorKind;
 
 /// RHSM in memory: known AMIs, and every call with its body.
 #[derive(Default)]
 struct Fake {
     known: Mutex<Vec<String>>,
     calls: Mutex<Vec<(&'static str, Value)>>,
-    region_fails: bool,
+    /// The status of the region's POST (default 200).
+    region_status: Option<u16>,
+    /// The AMI's POST: whether RHSM applies it, and the answer the step gets (default: applied,
+    /// 200).
+    create: Option<(bool, Result<Reply, StepError>)>,
 }
 
 impl RhsmWrites for Fake {
@@ -19,16 +24,10 @@ impl RhsmWrites for Fake {
             .lock()
             .unwrap()
             .push(("POST regions", body.clone()));
-        Ok(if self.region_fails {
-            Reply {
-                status: 400,
-                body: "bad provider".into(),
-            }
-        } else {
-            Reply {
-                status: 200,
-                body: String::new(),
-            }
+        let status = self.region_status.unwrap_or(200);
+        Ok(Reply {
+            status,
+            body: if status == 200 { "" } else { "bad provider" }.into(),
         })
     }
     async fn update_ami(&self, body: &Value) -> Result<Reply, StepError> {
@@ -45,14 +44,20 @@ impl RhsmWrites for Fake {
     }
     async fn create_ami(&self, body: &Value) -> Result<Reply, StepError> {
         self.calls.lock().unwrap().push(("POST amis", body.clone()));
-        self.known
-            .lock()
-            .unwrap()
-            .push(body["amiID"].as_str().unwrap().to_string());
-        Ok(Reply {
-            status: 200,
-            body: String::new(),
-        })
+        let (applied, answer) = self.create.clone().unwrap_or((
+            true,
+            Ok(Reply {
+                status: 200,
+                body: String::new(),
+            }),
+        ));
+        if applied {
+            self.known
+                .lock()
+                .unwrap()
+                .push(body["amiID"].as_str().unwrap().to_string());
+        }
+        answer
     }
 }
 
@@ -127,14 +132,76 @@ async fn pre_push_and_products_without_rhsm_write_nothing() {
 #[tokio::test]
 async fn a_refused_region_fails_with_rhsm_s_answer() {
     let rhsm = Fake {
-        region_fails: true,
+        region_status: Some(400),
         ..Fake::default()
     };
     let err = run(&rhsm, &input(false, Some("RHEL_HOURLY")), UNIX_EPOCH + AT)
         .await
         .unwrap_err();
     assert_eq!(
-        err.message,
-        "Failed creating region us-east-1 for image ami-1: HTTP 400 bad provider"
+        (err.kind, err.message.as_str()),
+        (
+            ErrorKind::Fatal,
+            "Failed creating region us-east-1 for image ami-1: HTTP 400 bad provider"
+        )
     );
+    // a 5xx is RHSM's trouble: retried, from the PUT
+    let rhsm = Fake {
+        region_status: Some(503),
+        ..Fake::default()
+    };
+    let err = run(&rhsm, &input(false, Some("RHEL_HOURLY")), UNIX_EPOCH + AT)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Transient, "{err:?}");
+}
+
+/// The AMI's POST is sent once per run: a lost or conflicting answer is settled by reading the
+/// AMI back (PUT), never by posting again.
+#[tokio::test]
+async fn a_lost_create_answer_is_read_back_never_posted_twice() {
+    let timeout = StepError::new(ErrorKind::Transient, "POST amis: operation timed out");
+    let conflict = Reply {
+        status: 409,
+        body: "exists".into(),
+    };
+    let unavailable = Reply {
+        status: 503,
+        body: "unavailable".into(),
+    };
+    for (applied, answer, expected) in [
+        (true, Err(timeout.clone()), Ok(RhsmAction::Created)),
+        (true, Ok(conflict), Ok(RhsmAction::Created)),
+        (true, Ok(unavailable.clone()), Ok(RhsmAction::Created)),
+        (
+            false,
+            Err(timeout),
+            Err(
+                "Failed creating image ami-1 in RHSM: POST amis: operation timed out; RHSM does not know it",
+            ),
+        ),
+        (
+            false,
+            Ok(unavailable),
+            Err("Failed creating image ami-1 in RHSM: HTTP 503 unavailable; RHSM does not know it"),
+        ),
+    ] {
+        let rhsm = Fake {
+            create: Some((applied, answer)),
+            ..Fake::default()
+        };
+        let out = run(&rhsm, &input(false, Some("RHEL_HOURLY")), UNIX_EPOCH + AT).await;
+        match expected {
+            Ok(action) => assert_eq!(out.unwrap().action, action),
+            Err(message) => {
+                let err = out.unwrap_err();
+                assert_eq!(
+                    (err.kind, err.message.as_str()),
+                    (ErrorKind::Transient, message)
+                );
+            }
+        }
+        let calls: Vec<&str> = rhsm.calls.lock().unwrap().iter().map(|(c, _)| *c).collect();
+        assert_eq!(calls, ["PUT amis", "POST regions", "POST amis", "PUT amis"]);
+    }
 }

@@ -4,12 +4,22 @@ use serde_json::Value;
 
 use super::*;
 use crate::payloads::*;
+use crate::ports::memory::MemoryObjects;
 use crate::steps::ErrorKind;
+
+fn ledger(objects: &MemoryObjects) -> Ledger<'_, MemoryObjects> {
+    Ledger {
+        objects,
+        bucket: "results",
+    }
+}
 
 #[derive(Default)]
 struct Sns {
     published: Mutex<Vec<Message>>,
     fail: Option<ErrorKind>,
+    /// Throttles once the publish of the message at this index.
+    throttle_once_at: Mutex<Option<usize>>,
 }
 
 impl Topic for Sns {
@@ -21,6 +31,10 @@ impl Topic for Sns {
             ));
         }
         let mut published = self.published.lock().unwrap();
+        if *self.throttle_once_at.lock().unwrap() == Some(published.len()) {
+            *self.throttle_once_at.lock().unwrap() = None;
+            return Err(StepError::new(ErrorKind::Throttled, "Publish: Throttling"));
+        }
         published.push(message.clone());
         Ok(format!("m-{}", published.len()))
     }
@@ -72,6 +86,7 @@ async fn one_structured_message_per_push_and_one_per_failure_when_asked() {
     let sns = Sns::default();
     let out = run(
         &sns,
+        &ledger(&MemoryObjects::default()),
         &NotifyInput {
             notice: notice(),
             per_failure: true,
@@ -142,7 +157,8 @@ async fn a_failing_topic_is_reported_not_raised_unless_retryable() {
         fail: Some(ErrorKind::NotFound),
         ..Sns::default()
     };
-    let out = run(&broken, &input).await.unwrap();
+    let objects = MemoryObjects::default();
+    let out = run(&broken, &ledger(&objects), &input).await.unwrap();
     assert!(!out.delivered);
     assert!(out.error.unwrap().contains("Topic does not exist"));
     let throttled = Sns {
@@ -150,7 +166,51 @@ async fn a_failing_topic_is_reported_not_raised_unless_retryable() {
         ..Sns::default()
     };
     assert_eq!(
-        run(&throttled, &input).await.unwrap_err().kind,
+        run(&throttled, &ledger(&objects), &input)
+            .await
+            .unwrap_err()
+            .kind,
         ErrorKind::Throttled
     );
+}
+
+/// A retry after the second message was throttled sends the second only; a re-run of the push
+/// with the same outcome sends nothing; another outcome is a new message.
+#[tokio::test]
+async fn a_retried_or_repeated_notice_sends_each_message_once() {
+    let sns = Sns {
+        throttle_once_at: Mutex::new(Some(1)),
+        ..Sns::default()
+    };
+    let objects = MemoryObjects::default();
+    let input = NotifyInput {
+        notice: notice(),
+        per_failure: true,
+    };
+    let err = run(&sns, &ledger(&objects), &input).await.unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Throttled);
+    assert_eq!(sns.published.lock().unwrap().len(), 1);
+    let out = run(&sns, &ledger(&objects), &input).await.unwrap();
+    assert_eq!(out.message_ids, ["m-1", "m-2"]);
+    assert_eq!(
+        sns.published.lock().unwrap().len(),
+        2,
+        "the first is not sent again"
+    );
+    let keys = objects.keys("results");
+    assert_eq!(keys.len(), 2, "{keys:?}");
+    assert!(
+        keys.iter()
+            .all(|k| k.starts_with("results/p1/notified/") && k.ends_with(".json"))
+    );
+
+    let again = run(&sns, &ledger(&objects), &input).await.unwrap();
+    assert_eq!(again.message_ids, ["m-1", "m-2"]);
+    assert_eq!(sns.published.lock().unwrap().len(), 2);
+
+    let mut pushed = input.clone();
+    pushed.notice.state = "SUCCEEDED".into();
+    pushed.per_failure = false;
+    let out = run(&sns, &ledger(&objects), &pushed).await.unwrap();
+    assert_eq!(out.message_ids, ["m-3"]);
 }

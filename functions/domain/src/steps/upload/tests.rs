@@ -103,12 +103,15 @@ impl ObjectStore for Arc<Memory> {
                 sha256: sha.clone(),
             }))
     }
-    async fn source_size(&self, bucket: &str, key: &str) -> Result<u64, StepError> {
+    async fn source(&self, bucket: &str, key: &str) -> Result<SourceObject, StepError> {
         self.objects
             .lock()
             .unwrap()
             .get(&(bucket.into(), key.into()))
-            .map(|o| o.0.len() as u64)
+            .map(|o| SourceObject {
+                size: o.0.len() as u64,
+                etag: etag_of(&o.0),
+            })
             .ok_or_else(|| StepError::new(ErrorKind::NotFound, key))
     }
     async fn read(&self, bucket: &str, key: &str) -> Result<Reader, StepError> {
@@ -206,12 +209,20 @@ impl ObjectStore for Arc<Memory> {
         upload: &Multipart,
         number: u32,
         source: (&str, &str),
+        if_match: &str,
         range: (u64, u64),
     ) -> Result<String, StepError> {
         self.log(format!("UploadPartCopy {number} {}-{}", range.0, range.1));
-        let data = self.objects.lock().unwrap()[&(source.0.to_string(), source.1.to_string())].0
-            [range.0 as usize..=range.1 as usize]
-            .to_vec();
+        let whole = self.objects.lock().unwrap()[&(source.0.to_string(), source.1.to_string())]
+            .0
+            .clone();
+        if etag_of(&whole) != if_match {
+            return Err(StepError::invalid(format!(
+                "s3://{}/{}: the file changed while it was uploaded",
+                source.0, source.1
+            )));
+        }
+        let data = whole[range.0 as usize..=range.1 as usize].to_vec();
         let etag = format!("\"{}\"", ChunkDigest::of(&data).md5);
         self.uploads
             .lock()
@@ -276,6 +287,11 @@ async fn xz(data: &[u8]) -> Vec<u8> {
 
 fn sha(data: &[u8]) -> String {
     hex(&Sha256::digest(data))
+}
+
+/// The ETag S3 gives an object uploaded whole: its quoted MD5.
+fn etag_of(data: &[u8]) -> String {
+    format!("\"{}\"", ChunkDigest::of(data).md5)
 }
 
 fn input(key: &str, sha256: Option<&str>) -> UploadInput {
@@ -510,6 +526,45 @@ async fn an_uncompressed_image_is_copied_server_side_after_verifying_it() {
             .unwrap()
             .contains(&"UploadPartCopy 7 10000-10499".to_string())
     );
+}
+
+/// A staged file replaced between two invocations of a copy is never stored under the sum
+/// verified for the first version: the continuation's copies fail, the upload is aborted.
+#[tokio::test]
+async fn a_file_replaced_during_a_copy_fails_the_upload_and_stores_nothing() {
+    let data = image();
+    let sum = sha(&data);
+    let store = Memory::with_source("d/disk.raw", &data).shared();
+    let mut first = input("d/disk.raw", Some(&sum));
+    first.max_parts = Some(5);
+    let out = upload(&store, &first).await.unwrap();
+    let continuation = out.continuation.clone().unwrap();
+    assert_eq!(continuation.source_etag, Some(etag_of(&data)));
+
+    let mut replaced = data.clone();
+    replaced[10_400] ^= 0xff;
+    store.put("staging", "d/disk.raw", replaced, None);
+    let err = run(
+        &store,
+        &UploadInput {
+            continuation: Some(continuation),
+            ..input("d/disk.raw", Some(&sum))
+        },
+        &TUNING,
+        Budget::default(),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        (err.kind, err.message.as_str()),
+        (
+            ErrorKind::InvalidInput,
+            "s3://staging/d/disk.raw: the file changed while it was uploaded"
+        )
+    );
+    assert_eq!(store.stored(&sum), None);
+    assert_eq!(store.count("AbortMultipartUpload"), 1);
+    assert_eq!(store.count("CompleteMultipartUpload"), 0);
 }
 
 #[tokio::test]
