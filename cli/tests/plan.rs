@@ -285,12 +285,12 @@ fn two_images_under_one_ami_name_fail_the_plan() {
         "peer-kit-1image/staged/starmap/CLOUD_IMAGES/rhel-ec2-9.0-10/resources.yaml",
     ))
     .unwrap();
-    for (build, respin) in [("b1", "rc1"), ("b2", "rc2")] {
+    for (build, respin, sum) in [("b1", "rc1", "aaaa"), ("b2", "rc2", "bbbb")] {
         let stage = dir.path().join("stage/d/CLOUD_IMAGES").join(build);
         std::fs::create_dir_all(&stage).unwrap();
         let metadata = good
             .replace("respin: \"10\"", &format!("respin: \"{respin}\""))
-            .replace("sha256sum: 305e", &format!("sha256sum: {respin}"));
+            .replace("sha256sum: 305e", &format!("sha256sum: {sum}"));
         std::fs::write(stage.join("resources.yaml"), metadata).unwrap();
         std::fs::write(stage.join("rhel-ec2-9.0-10.x86_64.raw.xz"), respin).unwrap();
     }
@@ -302,7 +302,7 @@ fn two_images_under_one_ami_name_fail_the_plan() {
     assert_input_error(
         &out,
         &format!(
-            "{}: destinations.us-east-1-hourly.ami_name: 'RHEL-9.0.0_HVM-20250101-x86_64-0-Hourly2-GP3' in aws-us-storage us-east-1 is also the name planned for {} (destination us-east-1-hourly); one name is one image",
+            "{}: aws-us-storage.us-east-1-hourly.ami_name: 'RHEL-9.0.0_HVM_GA-20250101-x86_64-0-Hourly2-GP3' in us-east-1 is also the name planned for {} (destination us-east-1-hourly); one name is one image",
             image("b2"),
             image("b1")
         ),

@@ -465,7 +465,7 @@ async fn organizations_share_images_not_snapshots_and_image_features_are_planned
     assert_eq!(
         err.to_string(),
         format!(
-            "aws-us-storage us-east-1-hourly: snapshot_accounts: '{org}': EC2 shares snapshots with accounts only, not with organizations or OUs"
+            "/stage/starmap/CLOUD_IMAGES/ec2/rhel-ec2-9.4-1.x86_64.raw.xz: aws-us-storage.us-east-1-hourly.snapshot_accounts: '{org}': EC2 shares snapshots with accounts only, not with organizations or OUs"
         )
     );
     m[0]["mappings"]["aws-us-storage"]["meta"] = json!({"tpm_support": "v1"});

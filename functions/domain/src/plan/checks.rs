@@ -186,7 +186,8 @@ fn check_destination(file: &str, d: &PlannedDestination) -> Result<()> {
 }
 
 /// One AMI name is one image in an account and region: two destinations that would give one
-/// name to two images, or list one place twice, fail the plan.
+/// name to two different images (files of different checksums) fail the plan. The same image
+/// may go under one name twice (without billing codes, hourly and access share their AMI).
 fn check_unique_names(plan: &Plan) -> Result<()> {
     let mut seen = HashMap::new();
     for item in &plan.items {
@@ -196,16 +197,17 @@ fn check_unique_names(plan: &Plan) -> Result<()> {
                 continue;
             };
             let place = (d.account.as_str(), region.as_str(), name.as_str());
-            let Some((other, other_destination)) =
-                seen.insert(place, (file.clone(), d.destination.clone()))
+            let image = (file.clone(), item.sha256sum.clone());
+            let Some(((other, other_sha), other_destination)) =
+                seen.insert(place, (image, d.destination.clone()))
             else {
                 continue;
             };
-            let also = if other == file {
-                format!("destination {other_destination} of the same image")
-            } else {
-                format!("{other} (destination {other_destination})")
-            };
+            let same_sum = other_sha.is_some() && other_sha == item.sha256sum;
+            if other == file || same_sum {
+                continue;
+            }
+            let also = format!("{other} (destination {other_destination})");
             return Err(Error::invalid(
                 &file,
                 format!("{}.{}.ami_name", d.account, d.destination),
