@@ -10,7 +10,7 @@ use vmpush_cloud::starmap::{HttpStarmap, StarmapParams};
 use vmpush_domain::inputs::credentials::{CREDENTIALS_ENV, CredentialSet};
 use vmpush_domain::inputs::staged::read_staged;
 use vmpush_domain::inputs::starmap::{Entity, Resolver, decode_entities, read_repo};
-use vmpush_domain::inputs::tree::LocalTree;
+use vmpush_domain::inputs::tree::{LocalTree, read_small_file};
 use vmpush_domain::plan::{AmiPushOptions, Plan, PlanOptions, PlanWorkflow, build_plan};
 
 use crate::Failure;
@@ -147,7 +147,7 @@ fn local_repo(args: &Args) -> Result<Option<Vec<Entity>>, Failure> {
     };
     let label = path.display().to_string();
     let bytes =
-        std::fs::read(path).map_err(|e| Failure::Input(format!("{label}: cannot read: {e}")))?;
+        read_small_file(path).map_err(|e| Failure::Input(format!("{label}: cannot read: {e}")))?;
     Ok(Some(read_repo(&label, &bytes)?))
 }
 
@@ -180,7 +180,7 @@ pub async fn run(args: Args) -> Result<ExitCode, Failure> {
     };
     let credentials = credentials
         .filter(|c| !c.trim().is_empty())
-        .map(|c| CredentialSet::parse(&c, |p: &Path| std::fs::read(p)))
+        .map(|c| CredentialSet::parse(&c, read_small_file))
         .transpose()?;
 
     let mut items = Vec::new();

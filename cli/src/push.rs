@@ -13,6 +13,7 @@ use vmpush_domain::inputs::push::{
     PushRequest, StarmapMode, StarmapSettings, parse_request, valid_push_id,
 };
 use vmpush_domain::inputs::starmap::read_repo_values;
+use vmpush_domain::inputs::tree::read_small_file;
 use vmpush_domain::plan::PlanWorkflow;
 use vmpush_domain::ports::ObjectWriter;
 
@@ -104,7 +105,7 @@ fn request(args: &Args, push_id: &str, sources: Vec<String>) -> Result<PushReque
         (Some(text), _) => Some(read_repo_values("--repo", text.as_bytes())?),
         (None, Some(path)) => {
             let label = path.display().to_string();
-            let bytes = std::fs::read(path)
+            let bytes = read_small_file(path)
                 .map_err(|e| Failure::Input(format!("{label}: cannot read: {e}")))?;
             Some(read_repo_values(&label, &bytes)?)
         }
@@ -174,7 +175,7 @@ pub async fn run(args: Args) -> Result<ExitCode, Failure> {
     let stack = Stack::connect(&args.stack).await?;
     let staging = stack.staging()?;
     if let Some(arg) = args.credentials.as_deref().filter(|a| !a.trim().is_empty()) {
-        let credentials = CredentialSet::parse(arg, |p| std::fs::read(p))?;
+        let credentials = CredentialSet::parse(arg, read_small_file)?;
         let (secret, changed) = stack.store_credentials(&credentials).await?;
         eprintln!(
             "credentials ({}): {} secret {secret}",

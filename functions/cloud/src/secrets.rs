@@ -6,6 +6,7 @@ use aws_config::SdkConfig;
 use aws_sdk_secretsmanager::Client;
 use snafu::{ResultExt, Snafu};
 use vmpush_domain::inputs::credentials::{CREDENTIALS_ENV, CredentialSet};
+use vmpush_domain::inputs::tree::read_small_file;
 use vmpush_domain::steps::{ErrorKind, StepError};
 
 use crate::aws::{SdkFailure, SdkResultExt, step_error};
@@ -130,7 +131,7 @@ impl CredentialSource {
             ));
         }
         match env(CREDENTIALS_ENV) {
-            Some(value) => CredentialSet::parse(&value, |p| std::fs::read(p))
+            Some(value) => CredentialSet::parse(&value, read_small_file)
                 .map(CredentialSource::Fixed)
                 .map_err(StepError::from),
             None => Ok(CredentialSource::None),

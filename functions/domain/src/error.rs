@@ -26,7 +26,7 @@ pub enum Error {
         file: String,
         /// "YAML" or "JSON".
         format: &'static str,
-        /// The parser's message (positions only, never file contents).
+        /// What is wrong and where (the parser's words: they name keys, never values).
         message: String,
     },
 

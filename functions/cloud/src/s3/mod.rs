@@ -5,7 +5,7 @@ use aws_sdk_s3::Client;
 use snafu::{ResultExt, ensure};
 use tracing::instrument;
 use vmpush_domain::inputs::staged::metadata_paths;
-use vmpush_domain::inputs::tree::{FileTree, MemoryTree};
+use vmpush_domain::inputs::tree::{FileTree, MAX_METADATA_BYTES, MemoryTree};
 use vmpush_domain::ports::{ObjectReader, ObjectWriter, StagedTrees};
 use vmpush_domain::steps::StepError;
 
@@ -99,9 +99,6 @@ impl ObjectWriter for S3Objects {
         Ok(())
     }
 }
-
-/// The largest metadata file read from a staged tree.
-const MAX_METADATA_BYTES: u64 = 16 << 20;
 
 impl StagedTrees for S3Objects {
     /// A staged tree under `s3://<bucket>/<prefix>/`: one paginated listing, then only the

@@ -42,31 +42,111 @@ pub(crate) fn join(path: &str, key: &str) -> String {
     }
 }
 
+/// How deeply flow collections (`[...]`, `{...}`) may nest: real documents use a few levels,
+/// and the YAML parser takes quadratic time on deep ones.
+pub const MAX_FLOW_DEPTH: usize = 64;
+
+/// The deepest nesting of flow brackets outside quoted scalars and comments.
+fn flow_depth(text: &str) -> usize {
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    let mut quote: Option<char> = None;
+    let mut comment = false;
+    let mut previous = '\n';
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            _ if comment => comment = c != '\n',
+            (Some('"'), '\\') => {
+                chars.next();
+            }
+            (Some(q), _) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'') if !previous.is_alphanumeric() => quote = Some(c),
+            (None, '#') if previous.is_whitespace() => comment = true,
+            (None, '[' | '{') => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            (None, ']' | '}') => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        previous = c;
+    }
+    deepest
+}
+
 /// Parses YAML (or JSON, when the file name ends in `.json`) into a JSON value. YAML merge
-/// keys (`<<: *anchor`) are applied, as PyYAML does.
+/// keys (`<<: *anchor`) are applied, as PyYAML does; a UTF-8 byte order mark is skipped, as
+/// PyYAML does. A document larger than [`crate::inputs::tree::MAX_METADATA_BYTES`] or nested
+/// deeper than [`MAX_FLOW_DEPTH`] is refused before it is parsed. Messages say what is wrong
+/// (a duplicate key names the key, several documents say so) and where, never a value.
 pub(crate) fn parse_document(file: &str, bytes: &[u8]) -> Result<Value> {
-    if file.ends_with(".json") {
-        return serde_json::from_slice(bytes).map_err(|e| Error::Syntax {
+    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+    let limit = crate::inputs::tree::MAX_METADATA_BYTES;
+    if bytes.len() as u64 > limit {
+        return Err(Error::Layout {
             file: file.to_string(),
-            format: "JSON",
-            message: format!("line {} column {}", e.line(), e.column()),
+            problem: format!("is larger than {limit} bytes; not a metadata document"),
         });
     }
+    let format = if file.ends_with(".json") {
+        "JSON"
+    } else {
+        "YAML"
+    };
     let syntax = |message: String| Error::Syntax {
         file: file.to_string(),
-        format: "YAML",
+        format,
         message,
     };
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        syntax(format!(
+            "not UTF-8 text (byte {} is not)",
+            e.valid_up_to() + 1
+        ))
+    })?;
+    if flow_depth(text) > MAX_FLOW_DEPTH {
+        return Err(syntax(format!(
+            "collections nested deeper than {MAX_FLOW_DEPTH} levels"
+        )));
+    }
+    if format == "JSON" {
+        return serde_json::from_str(text).map_err(|e| {
+            syntax(format!(
+                "{} at line {} column {}",
+                json_problem(&e),
+                e.line(),
+                e.column()
+            ))
+        });
+    }
     let mut yaml: serde_yaml_ng::Value =
-        serde_yaml_ng::from_slice(bytes).map_err(|e| syntax(yaml_position(&e)))?;
-    yaml.apply_merge().map_err(|e| syntax(yaml_position(&e)))?;
+        serde_yaml_ng::from_str(text).map_err(|e| syntax(yaml_message(&e)))?;
+    yaml.apply_merge().map_err(|e| syntax(yaml_message(&e)))?;
     serde_json::to_value(yaml).map_err(|e| syntax(e.to_string()))
 }
 
-fn yaml_position(e: &serde_yaml_ng::Error) -> String {
+/// What serde_json found wrong, in words that quote no value.
+fn json_problem(e: &serde_json::Error) -> &'static str {
+    match e.classify() {
+        serde_json::error::Category::Eof => "the document ends early",
+        serde_json::error::Category::Syntax => "not well-formed",
+        _ => "an unreadable value",
+    }
+}
+
+/// The YAML parser's own words (they name keys and positions, not values), with the
+/// several-documents case said plainly.
+fn yaml_message(e: &serde_yaml_ng::Error) -> String {
+    let text = e.to_string();
+    if text.contains("more than one document") {
+        return "several YAML documents (---) in one file; one is expected".to_string();
+    }
     match e.location() {
-        Some(loc) => format!("line {} column {}", loc.line(), loc.column()),
-        None => "malformed document".to_string(),
+        Some(loc) if !text.contains(" at line ") => {
+            format!("{text} at line {} column {}", loc.line(), loc.column())
+        }
+        _ => text,
     }
 }
 
@@ -289,5 +369,52 @@ impl<'a> Obj<'a> {
             })
             .collect::<Result<Vec<_>>>()
             .map(Some)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(file: &str, text: &[u8]) -> String {
+        parse_document(file, text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn yaml_errors_say_what_is_wrong() {
+        assert_eq!(
+            parse_document("r.yaml", b"\xef\xbb\xbfapi: v1\n").unwrap(),
+            serde_json::json!({"api": "v1"}),
+            "a BOM is skipped, as PyYAML does"
+        );
+        assert_eq!(
+            message("r.yaml", b"api: v1\nbuild: {}\nbuild: {}\n"),
+            "r.yaml: not valid YAML: duplicate entry with key \"build\" at line 1 column 1"
+        );
+        assert_eq!(
+            message("r.yaml", b"api: v1\n---\napi: v2\n"),
+            "r.yaml: not valid YAML: several YAML documents (---) in one file; one is expected"
+        );
+        let deep = format!("a: {}{}", "[".repeat(100_000), "]".repeat(100_000));
+        assert_eq!(
+            message("r.yaml", deep.as_bytes()),
+            "r.yaml: not valid YAML: collections nested deeper than 64 levels"
+        );
+        // brackets inside quotes and comments are text
+        let quoted = format!("a: \"{}\" # {}\n", "[".repeat(100), "{".repeat(100));
+        assert!(parse_document("r.yaml", quoted.as_bytes()).is_ok());
+        let big = vec![b'#'; 2 << 20];
+        assert_eq!(
+            message("r.yaml", &big),
+            "r.yaml: is larger than 1048576 bytes; not a metadata document"
+        );
+        assert_eq!(
+            message("r.yaml", b"a: \xff\n"),
+            "r.yaml: not valid YAML: not UTF-8 text (byte 4 is not)"
+        );
+        assert_eq!(
+            message("m.json", b"{\"secret\": \"s3cr3t\""),
+            "m.json: not valid JSON: the document ends early at line 1 column 19"
+        );
     }
 }

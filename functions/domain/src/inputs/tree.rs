@@ -12,8 +12,30 @@ use crate::error::{Error, LayoutSnafu, ReadSnafu, Result};
 /// How deep a staged tree is read: `<dest>/CLOUD_IMAGES/<dir>/<file>`.
 pub const MAX_DEPTH: usize = 4;
 
-/// Metadata files are small; anything larger is refused rather than buffered.
-pub const MAX_METADATA_BYTES: u64 = 16 * 1024 * 1024;
+/// Metadata, mapping and credentials documents are small; anything larger is refused rather
+/// than buffered (1 MiB: thousands of images, and parsed well within a function's memory).
+pub const MAX_METADATA_BYTES: u64 = 1024 * 1024;
+
+/// Reads a small local document (metadata, mappings, credentials): a regular file of at most
+/// [`MAX_METADATA_BYTES`]. A FIFO or device (`/dev/zero`) is refused before it is opened, a
+/// larger file after the limit, so no input blocks or fills memory.
+pub fn read_small_file(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::{Error, ErrorKind, Read};
+    if !fs::metadata(path)?.is_file() {
+        return Err(Error::new(ErrorKind::InvalidInput, "not a regular file"));
+    }
+    let mut bytes = Vec::new();
+    fs::File::open(path)?
+        .take(MAX_METADATA_BYTES + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_METADATA_BYTES {
+        return Err(Error::new(
+            ErrorKind::InvalidData,
+            format!("larger than {MAX_METADATA_BYTES} bytes; not a metadata document"),
+        ));
+    }
+    Ok(bytes)
+}
 
 /// What an entry of a tree is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -146,8 +168,14 @@ impl LocalTree {
             let meta = self.inside_metadata(&path)?;
             let kind = if meta.is_dir() {
                 EntryKind::Dir
-            } else {
+            } else if meta.is_file() {
                 EntryKind::File
+            } else {
+                return LayoutSnafu {
+                    file: shown(&path),
+                    problem: "is neither a regular file nor a directory (a FIFO, socket or device is never read)",
+                }
+                .fail();
             };
             self.entries.push(Entry {
                 path: path.clone(),
@@ -196,15 +224,8 @@ impl FileTree for LocalTree {
     fn read(&self, path: &str) -> Result<Vec<u8>> {
         check_relative(&self.label, "path", path)?;
         let shown = format!("{}/{path}", self.label.trim_end_matches('/'));
-        let meta = self.inside_metadata(path)?;
-        if meta.len() > MAX_METADATA_BYTES {
-            return LayoutSnafu {
-                file: shown,
-                problem: format!("is larger than {MAX_METADATA_BYTES} bytes; not a metadata file"),
-            }
-            .fail();
-        }
-        fs::read(self.root.join(path)).context(ReadSnafu { file: shown })
+        self.inside_metadata(path)?;
+        read_small_file(&self.root.join(path)).context(ReadSnafu { file: shown })
     }
 }
 
@@ -312,6 +333,36 @@ mod tests {
             );
         }
         check_relative("f", "k", "dest/AWS_IMAGES/a.raw").unwrap();
+    }
+
+    /// A FIFO in a staged tree fails the listing at once (reading it would block forever), and
+    /// devices or oversized files are never read as documents.
+    #[test]
+    fn only_regular_files_are_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let stage = dir.path().join("d/CLOUD_IMAGES/b");
+        fs::create_dir_all(&stage).unwrap();
+        let fifo = stage.join("resources.yaml");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+        assert!(made.success());
+        let err = LocalTree::open(dir.path()).err().unwrap().to_string();
+        assert_eq!(
+            err,
+            format!(
+                "{}/d/CLOUD_IMAGES/b/resources.yaml: is neither a regular file nor a directory (a FIFO, socket or device is never read)",
+                dir.path().display()
+            )
+        );
+        assert_eq!(
+            read_small_file(Path::new("/dev/zero")).unwrap_err().to_string(),
+            "not a regular file"
+        );
+        let big = dir.path().join("big.yaml");
+        fs::write(&big, vec![b'#'; MAX_METADATA_BYTES as usize + 1]).unwrap();
+        assert_eq!(
+            read_small_file(&big).unwrap_err().to_string(),
+            "larger than 1048576 bytes; not a metadata document"
+        );
     }
 
     #[test]

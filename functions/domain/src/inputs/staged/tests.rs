@@ -329,7 +329,7 @@ fn bad_staged_yaml_names_file_and_field() {
             "/stage/staged.yaml: payload.files[0].relative_path: '../etc/AWS_IMAGES/passwd' must not contain '..'".into()),
         ("- relative_path: us-east-1-hourly/AWS_IMAGES/rhel-8.5-x86_64.raw", "- relative_path: us-east-1-hourly/AWS_IMAGES/other.raw",
             "/stage/staged.yaml: No metadata available for us-east-1-hourly/AWS_IMAGES/rhel-8.5-x86_64.raw in staged.yaml".into()),
-        ("header: {version: \"0.2\"}", "header: {version: \"0.2\"", "/stage/staged.yaml: not valid YAML: line 2 column 1".into()),
+        ("header: {version: \"0.2\"}", "header: {version: \"0.2\"", "/stage/staged.yaml: not valid YAML: did not find expected ',' or '}' at line 2 column 1, while parsing a flow mapping at line 1 column 9".into()),
     ];
     for (from, to, expected) in cases {
         assert_eq!(staged_yaml_error(from, to), expected, "replacing {from:?}");
@@ -411,7 +411,9 @@ fn bad_resources_yaml_names_file_and_field() {
         (
             "api: v1",
             "api: [v1",
-            format!("{f}: not valid YAML: line 2 column 9"),
+            format!(
+                "{f}: not valid YAML: did not find expected ',' or ']' at line 2 column 9, while parsing a flow sequence at line 1 column 6"
+            ),
         ),
         (
             "date: \"20240501\"",
