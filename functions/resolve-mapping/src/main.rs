@@ -1,6 +1,7 @@
 //! `vmpush-resolve-mapping`: wiring only; the step is [`vmpush_domain::steps::resolve_mapping`].
 //! Environment: `VMPUSH_RHSM_URL` (with the client certificate of
-//! [`HttpRhsm::from_env`]), `VMPUSH_STARMAP_URL` (the StArMap server of requests naming none),
+//! [`HttpRhsm::from_env`]), `VMPUSH_STARMAP_URL` (the StArMap server of requests naming none)
+//! and `VMPUSH_STARMAP_ALLOWED_URLS` (others they may name, comma-separated),
 //! `VMPUSH_CREDENTIALS_SECRET` or `CLOUD_CREDENTIALS`, `COMMUNITY_PUSH_REQUIRE_BILLING_CODES`.
 
 use lambda_runtime::Error;
@@ -9,6 +10,7 @@ use vmpush_cloud::rhsm::HttpRhsm;
 use vmpush_cloud::s3::S3Objects;
 use vmpush_cloud::secrets::CredentialSource;
 use vmpush_cloud::starmap::{HttpStarmap, StarmapParams};
+use vmpush_domain::inputs::push::StarmapServers;
 use vmpush_domain::payloads::Push;
 use vmpush_domain::steps::resolve_mapping::{Context, run};
 
@@ -18,11 +20,14 @@ async fn main() -> Result<(), Error> {
     let trees = &S3Objects::new(vmpush_cloud::s3::client(&sdk));
     let rhsm = &HttpRhsm::from_env(&sdk).await;
     let credentials = &CredentialSource::from_env(&sdk)?;
-    let default_starmap = &env("VMPUSH_STARMAP_URL");
+    let servers = &StarmapServers::new(
+        env("VMPUSH_STARMAP_URL").as_deref(),
+        env("VMPUSH_STARMAP_ALLOWED_URLS").as_deref(),
+    );
     let require_billing_codes =
         env("COMMUNITY_PUSH_REQUIRE_BILLING_CODES").is_none_or(|v| v.eq_ignore_ascii_case("true"));
     serve("resolve-mapping", |push: Push, _| async move {
-        let url = push.request.starmap.server_url(default_starmap.as_deref());
+        let url = push.request.starmap.server_url(servers)?;
         let starmap = url.map(|u| HttpStarmap::new(u, StarmapParams::default()));
         let starmap = starmap.transpose()?;
         let credentials = credentials.current().await?;

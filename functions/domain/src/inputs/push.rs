@@ -41,22 +41,63 @@ pub struct StarmapSettings {
     pub repo: Option<Vec<Value>>,
 }
 
-impl StarmapSettings {
-    /// The server to ask: none offline; else the request's URL, the deployment's default
-    /// (`deployment`: the template's `StarmapUrl`, empty meaning none) or
-    /// [`DEFAULT_STARMAP_URL`].
-    pub fn server_url<'a>(&'a self, deployment: Option<&'a str>) -> Option<&'a str> {
-        if self.mode == StarmapMode::Offline {
-            return None;
+/// The StArMap servers a deployment asks: its default (the template's `StarmapUrl`, else
+/// [`DEFAULT_STARMAP_URL`]) and the others a request may name (`StarmapAllowedUrls`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StarmapServers {
+    /// The server of requests that name none (`None`: Red Hat's).
+    pub default: Option<String>,
+    /// Other servers a request may name.
+    pub allowed: Vec<String>,
+}
+
+impl StarmapServers {
+    /// From the deployment's settings: the default URL and a comma-separated list of others
+    /// (empty entries ignored).
+    pub fn new(default: Option<&str>, allowed: Option<&str>) -> Self {
+        StarmapServers {
+            default: default.filter(|u| !u.trim().is_empty()).map(str::to_string),
+            allowed: allowed
+                .unwrap_or_default()
+                .split(',')
+                .map(str::trim)
+                .filter(|u| !u.is_empty())
+                .map(str::to_string)
+                .collect(),
         }
-        let given = |url: &&str| !url.is_empty();
-        Some(
-            self.url
-                .as_deref()
-                .filter(given)
-                .or(deployment.filter(given))
-                .unwrap_or(DEFAULT_STARMAP_URL),
-        )
+    }
+
+    fn default_url(&self) -> &str {
+        self.default.as_deref().unwrap_or(DEFAULT_STARMAP_URL)
+    }
+
+    /// Whether a request may have `url` fetched (trailing slashes aside).
+    fn allows(&self, url: &str) -> bool {
+        let bare = |u: &str| u.trim_end_matches('/').to_string();
+        std::iter::once(self.default_url())
+            .chain(self.allowed.iter().map(String::as_str))
+            .any(|known| bare(known) == bare(url))
+    }
+}
+
+impl StarmapSettings {
+    /// The server to ask: none offline; else the request's URL, which must be one of the
+    /// deployment's servers (a push request never makes the pipeline fetch an arbitrary URL),
+    /// or the deployment's default.
+    pub fn server_url<'a>(
+        &'a self,
+        servers: &'a StarmapServers,
+    ) -> Result<Option<&'a str>, StepError> {
+        if self.mode == StarmapMode::Offline {
+            return Ok(None);
+        }
+        match self.url.as_deref().filter(|u| !u.is_empty()) {
+            Some(url) if servers.allows(url) => Ok(Some(url)),
+            Some(url) => Err(StepError::invalid(format!(
+                "starmap.url: '{url}' is not a StArMap server of this deployment (its StarmapUrl or StarmapAllowedUrls)"
+            ))),
+            None => Ok(Some(servers.default_url())),
+        }
     }
 }
 
@@ -452,24 +493,43 @@ mod tests {
     }
 
     #[test]
-    fn the_server_is_the_requests_then_the_deployments_then_red_hats() {
+    fn the_server_is_the_deployments_unless_the_request_names_one_it_allows() {
         let settings = |yaml: &str| request(yaml).validate(None).unwrap().request.starmap;
         let online = settings("sources: [\"staged:s3://b/p\"]");
-        assert_eq!(online.server_url(None), Some(DEFAULT_STARMAP_URL));
-        assert_eq!(online.server_url(Some("")), Some(DEFAULT_STARMAP_URL));
+        let none = StarmapServers::new(None, Some(""));
+        let own = StarmapServers::new(Some("https://starmap.example"), Some("https://other/, "));
+        assert_eq!(online.server_url(&none), Ok(Some(DEFAULT_STARMAP_URL)));
+        assert_eq!(online.server_url(&own), Ok(Some("https://starmap.example")));
+        let named = |url: &str| StarmapSettings {
+            url: Some(url.into()),
+            ..online.clone()
+        };
         assert_eq!(
-            online.server_url(Some("https://starmap.example")),
-            Some("https://starmap.example")
+            named("https://other").server_url(&own),
+            Ok(Some("https://other"))
         );
-        let named = settings("sources: [\"staged:s3://b/p\"]\nstarmap: {url: \"https://own\"}");
         assert_eq!(
-            named.server_url(Some("https://starmap.example")),
-            Some("https://own")
+            named("https://starmap.example/").server_url(&own),
+            Ok(Some("https://starmap.example/"))
+        );
+        assert_eq!(
+            named(DEFAULT_STARMAP_URL).server_url(&none),
+            Ok(Some(DEFAULT_STARMAP_URL))
+        );
+        let err = named("http://169.254.169.254/latest")
+            .server_url(&own)
+            .unwrap_err();
+        assert_eq!(
+            (err.kind, err.message.as_str()),
+            (
+                crate::steps::ErrorKind::InvalidInput,
+                "starmap.url: 'http://169.254.169.254/latest' is not a StArMap server of this deployment (its StarmapUrl or StarmapAllowedUrls)"
+            )
         );
         let offline = StarmapSettings {
             mode: StarmapMode::Offline,
-            ..named
+            ..named("http://anything")
         };
-        assert_eq!(offline.server_url(Some("https://starmap.example")), None);
+        assert_eq!(offline.server_url(&own), Ok(None));
     }
 }

@@ -343,7 +343,10 @@ mod tests {
         let stage = dir.path().join("d/CLOUD_IMAGES/b");
         fs::create_dir_all(&stage).unwrap();
         let fifo = stage.join("resources.yaml");
-        let made = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
         assert!(made.success());
         let err = LocalTree::open(dir.path()).err().unwrap().to_string();
         assert_eq!(
@@ -354,7 +357,9 @@ mod tests {
             )
         );
         assert_eq!(
-            read_small_file(Path::new("/dev/zero")).unwrap_err().to_string(),
+            read_small_file(Path::new("/dev/zero"))
+                .unwrap_err()
+                .to_string(),
             "not a regular file"
         );
         let big = dir.path().join("big.yaml");
