@@ -82,6 +82,25 @@ async fn resolve_mapping_emits_the_work_list_after_the_rhsm_precheck() {
         .await;
     assert_eq!(starmap_log[0]["query"], "name=rhel-ec2&version=9.0");
 
+    // the deployment's server is the default; a URL it does not know is never fetched
+    let (ok, list) = invoke(
+        &stack,
+        &push(json!({"mode": "online", "url": null, "repo": null})),
+    );
+    assert!(ok, "{list}");
+    let (ok, error) = invoke(
+        &stack,
+        &push(json!({"mode": "online", "url": "http://127.0.0.1:9/latest/meta-data", "repo": null})),
+    );
+    assert!(!ok);
+    assert_eq!(
+        (error["errorType"].as_str(), error["errorMessage"].as_str()),
+        (
+            Some("InvalidInput"),
+            Some("starmap.url: 'http://127.0.0.1:9/latest/meta-data' is not a StArMap server of this deployment (its StarmapUrl or StarmapAllowedUrls)")
+        )
+    );
+
     // a product RHSM does not know fails the push, and nothing was written
     let mut repo: Value = serde_yaml_ng::from_str(
         &std::fs::read_to_string(workspace().join("tests/fixtures/peer-kit-1image/mapping.yaml"))
