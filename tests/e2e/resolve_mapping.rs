@@ -90,14 +90,18 @@ async fn resolve_mapping_emits_the_work_list_after_the_rhsm_precheck() {
     assert!(ok, "{list}");
     let (ok, error) = invoke(
         &stack,
-        &push(json!({"mode": "online", "url": "http://127.0.0.1:9/latest/meta-data", "repo": null})),
+        &push(
+            json!({"mode": "online", "url": "http://127.0.0.1:9/latest/meta-data", "repo": null}),
+        ),
     );
     assert!(!ok);
     assert_eq!(
         (error["errorType"].as_str(), error["errorMessage"].as_str()),
         (
             Some("InvalidInput"),
-            Some("starmap.url: 'http://127.0.0.1:9/latest/meta-data' is not a StArMap server of this deployment (its StarmapUrl or StarmapAllowedUrls)")
+            Some(
+                "starmap.url: 'http://127.0.0.1:9/latest/meta-data' is not a StArMap server of this deployment (its StarmapUrl or StarmapAllowedUrls)"
+            )
         )
     );
 

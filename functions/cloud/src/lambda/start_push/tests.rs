@@ -154,3 +154,34 @@ async fn a_direct_request_starts_once_and_a_bad_one_names_its_field() {
         broken.message
     );
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig {
+        cases: 10_000,
+        failure_persistence: None,
+        ..proptest::prelude::ProptestConfig::default()
+    })]
+
+    /// Whatever an API body holds, the API answers a response (an error is a 4xx with one
+    /// line), starting nothing it should not; whatever a notification's keys are, the event
+    /// is handled without a panic.
+    #[test]
+    fn api_bodies_and_s3_keys_never_panic(
+        body in "[-:{}\\[\\],\"' a-z0-9_./\n]{0,120}",
+        key in "[-a-z0-9%+/._]{0,60}",
+    ) {
+        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        runtime.block_on(async {
+            let machine = MemoryExecutions::default();
+            let objects = MemoryObjects::default();
+            let reply = event(post(&body)).handle(&objects, &machine, Some("staging")).await;
+            let Ok(StartReply::Api(response)) = reply else {
+                panic!("the API always answers: {reply:?}");
+            };
+            if response.status_code >= 400 {
+                assert!(response.status_code < 500, "{response:?}");
+            }
+            let _ = event(s3_event(&[&key])).handle(&objects, &machine, None).await;
+        });
+    }
+}
