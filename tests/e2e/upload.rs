@@ -2,7 +2,7 @@
 //! 80 MiB raw image staged as `.raw.xz` ends as one content-addressed object, one import task
 //! and one snapshot however often the steps run; an interrupted upload resumes with only the
 //! missing parts; a wrong `sha256sum` completes nothing; an uncompressed image is copied
-//! server-side.
+//! server-side, only from the version whose sum was verified.
 
 mod staged;
 
@@ -227,4 +227,30 @@ async fn an_xz_image_is_uploaded_once_resumed_and_imported_once() {
         &sha(&plain),
     ]);
     assert_eq!(head["ContentLength"], 12 << 20);
+
+    // a staged file replaced between two invocations of a copy is never stored under the
+    // verified sum: the continuation's copies are refused (S3's copy-source-if-match)
+    let first_version = image(12 << 20, 9);
+    stage(&stack, "drops/p4/disk.raw", &first_version);
+    let mut copy = work("drops/p4/disk.raw", &sha(&first_version));
+    copy["max_parts"] = json!(1);
+    let out = invoke(&stack, "vmpush-upload", &copy);
+    assert_eq!(out["status"], "continue", "{out}");
+    stage(&stack, "drops/p4/disk.raw", &image(12 << 20, 10));
+    let mut resumed = work("drops/p4/disk.raw", &sha(&first_version));
+    resumed["continuation"] = out["continuation"].clone();
+    let (error, body) = stack.invoke("vmpush-upload", &resumed);
+    assert!(error.is_some(), "{body}");
+    assert_eq!(body["errorType"], "InvalidInput", "{body}");
+    assert_eq!(
+        body["errorMessage"],
+        format!("s3://{STAGING_BUCKET}/drops/p4/disk.raw: the file changed while it was uploaded")
+    );
+    assert!(!keys(&stack).contains(&sha(&first_version)));
+    let pending = stack.aws(&["s3api", "list-multipart-uploads", "--bucket", BUCKET]);
+    assert_eq!(
+        pending["Uploads"].as_array().map_or(0, Vec::len),
+        0,
+        "aborted"
+    );
 }
