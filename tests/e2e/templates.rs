@@ -1,6 +1,6 @@
 //! The deployable definitions pass their linters, as CI runs them: `asl-validator` on the
-//! state machine (the very file the SAM template and the local stack deploy) and `cfn-lint` on
-//! the SAM template. Both come from the package registries with the local stack's tools.
+//! state machine (the very file the SAM template and the local stack deploy), `cfn-lint` and
+//! checkov on the SAM template. Both come from the package registries with the local stack's tools.
 
 use std::path::Path;
 use std::process::Command;
@@ -33,6 +33,66 @@ fn the_state_machine_and_the_template_pass_their_linters() {
     let mut cfn = Command::new(layout.venv_bin("cfn-lint"));
     cfn.arg(root.join("infra/template.yaml"));
     checked(cfn);
+}
+
+/// checkov, in a virtual environment of its own (it pins an older boto3 than moto's).
+fn checkov(layout: &Layout) -> std::path::PathBuf {
+    const VERSION: &str = "checkov==3.3.30";
+    let venv = layout.tools().join("checkov");
+    let marker = venv.join("vmpush-installed");
+    if std::fs::read_to_string(&marker).ok().as_deref() != Some(VERSION) {
+        let mut make = Command::new("python3");
+        make.args(["-m", "venv"]).arg(&venv);
+        checked(make);
+        let mut pip = Command::new(venv.join("bin/pip"));
+        pip.args(["install", "--quiet", "--disable-pip-version-check", VERSION]);
+        checked(pip);
+        std::fs::write(&marker, VERSION).unwrap();
+    }
+    venv.join("bin/checkov")
+}
+
+/// checkov finds no failed check in the template: each check it would fail is met, or
+/// skipped in the template with a one-line reason.
+#[test]
+fn the_template_passes_checkov_with_every_skip_explained() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let layout = Layout::new(root);
+    let mut scan = Command::new(checkov(&layout));
+    scan.args([
+        "--framework",
+        "cloudformation",
+        "--skip-download",
+        "-o",
+        "json",
+        "-f",
+    ])
+    .arg(root.join("infra/template.yaml"));
+    let out = scan.output().expect("checkov runs");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "checkov's report: {e}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    });
+    let summary = &report["summary"];
+    assert_eq!(
+        summary["failed"], 0,
+        "{}",
+        report["results"]["failed_checks"]
+    );
+    assert!(summary["passed"].as_u64().unwrap() > 50, "{summary}");
+    for skipped in report["results"]["skipped_checks"].as_array().unwrap() {
+        let reason = skipped["check_result"]["suppress_comment"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(
+            reason.len() > 20 && !reason.contains('\n'),
+            "{} on {}: {reason:?}",
+            skipped["check_id"],
+            skipped["resource"]
+        );
+    }
 }
 
 /// The template as YAML values (CloudFormation's short tags kept as tagged values).
