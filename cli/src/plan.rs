@@ -1,6 +1,6 @@
 //! `vmpush plan`: the side-effect-free plan of a push, with pubtools-marketplacesvm's flags.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::ValueEnum;
