@@ -58,6 +58,20 @@ pub enum Error {
     },
 }
 
+/// `text` on one line: control characters (a newline inside a quoted key, a NUL) escaped, so
+/// that an error stays the one line a release engineer reads.
+pub fn one_line(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 impl Error {
     /// An error for a StArMap server failure, for adapters that talk to the server.
     pub fn starmap(query: impl Into<String>, message: impl Into<String>) -> Self {

@@ -62,10 +62,13 @@ fn about(file: &str, message: &str) -> Result<(), TestCaseError> {
     Ok(())
 }
 
+/// 10,000 cases from a fixed seed: every CI run checks the same inputs (change the seed to
+/// explore others).
 fn config() -> ProptestConfig {
     ProptestConfig {
         cases: 10_000,
         failure_persistence: None,
+        rng_seed: proptest::test_runner::RngSeed::Fixed(0x5eed_0001),
         ..ProptestConfig::default()
     }
 }

@@ -219,7 +219,8 @@ impl CredentialSet {
                 continue;
             }
             let path = Path::new(element);
-            let (label, bytes) = if path.is_file() {
+            // an existing path is read (a directory or FIFO fails naming it), else base64
+            let (label, bytes) = if path.symlink_metadata().is_ok() {
                 let bytes = read_file(path).map_err(|source| Error::Read {
                     file: element.to_string(),
                     source,
@@ -369,6 +370,14 @@ impl CredentialSet {
         let list =
             |key: &str| -> Result<Vec<String>> { Ok(auth.str_list_opt(key)?.unwrap_or_default()) };
         let secret = |key: &str| -> Result<Secret> { auth.str_req(key).map(Secret) };
+        let sharing = |key: &str| -> Result<Vec<String>> {
+            let entries = list(key)?;
+            for (i, entry) in entries.iter().enumerate() {
+                crate::plan::sharing::check_entry(entry)
+                    .map_err(|e| auth.error(&format!("{key}[{i}]"), e))?;
+            }
+            Ok(entries)
+        };
         Ok(match provider {
             CloudProvider::Aws => {
                 let assume_role_arn = auth.str_opt("AWS_ASSUME_ROLE_ARN")?;
@@ -409,15 +418,32 @@ impl CredentialSet {
                     marketplace_secret_access: Secret(key("AWS_MARKETPLACE_SECRET_ACCESS")?),
                     access_role_arn: auth.str_req("AWS_ACCESS_ROLE_ARN")?,
                     groups: list("AWS_GROUPS")?,
-                    accounts: list("AWS_ACCOUNTS")?,
-                    snapshot_accounts: list("AWS_SNAPSHOT_ACCOUNTS")?,
-                    region: auth
-                        .str_opt("AWS_REGION")?
-                        .unwrap_or_else(|| "us-east-1".into()),
-                    s3_bucket: auth
-                        .str_opt("AWS_S3_BUCKET")?
-                        .filter(|s| !s.is_empty())
-                        .unwrap_or_else(|| UPLOAD_CONTAINER_NAME.into()),
+                    accounts: sharing("AWS_ACCOUNTS")?,
+                    snapshot_accounts: sharing("AWS_SNAPSHOT_ACCOUNTS")?,
+                    region: {
+                        let region = auth
+                            .str_opt("AWS_REGION")?
+                            .unwrap_or_else(|| "us-east-1".into());
+                        if !crate::plan::checks::is_aws_region(&region) {
+                            return Err(auth.error(
+                                "AWS_REGION",
+                                format!("'{region}' is not an AWS region name (like us-east-1)"),
+                            ));
+                        }
+                        region
+                    },
+                    s3_bucket: {
+                        let bucket = auth
+                            .str_opt("AWS_S3_BUCKET")?
+                            .filter(|s| !s.is_empty())
+                            .unwrap_or_else(|| UPLOAD_CONTAINER_NAME.into());
+                        if let Some(problem) = crate::plan::checks::s3_bucket_problem(&bucket) {
+                            return Err(
+                                auth.error("AWS_S3_BUCKET", format!("'{bucket}': {problem}"))
+                            );
+                        }
+                        bucket
+                    },
                     assume_role_arn,
                     assume_role_external_id,
                 })

@@ -138,7 +138,7 @@ fn json_problem(e: &serde_json::Error) -> &'static str {
 /// The YAML parser's own words (they name keys and positions, not values), with the
 /// several-documents case said plainly.
 fn yaml_message(e: &serde_yaml_ng::Error) -> String {
-    let text = e.to_string();
+    let text = crate::error::one_line(&e.to_string());
     if text.contains("more than one document") {
         return "several YAML documents (---) in one file; one is expected".to_string();
     }

@@ -194,7 +194,12 @@ pub fn parse_request(file: &str, bytes: &[u8]) -> Result<PushRequest, StepError>
     if text.trim().is_empty() {
         return Ok(serde_json::from_str("{}").expect("an empty request parses"));
     }
-    serde_yaml_ng::from_str(text).map_err(|e| StepError::invalid(format!("{file}: {e}")))
+    serde_yaml_ng::from_str(text).map_err(|e| {
+        StepError::invalid(format!(
+            "{file}: {}",
+            crate::error::one_line(&e.to_string())
+        ))
+    })
 }
 
 /// Parses one `staged:` source; relative prefixes are in `staging_bucket`.
@@ -481,6 +486,13 @@ mod tests {
         assert!(
             err.message
                 .starts_with("push.yaml: workflow: unknown variant `all`"),
+            "{}",
+            err.message
+        );
+        // a key with a newline (found by the property tests) stays on the error's one line
+        let err = parse_request("push.yaml", b"{\"a\\nb\": 1}").unwrap_err();
+        assert!(
+            err.message.starts_with("push.yaml: unknown field `a\\nb`"),
             "{}",
             err.message
         );

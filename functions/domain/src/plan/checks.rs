@@ -154,6 +154,13 @@ fn check_destination(file: &str, d: &PlannedDestination) -> Result<()> {
     let fail = |what: &str, problem: String| Err(Error::invalid(file, field(what), problem));
     match d.provider {
         CloudProvider::Aws => {
+            // what RegisterImage and RHSM both take
+            if !["x86_64", "arm64"].contains(&d.architecture.as_str()) {
+                return fail(
+                    "architecture",
+                    format!("'{}' is not x86_64 or arm64 (aarch64)", d.architecture),
+                );
+            }
             let region = d.region.as_deref().unwrap_or_default();
             if !is_aws_region(region) {
                 return fail(

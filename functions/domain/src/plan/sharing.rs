@@ -45,14 +45,30 @@ fn target(entry: &str) -> Result<Target, String> {
             "'{entry}' is not an organization (arn:<partition>:organizations::<account>:organization/o-…) or OU (…:ou/o-…/ou-…) ARN"
         ));
     }
+    // digits only (AWS's ids have 12; the reference's own test data uses other lengths)
+    let account_id =
+        |account: &str| !account.is_empty() && account.bytes().all(|b| b.is_ascii_digit());
     match entry.split_once(':') {
-        Some((partition, account)) if !partition.is_empty() && !account.is_empty() => Ok(
+        Some((partition, account)) if PARTITIONS.contains(&partition) && account_id(account) => Ok(
             Target::Account(Some(partition.to_string()), account.to_string()),
         ),
-        Some(_) => Err(format!("'{entry}' is not <partition>:<account>")),
+        Some(_) => Err(format!(
+            "'{entry}' is not <partition>:<account> (a partition of {}, an account id)",
+            PARTITIONS.join(", ")
+        )),
         None if entry.trim().is_empty() => Err("an empty entry is no account".into()),
-        None => Ok(Target::Account(None, entry.to_string())),
+        None if account_id(entry) => Ok(Target::Account(None, entry.to_string())),
+        None => Err(format!("'{entry}' is not an AWS account id (digits)")),
     }
+}
+
+/// The partitions a `<partition>:<account>` entry may name.
+const PARTITIONS: [&str; 3] = ["aws", "aws-cn", "aws-us-gov"];
+
+/// Checks one sharing entry's form (an account, `<partition>:<account>`, an organization or
+/// OU ARN), as the credentials' `AWS_ACCOUNTS` and `AWS_SNAPSHOT_ACCOUNTS` are read.
+pub fn check_entry(entry: &str) -> Result<(), String> {
+    target(entry).map(|_| ())
 }
 
 /// The launch permissions `accounts` and `groups` grant in `partition`, each list sorted and
@@ -179,6 +195,10 @@ mod tests {
                 "is not an organization",
             ),
             ("aws:", "'aws:' is not <partition>:<account>"),
+            ("aws-cn:111122223333:x", "is not <partition>:<account>"),
+            ("mars:111122223333", "is not <partition>:<account>"),
+            ("abc", "'abc' is not an AWS account id (digits)"),
+            ("1234-5678", "is not an AWS account id"),
             ("", "an empty entry is no account"),
         ] {
             let err = launch_permissions(&strings(&[entry]), &[], "aws").unwrap_err();
@@ -189,8 +209,17 @@ mod tests {
     #[test]
     fn snapshots_are_shared_with_accounts_only() {
         assert_eq!(
-            snapshot_accounts(&strings(&["2", "aws-cn:3", "aws:4", "2"]), "aws").unwrap(),
-            ["2", "4"]
+            snapshot_accounts(
+                &strings(&[
+                    "222222222222",
+                    "aws-cn:333333333333",
+                    "aws:444444444444",
+                    "222222222222"
+                ]),
+                "aws"
+            )
+            .unwrap(),
+            ["222222222222", "444444444444"]
         );
         let err = snapshot_accounts(&strings(&[ORG]), "aws").unwrap_err();
         assert_eq!(

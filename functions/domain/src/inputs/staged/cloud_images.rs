@@ -53,6 +53,19 @@ fn read_resources(
     }
     let root = Located::new(&file, "", &doc);
     let obj = root.obj()?;
+    // pushsource's cloud schema: `api: v1`, `resource: CloudImage`
+    for (key, wanted) in [("api", "v1"), ("resource", "CloudImage")] {
+        match obj.str_opt(key)? {
+            Some(value) if value == wanted => {}
+            Some(_) => return Err(obj.error(key, format!("must be {wanted}"))),
+            None => {
+                return Err(obj.error(
+                    key,
+                    format!("required string is missing (must be {wanted})"),
+                ));
+            }
+        }
+    }
     let kind = match obj.str_opt("type")?.as_deref() {
         Some("AMI") => ImageKind::Ami,
         Some("VHD") => ImageKind::Vhd,
@@ -74,6 +87,16 @@ fn read_resources(
         version: build.str_nonempty("version")?,
         release: respin_text(&build)?,
     };
+    // a Koji name, version and release: no control characters (NUL, newlines)
+    for (key, value) in [
+        ("name", &build_info.name),
+        ("version", &build_info.version),
+        ("respin", &build_info.release),
+    ] {
+        if value.chars().any(char::is_control) {
+            return Err(build.error(key, "contains a control character"));
+        }
+    }
     let release_loc = obj.child("release");
     let release_obj = release_loc.as_ref().map(|l| l.obj()).transpose()?;
     let date = match &release_obj {
