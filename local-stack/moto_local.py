@@ -695,7 +695,10 @@ def _key_known(access_key):
 
 
 class Faults:
-    """Seeded fault injection: each request fails with probability `rate`."""
+    """Seeded fault injection: each matching request fails with probability `rate`, at most
+    `count` times when given. Kinds: `throttle`, `5xx`, `denied`, and `lost`: the request is
+    applied, then its answer replaced by a 5xx (what a client sees when the connection drops
+    after the service acted)."""
 
     def __init__(self):
         self.configure(
@@ -708,6 +711,7 @@ class Faults:
         self.services = set(config.get("services") or [])
         self.regions = set(config.get("regions") or [])
         self.actions = set(config.get("actions") or [])
+        self.count = config.get("count")
         self.rng = random.Random(int(config.get("seed", 0)))
 
     def draw(self, service, region, action):
@@ -715,8 +719,12 @@ class Faults:
             return None
         if (self.regions and region not in self.regions) or (self.actions and action not in self.actions):
             return None
+        if self.count is not None and self.count <= 0:
+            return None
         if self.rng.random() >= self.rate:
             return None
+        if self.count is not None:
+            self.count -= 1
         return self.kinds[self.rng.randrange(len(self.kinds))]
 
 
@@ -929,6 +937,14 @@ class Local:
             fault = "unknown-key"
         else:
             fault = self.faults.draw(service, region, action) if service else None
+        if fault == "lost":
+            # applied, then the answer is lost
+            result = self.app(environ, lambda *_: None)
+            try:
+                list(result)
+            finally:
+                if hasattr(result, "close"):
+                    result.close()
         if fault:
             status, headers, body = _fault_response(fault, service, protocol)
             _start(f"{status} Injected", headers)

@@ -127,4 +127,47 @@ async fn copy_regions_gets_or_creates_the_copy_of_a_region() {
         3,
         "one more copy in all"
     );
+
+    // CopySnapshot's answer is lost once (applied, then a 500): the SDK's retry makes a second
+    // copy; the next check keeps the first and deletes the other
+    stack
+        .aws_faults(
+            &json!({"rate": 1.0, "kinds": ["lost"], "actions": ["CopySnapshot"], "count": 1}),
+        )
+        .await;
+    let started = invoke(&stack, "vmpush-copy-regions", &copy("sa-east-1"));
+    stack.aws_faults(&json!({"rate": 0})).await;
+    let named = || {
+        let found = stack.aws(&[
+            "ec2",
+            "describe-snapshots",
+            "--region",
+            "sa-east-1",
+            "--owner-ids",
+            "self",
+            "--filters",
+            &format!("Name=tag:Name,Values={name}"),
+        ]);
+        let mut ids: Vec<String> = found["Snapshots"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["SnapshotId"].as_str().unwrap().to_string())
+            .collect();
+        ids.sort();
+        ids
+    };
+    let both = named();
+    assert_eq!(
+        both.len(),
+        2,
+        "the lost answer made a second copy: {both:?}"
+    );
+    let finished = eventually(60, async || {
+        let out = invoke(&stack, "vmpush-copy-regions", &check(&started));
+        (out["status"] == "completed").then_some(out)
+    })
+    .await;
+    assert_eq!(named(), [both[0].clone()]);
+    assert_eq!(finished["snapshot_id"], json!(both[0]));
 }

@@ -1,9 +1,9 @@
 //! Bringing an imported snapshot to one destination region, get-or-create by the snapshot's
 //! name: a snapshot tagged `Name=<name>` in the region is reused, otherwise `CopySnapshot`
 //! starts, tagged at creation. `CopySnapshot` takes no client token: a retry after a lost
-//! answer (or a listing that does not show the new copy yet) can start a second copy, so when
-//! several copies of this very source carry the name, the first by id is kept and the others
-//! deleted; snapshots of the name from elsewhere are a conflict. `start` starts it; the state machine then loops `check` with a
+//! answer (the SDK's, or the state machine's) can start a second copy, so when several copies
+//! of this very source carry the name, at `start` or at any `check`, the first by id is kept
+//! and the others deleted; snapshots of the name from elsewhere are a conflict. `start` starts it; the state machine then loops `check` with a
 //! `Wait` in between. One region per invocation: the state machine maps over an import's
 //! regions, so a region that fails (a copy ending in `error`, two snapshots of the name, a
 //! denied call) fails only its own subtree, and throttling and transient errors are retried.
@@ -72,14 +72,9 @@ async fn start<S: RegionSnapshots>(
         });
     }
     let name = &input.snapshot_name;
-    let description = format!(
-        "vmpush copy of {} from {}",
-        input.snapshot_id, input.source_region
-    );
-    let mut found = snapshots.find(region, name).await?;
-    found.sort_by(|a, b| a.id.cmp(&b.id));
-    match found.as_slice() {
-        [] => {
+    match ours(snapshots, input).await? {
+        Some(copy) => settled(input, &copy, false),
+        None => {
             let mut tags = vec![("Name".to_string(), name.clone())];
             tags.extend(input.tags.iter().filter(|(k, _)| k != "Name").cloned());
             let id = snapshots
@@ -88,7 +83,7 @@ async fn start<S: RegionSnapshots>(
                     source_region: input.source_region.clone(),
                     source_snapshot_id: input.snapshot_id.clone(),
                     tags,
-                    description,
+                    description: description(input),
                 })
                 .await?;
             Ok(CopyOutput {
@@ -101,7 +96,33 @@ async fn start<S: RegionSnapshots>(
                 started: true,
             })
         }
-        [one] => settled(input, one, false),
+    }
+}
+
+/// The description of a copy: it names the source, which tells a copy of it from another
+/// snapshot of the name.
+fn description(input: &CopyInput) -> String {
+    format!(
+        "vmpush copy of {} from {}",
+        input.snapshot_id, input.source_region
+    )
+}
+
+/// The region's snapshot of the name, if any. Several copies of this very source (a lost
+/// `CopySnapshot` answer that the SDK or the state machine retried) are one too many: the
+/// first by id is kept, the others deleted. Snapshots of the name from elsewhere are a
+/// conflict.
+async fn ours<S: RegionSnapshots>(
+    snapshots: &S,
+    input: &CopyInput,
+) -> Result<Option<SnapshotState>, StepError> {
+    let (region, name) = (&input.region, &input.snapshot_name);
+    let description = description(input);
+    let mut found = snapshots.find(region, name).await?;
+    found.sort_by(|a, b| a.id.cmp(&b.id));
+    match found.as_slice() {
+        [] => Ok(None),
+        [one] => Ok(Some(one.clone())),
         [keep, extra @ ..]
             if found
                 .iter()
@@ -111,7 +132,7 @@ async fn start<S: RegionSnapshots>(
                 warn!(%region, snapshot = %copy.id, kept = %keep.id, "a second copy of the source; deleted");
                 snapshots.delete(region, &copy.id).await?;
             }
-            settled(input, keep, false)
+            Ok(Some(keep.clone()))
         }
         many => Err(StepError::new(
             ErrorKind::Conflict,
@@ -127,14 +148,18 @@ async fn start<S: RegionSnapshots>(
     }
 }
 
-/// Runs `start` or `check`.
+/// Runs `start` or `check`. `check` follows the region's copy by name (so a second copy made
+/// behind the step's back is found and deleted), else, while the listing lags, by its id.
 pub async fn run<S: RegionSnapshots>(
     snapshots: &S,
     input: &CopyInput,
 ) -> Result<CopyOutput, StepError> {
     match (input.action, &input.copy_snapshot_id) {
         (CopyAction::Check, Some(id)) if input.region != input.source_region => {
-            let now = snapshots.describe(&input.region, id).await?;
+            let now = match ours(snapshots, input).await? {
+                Some(copy) => copy,
+                None => snapshots.describe(&input.region, id).await?,
+            };
             settled(input, &now, input.started)
         }
         _ => start(snapshots, input).await,

@@ -291,3 +291,26 @@ async fn a_second_copy_of_the_source_from_a_lost_answer_is_deleted_and_the_first
     );
     assert!(foreign.deleted.lock().unwrap().is_empty());
 }
+
+/// A lost `CopySnapshot` answer that the SDK retried leaves two copies behind the step's
+/// back: the next `check` keeps the first and deletes the other, and reports the kept one.
+#[tokio::test]
+async fn a_check_deletes_a_second_copy_made_by_a_retried_call() {
+    let ec2 = Ec2::default();
+    let out = run(&ec2, &input(CopyAction::Start, "us-west-2"))
+        .await
+        .unwrap();
+    assert_eq!(out.snapshot_id, "snap-us-west-2");
+    ec2.add("us-west-2", "snap-older", "pending", "abc");
+    let checked = run(&ec2, &check_after(&out)).await.unwrap();
+    assert_eq!(
+        (
+            checked.status,
+            checked.snapshot_id.as_str(),
+            checked.started
+        ),
+        (CopyStatus::Active, "snap-older", true)
+    );
+    assert_eq!(*ec2.deleted.lock().unwrap(), ["snap-us-west-2"]);
+    assert_eq!(ec2.copies.lock().unwrap().len(), 1);
+}
