@@ -20,3 +20,8 @@ pub mod ports;
 pub mod steps;
 
 pub use error::{Error, Result};
+
+/// Lower-case hex of bytes (digests in names, keys and checksums).
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

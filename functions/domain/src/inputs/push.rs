@@ -181,10 +181,7 @@ pub fn valid_push_id(id: &str) -> bool {
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::hex(&Sha256::digest(bytes))
 }
 
 /// Parses a `push.yaml` (YAML or JSON) named `file` in errors.

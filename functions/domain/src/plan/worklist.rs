@@ -158,8 +158,7 @@ impl WorkList {
 /// The id of a node: a kind prefix and 12 hex digits of the sha256 of what identifies it.
 fn node_id(kind: &str, parts: &[&str]) -> String {
     let digest = Sha256::digest(parts.join("\n").as_bytes());
-    let hex: String = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
-    format!("{kind}-{hex}")
+    format!("{kind}-{}", crate::hex(&digest[..6]))
 }
 
 /// Derives the work list of a plan whose items come from `sources` (indexed by staged

@@ -6,6 +6,7 @@
 
 use sha2::{Digest, Sha256};
 
+use crate::hex;
 use crate::payloads::{ImportAction, ImportInput, ImportOutput, ImportStatus};
 use crate::ports::{ImportRequest, ImportTask, Snapshots};
 use crate::steps::{ErrorKind, StepError};
@@ -25,10 +26,6 @@ pub fn snapshot_name(image_sha256: &str, billing_codes: &[String]) -> String {
         joined.push_str(&hex(&Sha256::digest(code.as_bytes())));
     }
     hex(&Sha256::digest(joined.as_bytes()))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The task and snapshot tags: `Name` first, then the provenance tags.

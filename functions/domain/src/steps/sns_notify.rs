@@ -41,12 +41,10 @@ fn record_key(push_id: &str, message: &Message) -> String {
         hasher.update(name.as_bytes());
         hasher.update(format!("{value:?}").as_bytes());
     }
-    let hex: String = hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    format!("results/{push_id}/notified/{hex}.json")
+    format!(
+        "results/{push_id}/notified/{}.json",
+        crate::hex(&hasher.finalize())
+    )
 }
 
 impl<O: ObjectReader + ObjectWriter> Ledger<'_, O> {

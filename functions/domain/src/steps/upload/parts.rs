@@ -9,6 +9,7 @@ use base64::engine::general_purpose::STANDARD;
 use md5::Md5;
 use sha2::{Digest, Sha256};
 
+use crate::hex;
 use crate::ports::StoredPart;
 
 /// S3's limit on the parts of one upload.
@@ -102,11 +103,6 @@ impl ChunkDigest {
                 .eq_ignore_ascii_case(&self.md5),
         }
     }
-}
-
-/// Lower-case hex of bytes.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use async_compression::tokio::bufread::XzDecoder;
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncRead, AsyncReadExt, BufReader, ReadBuf};
 
-use super::parts::hex;
+use crate::hex;
 use crate::ports::Reader;
 use crate::steps::{ErrorKind, StepError};
 

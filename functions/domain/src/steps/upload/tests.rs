@@ -6,8 +6,8 @@ use async_compression::tokio::bufread::XzEncoder;
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncReadExt;
 
-use super::parts::hex;
 use super::*;
+use crate::hex;
 use crate::inputs::item::DiskFormat;
 use crate::payloads::*;
 use crate::ports::*;
