@@ -424,11 +424,8 @@ impl CredentialSet {
                         let region = auth
                             .str_opt("AWS_REGION")?
                             .unwrap_or_else(|| "us-east-1".into());
-                        if !crate::plan::checks::is_aws_region(&region) {
-                            return Err(auth.error(
-                                "AWS_REGION",
-                                format!("'{region}' is not an AWS region name (like us-east-1)"),
-                            ));
+                        if let Some(problem) = crate::plan::checks::region_problem(&region) {
+                            return Err(auth.error("AWS_REGION", problem));
                         }
                         region
                     },

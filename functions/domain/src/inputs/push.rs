@@ -73,10 +73,10 @@ impl StarmapServers {
 
     /// Whether a request may have `url` fetched (trailing slashes aside).
     fn allows(&self, url: &str) -> bool {
-        let bare = |u: &str| u.trim_end_matches('/').to_string();
+        let url = url.trim_end_matches('/');
         std::iter::once(self.default_url())
             .chain(self.allowed.iter().map(String::as_str))
-            .any(|known| bare(known) == bare(url))
+            .any(|known| known.trim_end_matches('/') == url)
     }
 }
 

@@ -53,6 +53,12 @@ pub fn is_aws_region(region: &str) -> bool {
         && number.chars().all(|c| c.is_ascii_digit())
 }
 
+/// Why `region` is no AWS region name, if it is not ([`is_aws_region`]).
+pub fn region_problem(region: &str) -> Option<String> {
+    (!is_aws_region(region))
+        .then(|| format!("'{region}' is not an AWS region name (like us-east-1)"))
+}
+
 /// Why `name` breaks S3's bucket naming rules, if it does (general purpose buckets).
 pub fn s3_bucket_problem(name: &str) -> Option<String> {
     let len = name.len();
@@ -162,11 +168,8 @@ fn check_destination(file: &str, d: &PlannedDestination) -> Result<()> {
                 );
             }
             let region = d.region.as_deref().unwrap_or_default();
-            if !is_aws_region(region) {
-                return fail(
-                    "region",
-                    format!("'{region}' is not an AWS region name (like us-east-1)"),
-                );
+            if let Some(problem) = region_problem(region) {
+                return fail("region", problem);
             }
             if let Some(problem) = s3_bucket_problem(&d.bucket) {
                 return fail("bucket", format!("'{}': {problem}", d.bucket));

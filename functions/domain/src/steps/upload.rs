@@ -101,13 +101,11 @@ pub async fn run<S: ObjectStore + Clone + Send + 'static>(
     let (sha, version) = match (&input.continuation, &staged) {
         (Some(c), _) if streamed => (c.sha256.clone(), None),
         (Some(c), _) => {
-            let version = match &c.source_etag {
-                Some(etag) => SourceObject {
-                    etag: etag.clone(),
-                    ..store.source(&work.source_bucket, &work.source_key).await?
-                },
-                None => store.source(&work.source_bucket, &work.source_key).await?,
-            };
+            // the size now, the version verified then
+            let mut version = store.source(&work.source_bucket, &work.source_key).await?;
+            if let Some(etag) = &c.source_etag {
+                version.etag = etag.clone();
+            }
             (c.sha256.clone(), Some(version))
         }
         (None, Some(s)) if streamed => (s.clone(), None),
