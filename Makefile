@@ -2,7 +2,7 @@
 CARGO ?= cargo
 PEER_KIT ?= $(abspath ../shared/peer-kit)
 
-.PHONY: build demo test lint bench local-up local-down
+.PHONY: build demo test lint bench chaos local-up local-down
 
 build:
 	$(CARGO) build --workspace --locked
@@ -19,6 +19,11 @@ test:
 ## writes bench/results.md. BENCH_ARGS="--reps 1 --cases img1 --upload-gib 0" for a quick look.
 bench:
 	python3 bench/bench.py --peer-kit $(PEER_KIT) $(BENCH_ARGS)
+
+## Kills at every Task state, seeded faults, the bad-input corpus and a secrets grep on the
+## local stack (not part of `make test`, which runs a fast subset): writes bench/chaos.md.
+chaos:
+	$(CARGO) test --locked -p vmpush-it --test chaos -- --ignored --nocapture
 
 lint:
 	$(CARGO) fmt --all --check

@@ -44,6 +44,9 @@ Runs moto in-process with:
   ``MOTO_FAULT_SEED``), answered in each protocol's own error format (``RequestLimitExceeded``,
   ``Throttling``, ``ThrottlingException``, ``UnauthorizedOperation``,
   ``SlowDown``; ``InternalError`` for 5xx).
+* Function kills for the chaos harness: ``POST /_local/kills {"rules": [{"function",
+  "match", "when": "before" | "after", "count", "error"}]}`` kills matching invokes before the
+  function runs or after it ran (its answer lost), answering ``Lambda.ServiceException``.
 * ``POST /_local/reset`` wipes moto and the launcher's own state; ``GET /_local/health``.
 
 It relies on moto internals, hence the pin.
@@ -120,6 +123,9 @@ def _forwarded_invoke(self, event=None):
     else:
         body = json.dumps(event or {}).encode()
     name = NAME_MAP.get(self.function_name, self.function_name)
+    kill = KILLS.draw(name, _payload(body.decode("utf-8", "replace")))
+    if kill and kill["when"] == "before":
+        return _killed(self.function_name, body, kill)
     request = urllib.request.Request(
         f"{FORWARD}/2015-03-31/functions/{name}/invocations",
         data=body,
@@ -144,6 +150,8 @@ def _forwarded_invoke(self, event=None):
     except Exception as e:  # noqa: BLE001 - a transport failure is a service error, as in Lambda
         result = json.dumps({"errorType": "Lambda.ServiceException", "errorMessage": f"{type(e).__name__}: {e}"})
         error = True
+    if kill:
+        return _killed(self.function_name, body, kill, ran=_payload(result), started=started)
     with _LOCK:
         _STATE["invocations"].append(
             {
@@ -155,6 +163,64 @@ def _forwarded_invoke(self, event=None):
             }
         )
     return result, error, ""
+
+
+class Kills:
+    """Function kills for the chaos harness (``POST /_local/kills {"rules": [...]}``). A rule
+    ``{"function": "vmpush-publish", "match": {"action": "share"}, "when": "before" | "after",
+    "count": 1, "error": "Lambda.ServiceException"}`` kills the first ``count`` invokes of the
+    function (its binary's name) whose event holds every field of ``match``: ``before`` it
+    runs (it never sees the event) or ``after`` it ran (its answer is lost). Lambda answers
+    ``error`` (by default ``Lambda.ServiceException``, which the state machine retries)."""
+
+    def __init__(self):
+        self.rules = []
+
+    def configure(self, config):
+        self.rules = [dict(rule) for rule in config.get("rules") or []]
+
+    def draw(self, function, payload):
+        with _LOCK:
+            for rule in self.rules:
+                if rule.get("function") != function or int(rule.get("count", 1)) <= 0:
+                    continue
+                if _holds(payload, rule.get("match") or {}):
+                    rule["count"] = int(rule.get("count", 1)) - 1
+                    return {"when": rule.get("when", "before"), "error": rule.get("error", "Lambda.ServiceException")}
+        return None
+
+
+def _holds(value, expected):
+    """Whether `value` holds every field of `expected` (recursively for objects; a field
+    expected as ``{"$present": true}`` only has to be there)."""
+    if isinstance(expected, dict) and expected.get("$present") is True:
+        return True
+    if isinstance(expected, dict):
+        return isinstance(value, dict) and all(k in value and _holds(value[k], v) for k, v in expected.items())
+    return value == expected
+
+
+def _killed(function, body, kill, ran=None, started=None):
+    """The answer of a killed invoke, recorded with what the function answered if it ran."""
+    result = json.dumps(
+        {"errorType": kill["error"], "errorMessage": f"the function was killed {kill['when']} it answered (injected)"}
+    )
+    with _LOCK:
+        _STATE["invocations"].append(
+            {
+                "function": function,
+                "payload": _payload(body.decode("utf-8", "replace")),
+                "error": True,
+                "result": _payload(result),
+                "killed": kill["when"],
+                "ran": ran,
+                "ms": round((time.time() - started) * 1000, 1) if started else 0,
+            }
+        )
+    return result, True, ""
+
+
+KILLS = Kills()
 
 
 lambda_models.LambdaFunction._invoke_lambda = _forwarded_invoke
@@ -843,6 +909,9 @@ class Local:
             if path == "/_local/faults" and method == "POST":
                 self.faults.configure(body)
                 return _json_response(start_response, 200, {})
+            if path == "/_local/kills" and method == "POST":
+                KILLS.configure(body)
+                return _json_response(start_response, 200, {})
             if path == "/_local/config" and method == "POST":
                 _CONFIG.update({k: int(v) for k, v in body.items() if k in _CONFIG})
                 return _json_response(start_response, 200, _CONFIG)
@@ -851,6 +920,7 @@ class Local:
                 for key in ("import_tasks", "billing_products", "block_public_access", "invocations", "requests"):
                     _STATE[key].clear()
                 self.faults.configure({"rate": 0})
+                KILLS.configure({})
                 return _json_response(start_response, 200, {})
         return _json_response(start_response, 404, {"error": f"no such control endpoint {method} {path}"})
 

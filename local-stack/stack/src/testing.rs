@@ -219,6 +219,26 @@ impl TestStack {
         .await;
     }
 
+    /// Configures the launcher's function kills (`{"rules": []}` turns them off).
+    pub async fn kills(&self, kills: &Value) {
+        self.send(
+            reqwest::Method::POST,
+            &format!("{}/_local/kills", self.var("AWS_ENDPOINT_URL")),
+            Some(kills),
+        )
+        .await;
+    }
+
+    /// The function invokes the launcher forwarded since the last clear (function, payload,
+    /// error, result; `killed` for the ones it killed).
+    pub async fn invocations(&self) -> Vec<Value> {
+        let url = format!("{}/_local/invocations", self.var("AWS_ENDPOINT_URL"));
+        match self.get_json(&url).await {
+            Value::Array(invocations) => invocations,
+            other => panic!("{url}: {other}"),
+        }
+    }
+
     /// Configures the RHSM fake's fault injection (`{"rate": 0}` turns it off; `methods`
     /// limits it, e.g. to writes).
     pub async fn rhsm_faults(&self, faults: &Value) {
@@ -230,16 +250,20 @@ impl TestStack {
         .await;
     }
 
-    /// The requests the RHSM fake received that were not `GET`s.
-    pub async fn rhsm_writes(&self) -> Vec<Value> {
+    /// The requests the RHSM fake received since the last clear (method, path, body, status).
+    pub async fn rhsm_requests(&self) -> Vec<Value> {
         let url = format!("{}/_fake/requests", self.var("VMPUSH_RHSM_URL"));
         match self.get_json(&url).await {
-            Value::Array(requests) => requests
-                .into_iter()
-                .filter(|r| r["method"] != "GET")
-                .collect(),
+            Value::Array(requests) => requests,
             other => panic!("{url}: {other}"),
         }
+    }
+
+    /// The requests the RHSM fake received that were not `GET`s.
+    pub async fn rhsm_writes(&self) -> Vec<Value> {
+        let mut requests = self.rhsm_requests().await;
+        requests.retain(|r| r["method"] != "GET");
+        requests
     }
 
     /// Clears the RHSM fake's request log.

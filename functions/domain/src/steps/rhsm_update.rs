@@ -8,7 +8,9 @@
 //! The AMI's `POST` is never repeated blindly: when its answer is lost (a timeout, a 5xx) or
 //! says the AMI exists (409), the AMI is read back with the idempotent `PUT`, and only an AMI
 //! RHSM still does not know is an error (transient, so the step runs again from the `PUT`). A
-//! 5xx on the region's `POST` is transient too.
+//! 5xx on the region's `POST` is transient too, and a 429 on any call is throttling: the
+//! step is retried, and a `PUT` answered so never counts as "RHSM does not know the AMI"
+//! (that fall back to creating it is for its other non-ok answers, as in pubtools).
 
 use std::time::SystemTime;
 
@@ -64,7 +66,7 @@ pub async fn run<R: RhsmWrites>(
         .as_deref()
         .ok_or_else(|| StepError::invalid(format!("{}: no region planned", d.destination)))?;
     let body = ami_body(d, &input.ami, product, at);
-    if rhsm.update_ami(&body).await?.ok() {
+    if known(rhsm, &body, &input.ami).await? {
         return Ok(output(RhsmAction::Updated));
     }
     let created = rhsm
@@ -72,11 +74,7 @@ pub async fn run<R: RhsmWrites>(
         .await?;
     if !created.ok() {
         return Err(StepError::new(
-            if created.status >= 500 {
-                ErrorKind::Transient
-            } else {
-                ErrorKind::Fatal
-            },
+            kind_of(created.status),
             format!(
                 "Failed creating region {region} for image {}: HTTP {} {}",
                 input.ami, created.status, created.body
@@ -87,7 +85,7 @@ pub async fn run<R: RhsmWrites>(
     create["region"] = json!(region);
     let failure = match rhsm.create_ami(&create).await {
         Ok(reply) if reply.ok() => return Ok(output(RhsmAction::Created)),
-        Ok(reply) if reply.status < 500 && reply.status != 409 => {
+        Ok(reply) if kind_of(reply.status) == ErrorKind::Fatal && reply.status != 409 => {
             return Err(StepError::new(
                 ErrorKind::Fatal,
                 format!(
@@ -100,7 +98,7 @@ pub async fn run<R: RhsmWrites>(
         Err(error) => error.message,
     };
     // the create may have been applied (or raced): read it back before deciding
-    if rhsm.update_ami(&body).await?.ok() {
+    if known(rhsm, &body, &input.ami).await? {
         return Ok(output(RhsmAction::Created));
     }
     Err(StepError::new(
@@ -110,6 +108,34 @@ pub async fn run<R: RhsmWrites>(
             input.ami
         ),
     ))
+}
+
+/// How a non-ok RHSM status is retried: 429 is throttling, a 5xx RHSM's trouble (both run
+/// the step again), anything else is final.
+fn kind_of(status: u16) -> ErrorKind {
+    match status {
+        429 => ErrorKind::Throttled,
+        500.. => ErrorKind::Transient,
+        _ => ErrorKind::Fatal,
+    }
+}
+
+/// Updates the AMI (`PUT`): whether RHSM knows it. Throttling and 5xx answers say nothing
+/// about that, so they are errors the step is retried on; other non-ok answers mean unknown.
+async fn known<R: RhsmWrites>(rhsm: &R, body: &Value, ami: &str) -> Result<bool, StepError> {
+    let reply = rhsm.update_ami(body).await?;
+    match kind_of(reply.status) {
+        _ if reply.ok() => Ok(true),
+        ErrorKind::Fatal => Ok(false),
+        kind => Err(StepError::new(
+            kind,
+            format!(
+                "Failed updating image {ami} in RHSM: HTTP {} {}",
+                reply.status, reply.body
+            )
+            .trim_end(),
+        )),
+    }
 }
 
 #[cfg(test)]

@@ -13,6 +13,8 @@ struct Fake {
     calls: Mutex<Vec<(&'static str, Value)>>,
     /// The status of the region's POST (default 200).
     region_status: Option<u16>,
+    /// The status of every PUT, when it is not RHSM's own (200 known, 404 unknown).
+    update_status: Option<u16>,
     /// The AMI's POST: whether RHSM applies it, and the answer the step gets (default: applied,
     /// 200).
     create: Option<(bool, Result<Reply, StepError>)>,
@@ -38,7 +40,7 @@ impl RhsmWrites for Fake {
             .unwrap()
             .contains(&body["amiID"].as_str().unwrap().to_string());
         Ok(Reply {
-            status: if known { 200 } else { 404 },
+            status: self.update_status.unwrap_or(if known { 200 } else { 404 }),
             body: String::new(),
         })
     }
@@ -154,6 +156,39 @@ async fn a_refused_region_fails_with_rhsm_s_answer() {
         .await
         .unwrap_err();
     assert_eq!(err.kind, ErrorKind::Transient, "{err:?}");
+    // a 429 is throttling: retried too
+    let rhsm = Fake {
+        region_status: Some(429),
+        ..Fake::default()
+    };
+    let err = run(&rhsm, &input(false, Some("RHEL_HOURLY")), UNIX_EPOCH + AT)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Throttled, "{err:?}");
+}
+
+/// A throttled or failing PUT says nothing of whether RHSM knows the AMI: the step is retried
+/// without creating anything (a known AMI would otherwise get a second create).
+#[tokio::test]
+async fn a_throttled_or_failing_update_creates_nothing() {
+    for (status, kind) in [(429, ErrorKind::Throttled), (503, ErrorKind::Transient)] {
+        let rhsm = Fake {
+            update_status: Some(status),
+            ..Fake::default()
+        };
+        let err = run(&rhsm, &input(false, Some("RHEL_HOURLY")), UNIX_EPOCH + AT)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            (err.kind, err.message.as_str()),
+            (
+                kind,
+                format!("Failed updating image ami-1 in RHSM: HTTP {status}").as_str()
+            )
+        );
+        let calls: Vec<&str> = rhsm.calls.lock().unwrap().iter().map(|(c, _)| *c).collect();
+        assert_eq!(calls, ["PUT amis"]);
+    }
 }
 
 /// The AMI's POST is sent once per run: a lost or conflicting answer is settled by reading the
