@@ -17,7 +17,8 @@ left out), an empty or missing `resources.yaml`, a mapping for another cloud or 
 mappings for the image (skipped), an empty credentials list (the functions' own role).
 
 The test (cli/tests/bad_inputs.rs) runs every case: exit 1 or 2, one line naming the file and
-the field, no panic, under 5 s, no secret of the credentials printed.
+the field, no panic, under 5 s, no secret of the credentials printed. `requests.json` holds bad
+push requests, which the chaos harness runs on the local stack (see REQUESTS below).
 """
 import json
 import os
@@ -161,7 +162,59 @@ CASES = [
 ]
 
 
+# Push requests, run by the chaos harness (tests/e2e/chaos.rs) on the local stack both as a
+# drop's `push.yaml` and as a `POST /pushes` body (start-push's API entry), unless `modes`
+# says otherwise: the drop ends FAILED with one line naming `push.yaml` and the field, the API
+# answers 400 naming the field (`request body: <field>` for what does not parse, `<field>: ...`
+# for what does not validate), nothing is uploaded.
+SRC = "staged:s3://vmpush-staging/drops/chaos-src"
+
+
+def req(**fields):
+    body = {"sources": [SRC]}
+    body.update(fields)
+    return json.dumps(body)
+
+
+REQUESTS = [
+    ("workflow-unknown", req(workflow="all"), "workflow"),
+    ("workflow-number", req(workflow=5), "workflow"),
+    ("sources-not-list", json.dumps({"sources": "staged:x"}), "sources"),
+    ("source-scheme", json.dumps({"sources": ["koji:rhel-9"]}), "sources[0]"),
+    ("source-empty", json.dumps({"sources": [""]}), "sources[0]"),
+    ("source-traversal", json.dumps({"sources": ["staged:s3://vmpush-staging/../etc"]}), "sources[0]"),
+    ("source-no-bucket", json.dumps({"sources": ["staged:s3:///x"]}), "sources[0]"),
+    ("field-unknown", req(sourcez=[]), "sourcez"),
+    ("starmap-mode", req(starmap={"mode": "sideways"}), "mode"),
+    ("starmap-offline-no-repo", req(starmap={"mode": "offline"}), "repo"),
+    # the API starts such a push and resolve-mapping refuses the URL (FAILED): drops only here
+    ("starmap-url-unlisted", req(starmap={"url": "http://169.254.169.254/latest"}), "starmap.url", ["drop"]),
+    ("starmap-repo-not-list", req(starmap={"mode": "offline", "repo": "x"}), "repo"),
+    ("starmap-field-unknown", req(starmap={"modes": "online"}), "modes"),
+    ("pre-push-string", req(pre_push="yes"), "pre_push"),
+    ("beta-number", req(beta=2), "beta"),
+    ("prefix-traversal", req(container_prefix="redhat/.."), "container_prefix"),
+    ("prefix-nul", req(container_prefix="red\u0000hat"), "container_prefix"),
+    ("prefix-unicode", req(container_prefix="redhat-\u2603"), "container_prefix"),
+    ("notify-field-unknown", req(notify={"topic_arnz": "x"}), "topic_arnz"),
+    ("duplicate-key", '{"workflow": "community", "workflow": "marketplace"}', "workflow"),
+    ("deep", '{"sources": ' + "[" * 100000 + "]" * 100000 + "}", "sources"),
+    ("push-id-unicode", req(push_id="p\u00f9sh"), "push_id", ["api"]),
+    ("push-id-long", req(push_id="a" * 65), "push_id", ["api"]),
+    ("push-id-traversal", req(push_id="../x"), "push_id", ["api"]),
+    ("two-documents", "workflow: community\n---\nworkflow: community\n", "more than one document", ["drop"]),
+]
+
+
 def main():
+    with open(os.path.join(HERE, "requests.json"), "w") as f:
+        cases = []
+        for case in REQUESTS:
+            name, body, expect = case[:3]
+            modes = case[3] if len(case) > 3 else ["drop", "api"]
+            cases.append({"what": name, "body": body, "expect": expect, "modes": modes})
+        json.dump(cases, f, indent=1, ensure_ascii=False)
+        f.write("\n")
     out = os.path.join(HERE, "cases")
     shutil.rmtree(out, ignore_errors=True)
     for i, case in enumerate(CASES, 1):
@@ -177,7 +230,7 @@ def main():
         with open(os.path.join(folder, "case.json"), "w") as f:
             json.dump({"what": name, "args": args, "expect": expect, "make": make}, f, indent=2, ensure_ascii=False)
             f.write("\n")
-    print(f"{len(CASES)} cases in {out}")
+    print(f"{len(CASES)} cases in {out}, {len(REQUESTS)} push requests in requests.json")
 
 
 if __name__ == "__main__":

@@ -618,6 +618,95 @@ impl Harness {
     }
 }
 
+impl Harness {
+    /// The bad push requests of `tests/bad-inputs/requests.json`, as API bodies (each answered
+    /// in under 5 s), then as drops; returns, per case and mode, what is wrong (nothing: it
+    /// failed clearly).
+    async fn bad_requests(&mut self) -> Vec<(String, Vec<String>)> {
+        let path = workspace().join("tests/bad-inputs/requests.json");
+        let cases: Vec<Value> = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+        self.stack.clear_aws_requests().await;
+        let mut outcomes = Vec::new();
+        for (i, case) in cases.iter().enumerate() {
+            let modes = case["modes"].as_array().unwrap();
+            if modes.iter().any(|m| m == "api") {
+                let started = Instant::now();
+                let event = json!({"resource": "/pushes", "path": "/pushes", "httpMethod": "POST",
+                    "headers": {"Content-Type": "application/json"},
+                    "requestContext": {"httpMethod": "POST", "resourcePath": "/pushes", "stage": "v1"},
+                    "body": case["body"], "isBase64Encoded": false});
+                let (error, answer) = self.stack.invoke("vmpush-start-push", &event);
+                let took = started.elapsed();
+                let body: Value = serde_json::from_str(answer["body"].as_str().unwrap_or("null"))
+                    .unwrap_or_default();
+                let message = body["message"].as_str().unwrap_or_default();
+                self.outputs.push_str(message);
+                let mut wrong = Vec::new();
+                if error.is_some() || answer["statusCode"] != 400 {
+                    wrong.push(format!("answered {error:?} {}", answer["statusCode"]));
+                }
+                if !message.contains(case["expect"].as_str().unwrap()) {
+                    wrong.push(format!("said {message:?}"));
+                }
+                if message.lines().count() != 1 {
+                    wrong.push("not one line".into());
+                }
+                if took.as_secs() >= 5 {
+                    wrong.push(format!("took {took:?}"));
+                }
+                outcomes.push((format!("{} (api, {i})", case["what"]), wrong));
+            }
+        }
+        let mut drops = Vec::new();
+        for (i, case) in cases.iter().enumerate() {
+            let modes = case["modes"].as_array().unwrap();
+            if modes.iter().any(|m| m == "drop") {
+                let id = format!("chaos-request-{i}");
+                let body = case["body"].as_str().unwrap();
+                stage(
+                    &self.stack,
+                    &format!("drops/{id}/push.yaml"),
+                    body.as_bytes(),
+                );
+                drops.push((id, case));
+            }
+        }
+        for (id, case) in drops {
+            let execution = finished(&self.stack, &id).await;
+            let result = stored_result(&self.stack, &id);
+            let error = result["error"].as_str().unwrap_or_default();
+            let mut wrong = Vec::new();
+            if execution["status"] != "FAILED" || result["state"] != "FAILED" {
+                wrong.push(format!("ended {} {}", execution["status"], result["state"]));
+            }
+            let file = format!("s3://vmpush-staging/drops/{id}/push.yaml: ");
+            if !error.starts_with(&file) || !error.contains(case["expect"].as_str().unwrap()) {
+                wrong.push(format!("said {error:?}"));
+            }
+            if error.lines().count() != 1 {
+                wrong.push("not one line".into());
+            }
+            outcomes.push((format!("{} (drop)", case["what"]), wrong));
+        }
+        let uploaded = self
+            .stack
+            .aws_counts(&[
+                "CreateMultipartUpload",
+                "UploadPartCopy",
+                "ImportSnapshot",
+                "RegisterImage",
+            ])
+            .await;
+        if uploaded.iter().any(|n| *n > 0) {
+            outcomes.push((
+                "bad push requests".into(),
+                vec![format!("uploaded {uploaded:?}")],
+            ));
+        }
+        outcomes
+    }
+}
+
 /// Runs the harness (the fast subset or all of it); returns the summary line.
 async fn chaos(fast: bool) -> String {
     let mut harness = Harness::up().await;
@@ -647,16 +736,16 @@ async fn chaos(fast: bool) -> String {
 
     let root = workspace();
     let vmpush = harness.stack.layout.binary("vmpush");
-    let cases = corpus::cases(root);
-    let mut clear = 0;
-    for case in &cases {
+    let mut judged = Vec::new();
+    for case in &corpus::cases(root) {
         let (wrong, line) = corpus::check(root, &vmpush, case);
-        if wrong.is_empty() {
-            clear += 1;
-        } else {
-            eprintln!("chaos: bad input {}: {wrong:?} ({line})", case.display());
-        }
         harness.outputs.push_str(&line);
+        judged.push((case.display().to_string(), wrong));
+    }
+    judged.extend(harness.bad_requests().await);
+    let clear = judged.iter().filter(|(_, wrong)| wrong.is_empty()).count();
+    for (case, wrong) in judged.iter().filter(|(_, wrong)| !wrong.is_empty()) {
+        eprintln!("chaos: bad input {case}: {wrong:?}");
     }
 
     let mut written = everything_written(&harness.stack);
@@ -669,8 +758,9 @@ async fn chaos(fast: bool) -> String {
         .count();
     let _ = writeln!(
         report,
-        "\nbad inputs: {clear} of {} cases clear; secrets: {} values grepped for in {} bytes of logs, outputs, histories, results and notices, {leaked} found",
-        cases.len(),
+        "\nbad inputs: {clear} of {} clear ({} staged trees, mappings, credentials and flags against `vmpush plan`, the rest push requests as drops and as API bodies); secrets: {} values grepped for in {} bytes of logs, outputs, histories, results and notices, {leaked} found",
+        judged.len(),
+        corpus::cases(root).len(),
         secrets.len(),
         written.len(),
     );
@@ -678,7 +768,7 @@ async fn chaos(fast: bool) -> String {
         "chaos: {} kill points, {duplicates} duplicates; faults: {faulted}/{} pushed; bad inputs: {clear}/{} clear; secrets: {leaked}",
         points.len(),
         seeds.len(),
-        cases.len(),
+        judged.len(),
     );
     println!("{report}\n{summary}");
     assert_eq!(fired, points.len(), "every kill point fired\n{report}");
@@ -689,7 +779,7 @@ async fn chaos(fast: bool) -> String {
     );
     assert_eq!(duplicates, 0, "{report}");
     assert_eq!(faulted, seeds.len(), "{report}");
-    assert_eq!(clear, cases.len(), "{report}");
+    assert_eq!(clear, judged.len(), "{report}");
     assert_eq!(leaked, 0, "{report}");
     if !fast {
         let doc = format!(

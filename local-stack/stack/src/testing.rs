@@ -321,6 +321,9 @@ impl TestStack {
     /// the function error label, if any, and the payload it answered.
     pub fn invoke(&self, binary: &str, payload: &Value) -> (Option<String>, Value) {
         let out = self.scratch().join(format!("{binary}-out.json"));
+        // from a file: a payload can be longer than one argument may be
+        let event = self.scratch().join(format!("{binary}-event.json"));
+        std::fs::write(&event, payload.to_string()).expect("the event is written");
         let function = self.function(binary);
         let result = self.aws(&[
             "lambda",
@@ -328,7 +331,7 @@ impl TestStack {
             "--function-name",
             &function,
             "--payload",
-            &payload.to_string(),
+            &format!("fileb://{}", event.display()),
             // no read timeout: the CLI would retry a long invoke, running the function twice
             "--cli-read-timeout",
             "0",
