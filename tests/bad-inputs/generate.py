@@ -187,8 +187,6 @@ REQUESTS = [
     ("field-unknown", req(sourcez=[]), "sourcez"),
     ("starmap-mode", req(starmap={"mode": "sideways"}), "mode"),
     ("starmap-offline-no-repo", req(starmap={"mode": "offline"}), "repo"),
-    # the API starts such a push and resolve-mapping refuses the URL (FAILED): drops only here
-    ("starmap-url-unlisted", req(starmap={"url": "http://169.254.169.254/latest"}), "starmap.url", ["drop"]),
     ("starmap-repo-not-list", req(starmap={"mode": "offline", "repo": "x"}), "repo"),
     ("starmap-field-unknown", req(starmap={"modes": "online"}), "modes"),
     ("pre-push-string", req(pre_push="yes"), "pre_push"),
