@@ -295,6 +295,11 @@ impl Harness {
         self.outputs.push_str(&stdout);
         self.outputs.push_str(&stderr);
         let result = serde_json::from_str(&stdout).unwrap_or(Value::Null);
+        if result.is_null() {
+            // it did not follow the push to its end: say why
+            let tail: Vec<&str> = stderr.lines().rev().take(5).collect();
+            eprintln!("chaos: vmpush push {push_id}: exit {code}: {tail:?}");
+        }
         (code, result)
     }
 
