@@ -187,6 +187,8 @@ REQUESTS = [
     ("field-unknown", req(sourcez=[]), "sourcez"),
     ("starmap-mode", req(starmap={"mode": "sideways"}), "mode"),
     ("starmap-offline-no-repo", req(starmap={"mode": "offline"}), "repo"),
+    # start-push refuses a server the deployment does not list, before anything starts
+    ("starmap-url-unlisted", req(starmap={"url": "http://169.254.169.254/latest"}), "starmap.url"),
     ("starmap-repo-not-list", req(starmap={"mode": "offline", "repo": "x"}), "repo"),
     ("starmap-field-unknown", req(starmap={"modes": "online"}), "modes"),
     ("pre-push-string", req(pre_push="yes"), "pre_push"),

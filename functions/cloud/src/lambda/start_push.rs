@@ -11,7 +11,7 @@ use serde_json::Value;
 use vmpush_domain::payloads::{PushRequest, Started, StartedPushes};
 use vmpush_domain::ports::{Executions, ObjectReader};
 use vmpush_domain::steps::StepError;
-use vmpush_domain::steps::start_push::{self, Created};
+use vmpush_domain::steps::start_push::{self, Created, Deployment};
 
 use super::api;
 
@@ -105,29 +105,27 @@ impl StartEvent {
         self,
         objects: &O,
         executions: &X,
-        staging_bucket: Option<&str>,
+        deployment: Deployment<'_>,
     ) -> Result<StartReply, StepError> {
         match self {
             StartEvent::Drop(event) => {
                 let created = created(&event)?;
-                start_push::drops(&created, objects, executions, staging_bucket)
+                start_push::drops(&created, objects, executions, deployment)
                     .await
                     .map(StartReply::Pushes)
             }
             StartEvent::Api(request) => {
                 let started = match api::json_body::<PushRequest>(&request) {
-                    Ok(body) => start_push::request(body, executions, staging_bucket).await,
+                    Ok(body) => start_push::request(body, executions, deployment).await,
                     Err(e) => Err(e),
                 };
                 Ok(StartReply::Api(api::respond(
                     started.map(|s| (s.status, s)),
                 )))
             }
-            StartEvent::Request(request) => {
-                start_push::request(*request, executions, staging_bucket)
-                    .await
-                    .map(StartReply::Started)
-            }
+            StartEvent::Request(request) => start_push::request(*request, executions, deployment)
+                .await
+                .map(StartReply::Started),
         }
     }
 }

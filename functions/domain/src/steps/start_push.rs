@@ -12,7 +12,9 @@
 
 use tracing::{info, warn};
 
-use crate::inputs::push::{Push, PushRequest, parse_request, rejection, valid_push_id};
+use crate::inputs::push::{
+    Push, PushRequest, StarmapServers, parse_request, rejection, valid_push_id,
+};
 use crate::payloads::{Started, StartedPushes};
 use crate::ports::{Executions, ObjectReader};
 use crate::steps::{ErrorKind, StepError};
@@ -49,12 +51,31 @@ pub fn drop_push_id(key: &str) -> Result<Option<&str>, StepError> {
     Ok(Some(id))
 }
 
+/// Where a deployment takes pushes from: its staging bucket (for `staged:<prefix>` sources
+/// named without one) and the StArMap servers a request may name.
+#[derive(Debug, Clone, Copy)]
+pub struct Deployment<'a> {
+    /// The staging bucket.
+    pub staging_bucket: Option<&'a str>,
+    /// The StArMap servers.
+    pub starmap: &'a StarmapServers,
+}
+
+impl Deployment<'_> {
+    /// The push a request describes, refused before it starts when it names a StArMap
+    /// server of another deployment.
+    fn check(&self, push: Push) -> Result<Push, StepError> {
+        push.request.starmap.server_url(self.starmap)?;
+        Ok(push)
+    }
+}
+
 /// Starts the push of every drop among the created objects.
 pub async fn drops<O: ObjectReader, X: Executions>(
     created: &[Created],
     objects: &O,
     executions: &X,
-    staging_bucket: Option<&str>,
+    deployment: Deployment<'_>,
 ) -> Result<StartedPushes, StepError> {
     let mut pushes = Vec::new();
     for Created { bucket, key } in created {
@@ -66,7 +87,8 @@ pub async fn drops<O: ObjectReader, X: Executions>(
         let bytes = objects.read_small(bucket, key, MAX_REQUEST_BYTES).await?;
         let push = parse_request(&file, &bytes).and_then(|request| {
             request
-                .into_drop_push(bucket, push_id, staging_bucket)
+                .into_drop_push(bucket, push_id, deployment.staging_bucket)
+                .and_then(|push| deployment.check(push))
                 .map_err(|e| StepError::new(e.kind, format!("{file}: {}", e.message)))
         });
         match push {
@@ -84,9 +106,10 @@ pub async fn drops<O: ObjectReader, X: Executions>(
 pub async fn request<X: Executions>(
     request: PushRequest,
     executions: &X,
-    staging_bucket: Option<&str>,
+    deployment: Deployment<'_>,
 ) -> Result<Started, StepError> {
-    start(request.validate(staging_bucket)?, executions).await
+    let push = deployment.check(request.validate(deployment.staging_bucket)?)?;
+    start(push, executions).await
 }
 
 /// Starts the execution of a drop whose request is invalid, which records the error as the

@@ -50,7 +50,7 @@ async fn a_drop_notification_starts_its_push_with_the_key_decoded() {
         "drops/rhel-9/push.yaml",
         "drops/rhel-9/x%2By/resources.yaml",
     ]))
-    .handle(&objects, &machine, None)
+    .handle(&objects, &machine, at(None))
     .await
     .unwrap();
     let StartReply::Pushes(pushes) = reply else {
@@ -64,7 +64,7 @@ async fn a_drop_notification_starts_its_push_with_the_key_decoded() {
     assert_eq!(pushed, [("rhel-9", 202)]);
     // keys are decoded before they are read
     let err = event(s3_event(&["drops/rhel+9/push.yaml"]))
-        .handle(&objects, &machine, None)
+        .handle(&objects, &machine, at(None))
         .await
         .unwrap_err();
     assert!(
@@ -85,7 +85,7 @@ async fn the_api_answers_with_http_responses() {
     let answer = |reply: StartReply| serde_json::to_value(reply).unwrap();
     let out = answer(
         event(post(request))
-            .handle(&objects, &machine, None)
+            .handle(&objects, &machine, at(None))
             .await
             .unwrap(),
     );
@@ -97,14 +97,14 @@ async fn the_api_answers_with_http_responses() {
     );
     let again = answer(
         event(post(request))
-            .handle(&objects, &machine, None)
+            .handle(&objects, &machine, at(None))
             .await
             .unwrap(),
     );
     assert_eq!(again["statusCode"], 200);
     let bad = answer(
         event(post(r#"{"workflow": "all"}"#))
-            .handle(&objects, &machine, None)
+            .handle(&objects, &machine, at(None))
             .await
             .unwrap(),
     );
@@ -124,7 +124,7 @@ async fn a_direct_request_starts_once_and_a_bad_one_names_its_field() {
     let request =
         json!({"push_id": "p1", "sources": ["staged:drops/p1"], "workflow": "marketplace"});
     let reply = event(request.clone())
-        .handle(&MemoryObjects::default(), &machine, Some("staging"))
+        .handle(&MemoryObjects::default(), &machine, at(Some("staging")))
         .await
         .unwrap();
     let StartReply::Started(started) = reply else {
@@ -175,14 +175,32 @@ proptest::proptest! {
         runtime.block_on(async {
             let machine = MemoryExecutions::default();
             let objects = MemoryObjects::default();
-            let reply = event(post(&body)).handle(&objects, &machine, Some("staging")).await;
+            let reply = event(post(&body)).handle(&objects, &machine, at(Some("staging"))).await;
             let Ok(StartReply::Api(response)) = reply else {
                 panic!("the API always answers: {reply:?}");
             };
             if response.status_code >= 400 {
                 assert!(response.status_code < 500, "{response:?}");
             }
-            let _ = event(s3_event(&[&key])).handle(&objects, &machine, None).await;
+            let _ = event(s3_event(&[&key])).handle(&objects, &machine, at(None)).await;
         });
+    }
+}
+
+/// The deployment of the tests: staging bucket `staging` (or none), one StArMap server listed
+/// besides the default.
+fn at(
+    staging_bucket: Option<&'static str>,
+) -> vmpush_domain::steps::start_push::Deployment<'static> {
+    static SERVERS: std::sync::LazyLock<vmpush_domain::inputs::push::StarmapServers> =
+        std::sync::LazyLock::new(|| {
+            vmpush_domain::inputs::push::StarmapServers::new(
+                None,
+                Some("https://starmap.example.com"),
+            )
+        });
+    vmpush_domain::steps::start_push::Deployment {
+        staging_bucket,
+        starmap: &SERVERS,
     }
 }

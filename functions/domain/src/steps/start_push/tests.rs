@@ -31,8 +31,8 @@ async fn duplicate_events_for_one_drop_start_one_execution() {
         ),
         ("staging", "drops/rhel-9.4_1/push.yaml"),
     ]);
-    let first = drops(&event, &objects, &machine, None).await.unwrap();
-    let second = drops(&event, &objects, &machine, None).await.unwrap();
+    let first = drops(&event, &objects, &machine, at(None)).await.unwrap();
+    let second = drops(&event, &objects, &machine, at(None)).await.unwrap();
     // THEN one execution runs, the others attached to it
     let started = machine.started();
     assert_eq!(started.len(), 1);
@@ -67,11 +67,11 @@ async fn requests_start_once_and_bad_ones_start_nothing() {
     let machine = Machine::default();
     let parse = |v: Value| serde_json::from_value::<PushRequest>(v).unwrap();
     let good = json!({"push_id": "p1", "sources": ["staged:drops/p1"], "workflow": "marketplace", "pre_push": true});
-    let first = request(parse(good.clone()), &machine, Some("staging"))
+    let first = request(parse(good.clone()), &machine, at(Some("staging")))
         .await
         .unwrap();
     assert_eq!((first.status, first.started), (202, true));
-    let again = request(parse(good), &machine, Some("staging"))
+    let again = request(parse(good), &machine, at(Some("staging")))
         .await
         .unwrap();
     assert_eq!((again.status, again.started), (200, false));
@@ -84,8 +84,12 @@ async fn requests_start_once_and_bad_ones_start_nothing() {
             json!({"sources": []}),
             "sources: at least one staged: source is required",
         ),
+        (
+            json!({"sources": ["staged:s3://b/p"], "starmap": {"url": "http://169.254.169.254/latest"}}),
+            "starmap.url: 'http://169.254.169.254/latest' is not a StArMap server of this deployment (its StarmapUrl or StarmapAllowedUrls)",
+        ),
     ] {
-        let err = request(parse(bad), &machine, None).await.unwrap_err();
+        let err = request(parse(bad), &machine, at(None)).await.unwrap_err();
         assert_eq!(
             (err.kind, err.message.as_str()),
             (ErrorKind::InvalidInput, message)
@@ -107,6 +111,10 @@ async fn a_bad_push_yaml_becomes_a_rejected_execution_naming_file_and_field() {
             "s3://staging/drops/rhel-9.4_1/push.yaml: starmap.repo: the offline and hybrid modes need local mappings",
         ),
         (
+            "starmap: {url: 'https://starmap.attacker.example'}\n",
+            "s3://staging/drops/rhel-9.4_1/push.yaml: starmap.url: 'https://starmap.attacker.example' is not a StArMap server of this deployment (its StarmapUrl or StarmapAllowedUrls)",
+        ),
+        (
             "workflow: [\n",
             "s3://staging/drops/rhel-9.4_1/push.yaml: workflow: invalid type: sequence, expected a YAML tag starting with '!' at line 1 column 11",
         ),
@@ -115,7 +123,7 @@ async fn a_bad_push_yaml_becomes_a_rejected_execution_naming_file_and_field() {
             &created(&[("staging", "drops/rhel-9.4_1/push.yaml")]),
             &drop_with(yaml),
             &machine,
-            None,
+            at(None),
         )
         .await
         .unwrap();
@@ -140,17 +148,17 @@ async fn a_bad_push_yaml_becomes_a_rejected_execution_naming_file_and_field() {
         // the cause is the plain message, not a document inside a document
         assert_eq!(input["failure"]["Cause"], message);
     }
-    assert_eq!(machine.started().len(), 3);
+    assert_eq!(machine.started().len(), 4);
     // the same bad file again starts nothing new
     drops(
         &created(&[("staging", "drops/rhel-9.4_1/push.yaml")]),
         &drop_with("push_id: other\n"),
         &machine,
-        None,
+        at(None),
     )
     .await
     .unwrap();
-    assert_eq!(machine.started().len(), 3);
+    assert_eq!(machine.started().len(), 4);
 }
 
 #[test]
@@ -178,5 +186,18 @@ fn only_drop_requests_count() {
                 .starts_with(&format!("{key}: ")),
             "{key}"
         );
+    }
+}
+
+/// The deployment of the tests: staging bucket `staging` (or none), one StArMap server listed
+/// besides the default.
+fn at(staging_bucket: Option<&'static str>) -> crate::steps::start_push::Deployment<'static> {
+    static SERVERS: std::sync::LazyLock<crate::inputs::push::StarmapServers> =
+        std::sync::LazyLock::new(|| {
+            crate::inputs::push::StarmapServers::new(None, Some("https://starmap.example.com"))
+        });
+    crate::steps::start_push::Deployment {
+        staging_bucket,
+        starmap: &SERVERS,
     }
 }
