@@ -114,8 +114,10 @@ def provision_accounts(spec):
                 "auth": {
                     "AWS_IMAGE_ACCESS_KEY": key,
                     "AWS_IMAGE_SECRET_ACCESS": secret,
-                    "AWS_MARKETPLACE_ACCESS_KEY": key,
-                    "AWS_MARKETPLACE_SECRET_ACCESS": secret,
+                    # the Marketplace Catalog fake's own keys (it checks no signature but
+                    # records the signer): what tells its calls from the image calls
+                    "AWS_MARKETPLACE_ACCESS_KEY": f"AKIAMKTPL{account['id']}",
+                    "AWS_MARKETPLACE_SECRET_ACCESS": f"marketplace-secret-{secret[:8]}",
                     "AWS_ACCESS_ROLE_ARN": f"arn:{partition(region)}:iam::{account['id']}:role/vmpush-marketplace",
                     "AWS_REGION": region,
                     "AWS_GROUPS": [],

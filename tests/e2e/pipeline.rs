@@ -1057,3 +1057,260 @@ async fn vmpush_push_publishes_two_images_pre_pushes_and_reports_a_bad_drop() {
         "{stderr}"
     );
 }
+
+/// The peer kit's marketplace mapping (one `aws-na` destination, the Marketplace fake's
+/// product), with `meta` and destination settings changed by `edit`.
+fn marketplace_mapping(stack: &TestStack, name: &str, edit: impl FnOnce(&mut Value)) -> String {
+    let text = std::fs::read_to_string(
+        workspace().join("tests/fixtures/peer-kit-1image/mapping-marketplace.yaml"),
+    )
+    .unwrap();
+    let mut mapping: Value = serde_yaml_ng::from_str(&text).unwrap();
+    edit(&mut mapping[0]);
+    let path = stack.scratch().join(name);
+    std::fs::write(&path, serde_yaml_ng::to_string(&mapping).unwrap()).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+/// `vmpush push --workflow marketplace` of one staged build; (exit code, result, stderr).
+async fn marketplace_push(
+    stack: &TestStack,
+    mapping: &str,
+    (version, respin, seed): (&str, &str, u64),
+    push_id: &str,
+) -> (i32, Value, String) {
+    let dir = stack.scratch().join(push_id);
+    staged_build(&dir, version, respin, seed).await;
+    let source = format!("staged:{}", dir.display());
+    let (code, stdout, stderr) = vmpush(
+        stack,
+        &[
+            "push", "--local", "--offline", "--repo-file", mapping, "-w", "marketplace",
+            "--push-id", push_id, &source,
+        ],
+    );
+    let result = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("{push_id}: {e}: {stdout}\n{stderr}"));
+    (code, result, stderr)
+}
+
+/// The Marketplace fake's product.
+const PRODUCT: &str = "d87bcebf-9cf4-47f5-9b5b-5470d4490f3d";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn marketplace_pushes_become_product_versions_once_waiting_for_locks_and_restricting() {
+    let stack = TestStack::up(workspace(), &Options::default()).await;
+    let documents = local_credentials(&stack);
+    store_secret(&stack, &documents);
+    let seller = keys_of(&documents, "aws-na");
+    let auth = &documents
+        .iter()
+        .find(|d| d["marketplace_account"] == "aws-na")
+        .unwrap()["auth"];
+    let role = auth["AWS_ACCESS_ROLE_ARN"].as_str().unwrap();
+    let mapping = marketplace_mapping(&stack, "marketplace.yaml", |_| {});
+    // the first call's answer is lost: Step Functions retries it
+    let function = stack.function("vmpush-marketplace-version");
+    stack
+        .kills(&json!({"rules": [{"function": function, "match": {"id": {"$present": true}},
+                                   "when": "after", "count": 1, "error": "Lambda.ServiceException"}]}))
+        .await;
+
+    // WHEN the peer kit's marketplace input is pushed
+    let (code, result, stderr) =
+        marketplace_push(&stack, &mapping, ("9.0", "10", 21), "mkt-1").await;
+
+    // THEN one version is added, with the reference's change set plus token and name
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(result["state"], "PUSHED", "{result}");
+    let destinations = result["destinations"].as_array().unwrap();
+    assert_eq!(destinations.len(), 1);
+    let d = &destinations[0];
+    let name = "Red Hat Enterprise Linux-9.0_HVM_GA-20250101-x86_64-10";
+    assert_eq!(
+        (&d["state"], &d["name"], &d["account"], &d["destination"], &d["region"]),
+        (&json!("PUSHED"), &json!(name), &json!("aws-na"), &json!(PRODUCT), &json!("us-east-1"))
+    );
+    let ami = d["ami"].as_str().unwrap().to_string();
+    let started = stack.started_change_sets().await;
+    assert_eq!(started.len(), 1, "{started:?}");
+    let body = &started[0];
+    let token = body["ClientRequestToken"].as_str().unwrap();
+    assert_eq!(token.len(), 32);
+    let expected = json!({"Catalog": "AWSMarketplace", "Intent": "APPLY",
+        "ChangeSetName": body["ChangeSetName"], "ClientRequestToken": token,
+        "ChangeSet": [{"ChangeType": "AddDeliveryOptions",
+            "Entity": {"Type": "AmiProduct@1.0", "Identifier": PRODUCT},
+            "DetailsDocument": {
+                "Version": {"VersionTitle": "9.0 20250101-10",
+                    "ReleaseNotes": "https://access.redhat.com/documentation/en-us/red_hat_enterprise_linux/9/html/9.0_release_notes/index"},
+                "DeliveryOptions": [{"Details": {"AmiDeliveryOptionDetails": {
+                    "AmiSource": {"AmiId": ami, "AccessRoleArn": role, "UserName": "ec2-user",
+                        "OperatingSystemName": "RHEL", "OperatingSystemVersion": "9.0", "ScanningPort": 22},
+                    "UsageInstructions": "Access your instance via ssh using the default username \"ec2-user\".",
+                    "RecommendedInstanceType": "m5dn.2xlarge",
+                    "SecurityGroups": [{"FromPort": 22, "IpProtocol": "tcp", "IpRanges": ["0.0.0.0/0"], "ToPort": 22}]}}}]}}]});
+    assert_eq!(body, &expected);
+    assert!(
+        body["ChangeSetName"].as_str().unwrap().starts_with("vmpush-ds-"),
+        "{body}"
+    );
+    // signed with the account's Marketplace keys, never its image keys
+    let requests = stack.marketplace_requests().await;
+    assert!(
+        requests
+            .iter()
+            .all(|r| r["signer"] == auth["AWS_MARKETPLACE_ACCESS_KEY"]),
+        "{requests:?}"
+    );
+    let mkt = &d["marketplace"];
+    assert_eq!(
+        (&mkt["entity"], &mkt["title"], &mkt["existing"], &mkt["change_type"]),
+        (&json!(PRODUCT), &json!("9.0 20250101-10"), &json!(false), &json!("AddDeliveryOptions"))
+    );
+    let change_set = mkt["change_set"].as_str().unwrap();
+    assert!(
+        requests.iter().any(|r| r["path"] == "/DescribeChangeSet"
+            && r["query"].as_str().unwrap().contains(change_set)),
+        "{change_set}"
+    );
+    // the AMI: private (its accounts only), tagged with its release date
+    let described = stack.aws_as(
+        Some(seller),
+        &["ec2", "describe-images", "--region", "us-east-1", "--image-ids", &ami],
+    );
+    let image = &described["Images"][0];
+    let released = tag(image, "release_date").unwrap();
+    assert!(
+        released.len() == 18 && &released[10..12] == "::" && &released[14..16] == "::",
+        "{released}"
+    );
+    assert_eq!(
+        launch_permissions_as(&stack, Some(seller), "us-east-1", &ami),
+        ["425685993791", "684062674729"]
+    );
+    // the killed call was retried and opened no second change set
+    let invocations = stack.invocations().await;
+    assert_eq!(
+        invocations.iter().filter(|i| !i["killed"].is_null()).count(),
+        1
+    );
+    stack.kills(&json!({"rules": []})).await;
+
+    // WHEN the same image is pushed again
+    let (code, again, stderr) =
+        marketplace_push(&stack, &mapping, ("9.0", "10", 21), "mkt-2").await;
+    // THEN the version is there: nothing is started
+    assert_eq!(code, 0, "{stderr}");
+    let d = &again["destinations"][0];
+    assert_eq!((&d["state"], &d["ami"]), (&json!("PUSHED"), &json!(ami)));
+    assert_eq!(d["marketplace"]["existing"], true);
+    assert_eq!(stack.started_change_sets().await.len(), 1);
+
+    // WHEN the next change set on the product fails
+    stack
+        .marketplace_control(
+            "fail",
+            &json!({"entity": PRODUCT, "code": "INVALID_INPUT", "message": "UsageInstructions are too short"}),
+        )
+        .await;
+    let (code, failed, _) = marketplace_push(&stack, &mapping, ("9.1", "3", 22), "mkt-3").await;
+    // THEN that destination is NOTPUSHED with the change set's error details
+    assert_ne!(code, 0);
+    let d = &failed["destinations"][0];
+    assert_eq!((&failed["state"], &d["state"]), (&json!("FAILED"), &json!("NOTPUSHED")));
+    let error = d["error"].as_str().unwrap();
+    assert!(
+        error.contains("failed with code CLIENT_ERROR: INVALID_INPUT: UsageInstructions are too short"),
+        "{error}"
+    );
+
+    // WHEN another seller's change set locks the product for 3 polls, and the push restricts
+    // older versions (one minor per major)
+    stack
+        .marketplace_control("lock", &json!({"entity": PRODUCT, "polls": 3}))
+        .await;
+    let restricting = marketplace_mapping(&stack, "restrict.yaml", |entity| {
+        let dest = &mut entity["mappings"]["aws-na"]["destinations"][0];
+        dest["restrict_version"] = json!(true);
+        dest["restrict_minor"] = json!(1);
+    });
+    let lists = async || {
+        let requests = stack.marketplace_requests().await;
+        requests.iter().filter(|r| r["path"] == "/ListChangeSets").count()
+    };
+    let lists_before = lists().await;
+    let before = stack.started_change_sets().await.len();
+    let (code, restricted, stderr) =
+        marketplace_push(&stack, &restricting, ("9.2", "1", 23), "mkt-4").await;
+    // THEN it waits, adds 9.2, restricts 9.0 and deletes its AMI and snapshot
+    assert_eq!(code, 0, "{stderr}");
+    let d = &restricted["destinations"][0];
+    assert_eq!(d["state"], "PUSHED", "{d}");
+    let started = stack.started_change_sets().await;
+    let kinds: Vec<&str> = started[before..]
+        .iter()
+        .map(|b| b["ChangeSet"][0]["ChangeType"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["AddDeliveryOptions", "RestrictDeliveryOptions"]);
+    let restriction = &started[before + 1]["ChangeSet"][0];
+    let details: Value = serde_json::from_str(restriction["Details"].as_str().unwrap()).unwrap();
+    assert_eq!(details["DeliveryOptionIds"], d["marketplace"]["restricted"]);
+    assert_eq!(details["DeliveryOptionIds"].as_array().unwrap().len(), 1);
+    assert_eq!(d["marketplace"]["deleted_amis"], json!([ami]));
+    let gone = stack.aws_as(
+        Some(seller),
+        &["ec2", "describe-images", "--region", "us-east-1", "--owners", "self"],
+    );
+    let names: Vec<&str> = gone["Images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|i| i["Name"].as_str())
+        .collect();
+    assert!(!names.contains(&name), "{names:?}");
+    assert_eq!(d["marketplace"]["deleted_snapshots"].as_array().unwrap().len(), 1);
+    // 3 locked polls, then one before each of the two change sets
+    assert_eq!(lists().await - lists_before, 5);
+
+    // WHEN a version title is kept across respins and the destination says overwrite
+    let titled = |overwrite: bool| {
+        move |entity: &mut Value| {
+            entity["meta"]["marketplace_title_template"] = json!("{version} stable");
+            entity["mappings"]["aws-na"]["destinations"][0]["overwrite"] = json!(overwrite);
+        }
+    };
+    let first = marketplace_mapping(&stack, "titled.yaml", titled(false));
+    let (code, _, stderr) = marketplace_push(&stack, &first, ("9.3", "1", 24), "mkt-5").await;
+    assert_eq!(code, 0, "{stderr}");
+    let overwriting = marketplace_mapping(&stack, "overwrite.yaml", titled(true));
+    let (code, updated, stderr) =
+        marketplace_push(&stack, &overwriting, ("9.3", "2", 25), "mkt-6").await;
+    // THEN the second updates the version of that title, by its delivery option id
+    assert_eq!(code, 0, "{stderr}");
+    let started = stack.started_change_sets().await;
+    let last = &started.last().unwrap()["ChangeSet"][0];
+    assert_eq!(last["ChangeType"], "UpdateDeliveryOptions");
+    let entity = stack
+        .get_json(&format!(
+            "{}/DescribeEntity?catalog=AWSMarketplace&entityId={PRODUCT}",
+            stack.var("VMPUSH_MARKETPLACE_URL")
+        ))
+        .await;
+    let stable = entity["DetailsDocument"]["Versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["VersionTitle"] == "9.3 stable")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        last["DetailsDocument"]["DeliveryOptions"][0]["Id"],
+        stable["DeliveryOptions"][0]["Id"]
+    );
+    assert_eq!(
+        stable["Sources"][0]["Image"],
+        updated["destinations"][0]["ami"]
+    );
+    assert_eq!(updated["destinations"][0]["state"], "PUSHED");
+}

@@ -15,7 +15,7 @@ use aws_config::SdkConfig;
 use aws_config::sts::AssumeRoleProvider;
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::SharedCredentialsProvider;
-use vmpush_domain::inputs::credentials::{Auth, AwsIdentity, CredentialSet};
+use vmpush_domain::inputs::credentials::{Auth, AwsIdentity, CredentialSet, KeyUse};
 use vmpush_domain::steps::StepError;
 
 use crate::secrets::CredentialSource;
@@ -28,8 +28,8 @@ const PROVIDER_NAME: &str = "vmpush-credentials";
 pub struct Identities {
     base: SdkConfig,
     credentials: Option<CredentialSet>,
-    /// The provider built per alias (`None`: the function's own).
-    providers: Mutex<HashMap<String, Option<SharedCredentialsProvider>>>,
+    /// The provider built per alias and key use (`None`: the function's own).
+    providers: Mutex<HashMap<(String, KeyUse), Option<SharedCredentialsProvider>>>,
 }
 
 /// An STS role session name for an alias (`[\w+=,.@-]{2,64}`).
@@ -77,8 +77,18 @@ impl Identities {
             .await
     }
 
-    /// The SDK configuration that acts as `alias` in `region`.
+    /// The SDK configuration that acts as `alias` in `region` for EC2 and S3.
     pub async fn config(&self, alias: &str, region: &str) -> Result<SdkConfig, StepError> {
+        self.config_for(alias, region, KeyUse::Images).await
+    }
+
+    /// The SDK configuration that acts as `alias` in `region` with the keys of `use_`.
+    pub async fn config_for(
+        &self,
+        alias: &str,
+        region: &str,
+        use_: KeyUse,
+    ) -> Result<SdkConfig, StepError> {
         let regional = self
             .base
             .to_builder()
@@ -88,13 +98,13 @@ impl Identities {
             .providers
             .lock()
             .ok()
-            .and_then(|p| p.get(alias).cloned());
+            .and_then(|p| p.get(&(alias.to_string(), use_)).cloned());
         let provider = match known {
             Some(provider) => provider,
             None => {
-                let provider = self.provider(alias, &regional).await?;
+                let provider = self.provider(alias, &regional, use_).await?;
                 if let Ok(mut providers) = self.providers.lock() {
-                    providers.insert(alias.to_string(), provider.clone());
+                    providers.insert((alias.to_string(), use_), provider.clone());
                 }
                 provider
             }
@@ -105,11 +115,26 @@ impl Identities {
         })
     }
 
+    /// `AWS_ACCESS_ROLE_ARN` of `alias`: the role AWS Marketplace reads its AMIs with.
+    pub fn access_role_arn(&self, alias: &str) -> Result<String, StepError> {
+        let missing = || {
+            StepError::invalid(format!(
+                "credentials of {alias}: AWS_ACCESS_ROLE_ARN is needed to publish an AWS Marketplace version"
+            ))
+        };
+        let set = self.credentials.as_ref().ok_or_else(missing)?;
+        match set.get(alias)? {
+            Auth::Aws(aws) if !aws.access_role_arn.is_empty() => Ok(aws.access_role_arn.clone()),
+            _ => Err(missing()),
+        }
+    }
+
     /// The credentials provider of `alias`; `None` for the function's own.
     async fn provider(
         &self,
         alias: &str,
         regional: &SdkConfig,
+        use_: KeyUse,
     ) -> Result<Option<SharedCredentialsProvider>, StepError> {
         let Some(set) = &self.credentials else {
             return Ok(None);
@@ -131,7 +156,7 @@ impl Identities {
                 PROVIDER_NAME,
             ))
         };
-        Ok(match aws.identity() {
+        Ok(match aws.identity_for(use_) {
             AwsIdentity::Own => None,
             AwsIdentity::Keys { access_key, secret } => Some(keys(&access_key, secret.expose())),
             AwsIdentity::Role {
@@ -218,6 +243,41 @@ mod tests {
         );
         let debug = format!("{identities:?}");
         assert!(!debug.contains("gov-secret") && !debug.contains("us-secret"));
+    }
+
+    #[tokio::test]
+    async fn marketplace_calls_sign_with_the_marketplace_keys() {
+        let base = canned::always(500, "").await;
+        let identities = Identities::new(
+            &base,
+            Some(set(
+                r#"{"AWS_IMAGE_ACCESS_KEY": "AKIAGOV", "AWS_IMAGE_SECRET_ACCESS": "gov-secret", "AWS_MARKETPLACE_ACCESS_KEY": "AKIAMKT", "AWS_MARKETPLACE_SECRET_ACCESS": "mkt-secret", "AWS_ACCESS_ROLE_ARN": "arn:aws-us-gov:iam::222222222222:role/ingest"}"#,
+            )),
+        );
+        let images = identities
+            .config("aws-us-gov-storage", "us-gov-west-1")
+            .await
+            .unwrap();
+        let seller = identities
+            .config_for("aws-us-gov-storage", "us-east-1", KeyUse::Marketplace)
+            .await
+            .unwrap();
+        assert_eq!(access_key(&images).await, "AKIAGOV");
+        assert_eq!(access_key(&seller).await, "AKIAMKT");
+        assert_eq!(
+            identities.access_role_arn("aws-us-gov-storage").unwrap(),
+            "arn:aws-us-gov:iam::222222222222:role/ingest"
+        );
+        // an account without one cannot publish a version
+        let err = identities.access_role_arn("aws-us-storage").unwrap_err();
+        assert!(err.message.contains("AWS_ACCESS_ROLE_ARN"), "{err}");
+        // no keys for the Marketplace: the function's own role
+        let own = access_key(&base).await;
+        let us = identities
+            .config_for("aws-us-storage", "us-east-1", KeyUse::Marketplace)
+            .await
+            .unwrap();
+        assert_eq!(access_key(&us).await, own);
     }
 
     #[tokio::test]

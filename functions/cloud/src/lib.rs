@@ -12,6 +12,8 @@ pub mod ec2;
 pub mod identity;
 #[cfg(feature = "lambda")]
 pub mod lambda;
+#[cfg(feature = "marketplace")]
+pub mod marketplace;
 #[cfg(feature = "api")]
 pub mod push_api;
 pub mod rhsm;

@@ -29,6 +29,16 @@ pub struct Recorded {
     pub body: Value,
     /// Status answered.
     pub status: u16,
+    /// The access key id a SigV4-signed request was signed with (never the signature).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signer: Option<String>,
+}
+
+/// The access key id of a SigV4 `Authorization` header (`... Credential=<key>/<scope>, ...`).
+fn signer(parts: &axum::http::request::Parts) -> Option<String> {
+    let header = parts.headers.get("authorization")?.to_str().ok()?;
+    let credential = header.split("Credential=").nth(1)?;
+    credential.split('/').next().map(str::to_string)
 }
 
 /// How a fake answers an injected fault.
@@ -153,6 +163,7 @@ pub async fn record(State(control): State<Control>, request: Request, next: Next
         query: parts.uri.query().unwrap_or("").to_string(),
         body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
         status: 0,
+        signer: signer(&parts),
     };
     let response = match control.draw_fault(parts.method.as_str()) {
         Some(FaultKind::Throttle) => control.error(

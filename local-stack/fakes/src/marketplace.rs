@@ -12,7 +12,14 @@
 //!   `RestrictDeliveryOptions`.
 //!
 //! A change fails (not the request) when its AMI id does not start with `ami-`, when its
-//! version title already exists, or when a delivery option id is unknown.
+//! version title already exists, or when a delivery option id is unknown. A token used again
+//! with another request is refused (`ValidationException`), as an idempotency token is.
+//!
+//! Controls for tests (besides the shared `/_fake/*`):
+//! - `POST /_fake/lock {"entity", "polls"}`: another seller's change set holds the entity for
+//!   the next `polls` `ListChangeSets` or `StartChangeSet` calls naming it;
+//! - `POST /_fake/fail {"entity", "code", "message"}`: the next change set on the entity
+//!   fails with that error detail.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -99,7 +106,27 @@ struct Store {
     entities: Map<String, Value>,
     change_sets: BTreeMap<String, ChangeSet>,
     counter: u64,
+    /// Entity → calls it stays locked for by someone else's change set.
+    locks: BTreeMap<String, u32>,
+    /// Entity → the error detail its next change set fails with.
+    failures: BTreeMap<String, Value>,
 }
+
+impl Store {
+    /// Whether `entity` is held by the test's foreign change set; counts the call.
+    fn locked(&mut self, entity: &str) -> bool {
+        match self.locks.get_mut(entity) {
+            Some(n) if *n > 0 => {
+                *n -= 1;
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
+/// The id of the foreign change set a lock shows.
+const LOCK_CHANGE_SET: &str = "cslocked0000000000000000";
 
 #[derive(Clone)]
 struct Marketplace {
@@ -157,6 +184,8 @@ pub fn router(config: MarketplaceConfig, faults: FaultConfig) -> Router {
         .route("/ListChangeSets", post(list_change_sets))
         .route("/DescribeEntity", get(describe_entity))
         .route("/_fake/entities/{id}", put(put_entity))
+        .route("/_fake/lock", post(lock_entity))
+        .route("/_fake/fail", post(fail_entity))
         .with_state(state)
         .merge(control::routes(control.clone(), reset))
         .layer(middleware::from_fn_with_state(control, control::record))
@@ -229,6 +258,14 @@ async fn start_change_set(State(mp): State<Marketplace>, Json(body): Json<Value>
             .values()
             .find(|cs| cs.token.as_ref() == Some(t))
     }) {
+        if existing.changes != changes || existing.intent != intent {
+            let message = format!(
+                "ClientRequestToken {} was already used with a different request (change set {})",
+                token.as_deref().unwrap_or_default(),
+                existing.id
+            );
+            return mp.fail(StatusCode::UNPROCESSABLE_ENTITY, "ValidationException", message);
+        }
         return reply(
             StatusCode::OK,
             json!({"ChangeSetId": existing.id, "ChangeSetArn": existing.arn()}),
@@ -241,12 +278,16 @@ async fn start_change_set(State(mp): State<Marketplace>, Json(body): Json<Value>
             Err((status, kind, message)) => return mp.fail(status, kind, message),
         }
     }
-    let locking: Vec<String> = store
+    let mut locking: Vec<String> = store
         .change_sets
         .values()
         .filter(|cs| cs.open() && cs.entity_ids().iter().any(|e| ids.contains(e)))
         .map(|cs| cs.id.clone())
         .collect();
+    let held = ids.iter().filter(|e| store.locked(e)).count();
+    if held > 0 {
+        locking.push(LOCK_CHANGE_SET.into());
+    }
     if !locking.is_empty() {
         return mp.fail(
             StatusCode::LOCKED,
@@ -390,6 +431,8 @@ fn advance(store: &mut Store, id: &str, polls: u32) {
         entities,
         change_sets,
         counter,
+        failures,
+        ..
     } = store;
     let Some(cs) = change_sets.get_mut(id) else {
         return;
@@ -411,6 +454,11 @@ fn advance(store: &mut Store, id: &str, polls: u32) {
     let mut failed = false;
     for (i, change) in cs.changes.iter().enumerate() {
         let id = change["Entity"]["Identifier"].as_str().unwrap_or("");
+        if let Some(detail) = failures.remove(id) {
+            cs.errors[i].push(detail);
+            failed = true;
+            continue;
+        }
         let Some(entity) = staged.get_mut(id) else {
             continue;
         };
@@ -488,8 +536,22 @@ async fn list_change_sets(State(mp): State<Marketplace>, Json(body): Json<Value>
             (f["Name"].as_str().unwrap_or("").to_string(), values)
         })
         .collect();
-    let store = mp.store();
-    let summaries: Vec<Value> = store
+    let mut store = mp.store();
+    let entity_filter: Vec<String> = filters
+        .iter()
+        .filter(|(name, _)| name == "EntityId")
+        .flat_map(|(_, values)| values.clone())
+        .collect();
+    let held: Vec<String> = entity_filter
+        .into_iter()
+        .filter(|e| store.locked(e))
+        .collect();
+    let status_ok = |status: &str| {
+        filters
+            .iter()
+            .all(|(name, values)| name != "Status" || values.iter().any(|v| v == status))
+    };
+    let mut summaries: Vec<Value> = store
         .change_sets
         .values()
         .filter(|cs| {
@@ -505,6 +567,10 @@ async fn list_change_sets(State(mp): State<Marketplace>, Json(body): Json<Value>
                    "EndTime": cs.end, "Status": cs.status, "EntityIdList": cs.entity_ids()})
         })
         .collect();
+    if !held.is_empty() && status_ok("APPLYING") {
+        summaries.push(json!({"ChangeSetId": LOCK_CHANGE_SET, "ChangeSetName": "another seller's change",
+            "Status": "APPLYING", "EntityIdList": held}));
+    }
     reply(StatusCode::OK, json!({"ChangeSetSummaryList": summaries}))
 }
 
@@ -548,5 +614,30 @@ async fn put_entity(
         );
     }
     mp.store().entities.insert(id, entity);
+    reply(StatusCode::NO_CONTENT, Value::Null)
+}
+
+#[derive(Deserialize)]
+struct LockRequest {
+    entity: String,
+    polls: u32,
+}
+
+async fn lock_entity(State(mp): State<Marketplace>, Json(r): Json<LockRequest>) -> Response {
+    mp.store().locks.insert(r.entity, r.polls);
+    reply(StatusCode::NO_CONTENT, Value::Null)
+}
+
+#[derive(Deserialize)]
+struct FailRequest {
+    entity: String,
+    code: String,
+    message: String,
+}
+
+async fn fail_entity(State(mp): State<Marketplace>, Json(r): Json<FailRequest>) -> Response {
+    mp.store()
+        .failures
+        .insert(r.entity, error(&r.code, r.message));
     reply(StatusCode::NO_CONTENT, Value::Null)
 }

@@ -637,3 +637,58 @@ mod mutual_tls {
         );
     }
 }
+
+#[tokio::test]
+async fn marketplace_locks_fails_and_refuses_a_reused_token_on_request() {
+    let base = serve(marketplace::router(
+        marketplace::MarketplaceConfig::default(),
+        FaultConfig::default(),
+    ))
+    .await;
+    let c = Client::new();
+    let entity = marketplace::DEFAULT_ENTITY;
+    let post = |path: &str, body: Value| {
+        let request = c.post(format!("{base}{path}")).json(&body);
+        async move { json_of(request.send().await.unwrap()).await }
+    };
+    let open = json!({"Catalog": "AWSMarketplace", "FilterList": [
+        {"Name": "EntityId", "ValueList": [entity]}, {"Name": "Status", "ValueList": ["APPLYING", "PREPARING"]}]});
+    // GIVEN the entity locked for 2 polls
+    assert_eq!(
+        post("/_fake/lock", json!({"entity": entity, "polls": 2})).await.0,
+        StatusCode::NO_CONTENT
+    );
+    // THEN a listing shows the foreign change set, a start is refused, then it is free
+    let (_, listed) = post("/ListChangeSets", open.clone()).await;
+    assert_eq!(listed["ChangeSetSummaryList"][0]["Status"], "APPLYING");
+    let (status, refused) = post("/StartChangeSet", add_version(entity, "9.4 a", "ami-1", None)).await;
+    assert_eq!(status, StatusCode::LOCKED, "{refused}");
+    let (_, listed) = post("/ListChangeSets", open.clone()).await;
+    assert_eq!(listed["ChangeSetSummaryList"], json!([]));
+
+    // GIVEN a failure asked for
+    post(
+        "/_fake/fail",
+        json!({"entity": entity, "code": "INVALID_INPUT", "message": "too short"}),
+    )
+    .await;
+    let (_, started) = post("/StartChangeSet", add_version(entity, "9.4 b", "ami-2", Some("tok-a"))).await;
+    let id = started["ChangeSetId"].as_str().unwrap().to_string();
+    let statuses = futures_statuses(&c, &base, &id, 3).await;
+    assert_eq!(statuses, ["PREPARING", "APPLYING", "FAILED"]);
+    let failed = describe(&c, &base, &id).await;
+    assert_eq!(
+        failed["ChangeSet"][0]["ErrorDetailList"],
+        json!([{"ErrorCode": "INVALID_INPUT", "ErrorMessage": "too short"}])
+    );
+
+    // WHEN the token is used again: the same request gets the same change set, another is refused
+    let (_, same) = post("/StartChangeSet", add_version(entity, "9.4 b", "ami-2", Some("tok-a"))).await;
+    assert_eq!(same["ChangeSetId"], id.as_str());
+    let (status, other) = post("/StartChangeSet", add_version(entity, "9.4 c", "ami-3", Some("tok-a"))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{other}");
+    assert!(
+        other["message"].as_str().unwrap().contains("already used with a different request"),
+        "{other}"
+    );
+}

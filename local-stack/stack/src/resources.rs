@@ -5,7 +5,8 @@
 //! function (invokes reach `cargo lambda watch`), the push state machine from the very
 //! `statemachine/push.asl.json` the template deploys, with local substitutions, and the push
 //! API (`POST /pushes`, `GET /pushes/{id}`, IAM auth) served by the moto launcher, and the
-//! stack's three accounts ([`ACCOUNTS`]) with their credentials file.
+//! stack's four accounts ([`ACCOUNTS`]: three storage accounts, one per partition, and the
+//! Marketplace seller `aws-na`) with their credentials file.
 
 use std::process::Command;
 
@@ -20,8 +21,9 @@ use crate::{ACCOUNT, REGION, STAGING_BUCKET, STATE_MACHINE_NAME};
 /// The stack's AWS accounts: alias, moto account id and home region, one per partition. Each
 /// gets an IAM user whose key moto maps to the account; their pubtools credentials documents
 /// are written to [`Layout::credentials_file`] (`VMPUSH_LOCAL_CREDENTIALS`).
-pub const ACCOUNTS: [(&str, &str, &str); 3] = [
+pub const ACCOUNTS: [(&str, &str, &str); 4] = [
     ("aws-us-storage", "111111111111", "us-east-1"),
+    ("aws-na", "444444444444", "us-east-1"),
     ("aws-us-gov-storage", "222222222222", "us-gov-west-1"),
     ("aws-china-storage", "333333333333", "cn-north-1"),
 ];
@@ -52,7 +54,7 @@ pub fn api_url(endpoint: &str) -> String {
 
 /// The functions: binary (and function) name, and the stem of its ASL substitution
 /// (`${<stem>FunctionArn}`).
-pub const FUNCTIONS: [(&str, &str); 10] = [
+pub const FUNCTIONS: [(&str, &str); 11] = [
     ("vmpush-start-push", "StartPush"),
     ("vmpush-push-status", "PushStatus"),
     ("vmpush-resolve-mapping", "ResolveMapping"),
@@ -60,6 +62,7 @@ pub const FUNCTIONS: [(&str, &str); 10] = [
     ("vmpush-import-snapshot", "ImportSnapshot"),
     ("vmpush-copy-regions", "CopyRegions"),
     ("vmpush-publish", "Publish"),
+    ("vmpush-marketplace-version", "MarketplaceVersion"),
     ("vmpush-rhsm-update", "RhsmUpdate"),
     ("vmpush-summarize", "Summarize"),
     ("vmpush-sns-notify", "SnsNotify"),
@@ -67,11 +70,13 @@ pub const FUNCTIONS: [(&str, &str); 10] = [
 
 /// The state machine's settings on the local stack (the template's parameters): short polls,
 /// the same time budget of two hours for imports.
-pub const SETTINGS: [(&str, &str); 7] = [
+pub const SETTINGS: [(&str, &str); 9] = [
     ("ImportPollSeconds", "1"),
     ("ImportMaxPolls", "7200"),
     ("CopyPollSeconds", "1"),
     ("CopyMaxPolls", "7200"),
+    ("MarketplacePollSeconds", "1"),
+    ("MarketplaceMaxPolls", "600"),
     ("MapConcurrency", "8"),
     ("PublicSnapshot", "false"),
     ("NotifyPerFailure", "false"),

@@ -276,6 +276,35 @@ impl TestStack {
         .await;
     }
 
+    /// The requests the Marketplace Catalog fake received since its last reset (method, path,
+    /// query, body, status, signer).
+    pub async fn marketplace_requests(&self) -> Vec<Value> {
+        let url = format!("{}/_fake/requests", self.var("VMPUSH_MARKETPLACE_URL"));
+        match self.get_json(&url).await {
+            Value::Array(requests) => requests,
+            other => panic!("{url}: {other}"),
+        }
+    }
+
+    /// The `StartChangeSet` bodies the Marketplace fake accepted since its last reset.
+    pub async fn started_change_sets(&self) -> Vec<Value> {
+        let mut requests = self.marketplace_requests().await;
+        requests.retain(|r| r["path"] == "/StartChangeSet" && r["status"] == 200);
+        requests.into_iter().map(|r| r["body"].clone()).collect()
+    }
+
+    /// Posts to one of the Marketplace fake's controls: `entities/<id>` (PUT), `lock`,
+    /// `fail`, `reset` (see the fake).
+    pub async fn marketplace_control(&self, control: &str, body: &Value) {
+        let method = if control.starts_with("entities/") {
+            reqwest::Method::PUT
+        } else {
+            reqwest::Method::POST
+        };
+        let url = format!("{}/_fake/{control}", self.var("VMPUSH_MARKETPLACE_URL"));
+        self.send(method, &url, Some(body)).await;
+    }
+
     async fn send(&self, method: reqwest::Method, url: &str, body: Option<&Value>) {
         let mut request = self.client().request(method.clone(), url);
         if let Some(body) = body {

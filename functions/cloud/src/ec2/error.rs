@@ -124,6 +124,20 @@ pub(super) enum Error {
         region: String,
         source: SdkFailure,
     },
+
+    #[snafu(display("DescribeImages {image_id} in {region}: {source}"))]
+    DescribeImage {
+        image_id: String,
+        region: String,
+        source: SdkFailure,
+    },
+
+    #[snafu(display("DeregisterImage {image_id} in {region}: {source}"))]
+    DeregisterImage {
+        image_id: String,
+        region: String,
+        source: SdkFailure,
+    },
 }
 
 impl From<Error> for StepError {

@@ -1,4 +1,5 @@
-//! AMIs and their permissions in one region: the publish step's adapter.
+//! AMIs and their permissions in one region: the publish step's adapter, and the AMIs of
+//! Marketplace versions (marketplace-version's).
 
 use aws_sdk_ec2::Client;
 use aws_sdk_ec2::types::{
@@ -9,7 +10,9 @@ use aws_sdk_ec2::types::{
 };
 use snafu::{IntoError, OptionExt, ResultExt};
 use tracing::{info, instrument};
-use vmpush_domain::ports::{Image, Images, LaunchPermissions, RegisterRequest, Registered};
+use vmpush_domain::ports::{
+    Image, Images, LaunchPermissions, OwnedImage, ProductImages, RegisterRequest, Registered,
+};
 use vmpush_domain::steps::StepError;
 
 use super::{create_tags, error, tag_specification};
@@ -284,5 +287,90 @@ impl Images for Ec2Images {
                 region: &self.region,
             })?;
         Ok(out.image_block_public_access_state() == Some("block-new-sharing"))
+    }
+}
+
+/// Whether a failure says the resource is not there (any more).
+fn gone(failure: &crate::aws::SdkFailure) -> bool {
+    failure.code().ends_with(".NotFound") || failure.code().ends_with(".Malformed")
+}
+
+impl ProductImages for Ec2Images {
+    #[instrument(skip(self))]
+    async fn image(&self, id: &str) -> Result<Option<OwnedImage>, StepError> {
+        let sent = self
+            .client
+            .describe_images()
+            .owners("self")
+            .image_ids(id)
+            .send()
+            .await
+            .failure();
+        let out = match sent {
+            Ok(out) => out,
+            Err(failure) if gone(&failure) => return Ok(None),
+            Err(failure) => {
+                return Err(error::DescribeImageSnafu {
+                    image_id: id,
+                    region: &self.region,
+                }
+                .into_error(failure)
+                .into());
+            }
+        };
+        Ok(out
+            .images()
+            .iter()
+            .find(|i| i.image_id() == Some(id) && i.state().is_none_or(|s| s.as_str() != "deregistered"))
+            .map(|i| OwnedImage {
+                id: id.to_string(),
+                snapshots: i
+                    .block_device_mappings()
+                    .iter()
+                    .filter_map(|m| m.ebs().and_then(|e| e.snapshot_id()).map(str::to_string))
+                    .collect(),
+                tags: i
+                    .tags()
+                    .iter()
+                    .map(|t| {
+                        (
+                            t.key().unwrap_or_default().to_string(),
+                            t.value().unwrap_or_default().to_string(),
+                        )
+                    })
+                    .collect(),
+            }))
+    }
+
+    async fn tag_image(&self, id: &str, tags: &[(String, String)]) -> Result<(), StepError> {
+        create_tags(&self.client, id, tags).await
+    }
+
+    #[instrument(skip(self))]
+    async fn deregister(&self, id: &str) -> Result<(), StepError> {
+        match self.client.deregister_image().image_id(id).send().await.failure() {
+            Ok(_) => Ok(()),
+            Err(failure) if gone(&failure) => Ok(()),
+            Err(failure) => Err(error::DeregisterImageSnafu {
+                image_id: id,
+                region: &self.region,
+            }
+            .into_error(failure)
+            .into()),
+        }
+    }
+
+    #[instrument(skip(self))]
+    async fn delete_snapshot(&self, id: &str) -> Result<(), StepError> {
+        match self.client.delete_snapshot().snapshot_id(id).send().await.failure() {
+            Ok(_) => Ok(()),
+            Err(failure) if gone(&failure) => Ok(()),
+            Err(failure) => Err(error::DeleteSnapshotSnafu {
+                snapshot_id: id,
+                region: &self.region,
+            }
+            .into_error(failure)
+            .into()),
+        }
     }
 }

@@ -116,17 +116,30 @@ pub enum AwsIdentity {
     },
 }
 
+/// Which keys of an AWS credentials document a call is made with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum KeyUse {
+    /// EC2 and S3: `AWS_IMAGE_ACCESS_KEY` / `AWS_IMAGE_SECRET_ACCESS`.
+    Images,
+    /// The Marketplace Catalog: `AWS_MARKETPLACE_ACCESS_KEY` / `AWS_MARKETPLACE_SECRET_ACCESS`.
+    Marketplace,
+}
+
 impl AwsAuth {
-    /// The identity the account acts with: its role when it names one, else its keys when
-    /// they are not empty, else the function's own role.
+    /// The identity the account's EC2 and S3 calls act with ([`AwsAuth::identity_for`]).
     pub fn identity(&self) -> AwsIdentity {
-        let keys = (!self.image_access_key.is_empty() && !self.image_secret_access.0.is_empty())
-            .then(|| {
-                (
-                    self.image_access_key.clone(),
-                    self.image_secret_access.clone(),
-                )
-            });
+        self.identity_for(KeyUse::Images)
+    }
+
+    /// The identity the account's calls of one use act with: its role when it names one
+    /// (assumed from that use's keys when they are not empty), else those keys when they are
+    /// not empty, else the function's own role.
+    pub fn identity_for(&self, use_: KeyUse) -> AwsIdentity {
+        let (key, secret) = match use_ {
+            KeyUse::Images => (&self.image_access_key, &self.image_secret_access),
+            KeyUse::Marketplace => (&self.marketplace_access_key, &self.marketplace_secret_access),
+        };
+        let keys = (!key.is_empty() && !secret.0.is_empty()).then(|| (key.clone(), secret.clone()));
         match (&self.assume_role_arn, keys) {
             (Some(arn), keys) => AwsIdentity::Role {
                 arn: arn.clone(),

@@ -201,7 +201,7 @@ pub struct BillingCodes {
 }
 
 /// `AmiSecurityGroup`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct SecurityGroup {
     /// First port.
     pub from_port: i64,
@@ -214,7 +214,7 @@ pub struct SecurityGroup {
 }
 
 /// `AmiAccessEndpointUrl`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct AccessEndpointUrl {
     /// Port.
     pub port: i64,

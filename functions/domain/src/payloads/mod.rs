@@ -12,12 +12,14 @@
 //! | copy-regions | [`CopyInput`] | [`CopyOutput`] |
 //! | publish | [`PublishInput`] | [`PublishOutput`] |
 //! | rhsm-update | [`RhsmInput`] | [`RhsmOutput`] |
+//! | marketplace-version | [`VersionInput`] | [`VersionOutput`] |
 //! | summarize | [`SummaryInput`] | [`SummaryOutput`] |
 //! | sns-notify | [`NotifyInput`] | [`NotifyOutput`] |
 //! | push-status | `GET /pushes/{id}` | [`PushStatus`] |
 
 mod copy_regions;
 mod import_snapshot;
+mod marketplace_version;
 mod publish;
 mod push_status;
 mod rhsm_update;
@@ -28,6 +30,7 @@ mod upload;
 
 pub use copy_regions::*;
 pub use import_snapshot::*;
+pub use marketplace_version::*;
 pub use publish::*;
 pub use push_status::*;
 pub use rhsm_update::*;

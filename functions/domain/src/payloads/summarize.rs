@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::marketplace_version::VersionOutput;
 use super::sns_notify::PushNotice;
 use crate::plan::worklist::WorkList;
 
@@ -54,6 +55,48 @@ pub struct DestinationResult {
     pub public: bool,
     /// Why it was not pushed.
     pub error: Option<String>,
+    /// What an AWS Marketplace destination's product got.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub marketplace: Option<MarketplaceResult>,
+}
+
+/// The product version of an AWS Marketplace destination, as the result reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MarketplaceResult {
+    /// The product entity.
+    pub entity: String,
+    /// The version title.
+    pub title: String,
+    /// Whether the version was there already (nothing started for it).
+    pub existing: bool,
+    /// `AddDeliveryOptions` or `UpdateDeliveryOptions`, when a change set was started.
+    pub change_type: Option<String>,
+    /// The version's change set.
+    pub change_set: Option<String>,
+    /// The restriction's change set.
+    pub restrict_change_set: Option<String>,
+    /// Delivery options restricted.
+    pub restricted: Vec<String>,
+    /// AMIs of restricted versions, deregistered.
+    pub deleted_amis: Vec<String>,
+    /// Their snapshots, deleted.
+    pub deleted_snapshots: Vec<String>,
+}
+
+impl From<&VersionOutput> for MarketplaceResult {
+    fn from(v: &VersionOutput) -> Self {
+        MarketplaceResult {
+            entity: v.entity.clone(),
+            title: v.title.clone(),
+            existing: v.existing,
+            change_type: v.change_type.clone(),
+            change_set: v.change_set.clone(),
+            restrict_change_set: v.restrict_change_set.clone(),
+            restricted: v.restricted.clone(),
+            deleted_amis: v.deleted_amis.clone(),
+            deleted_snapshots: v.deleted_snapshots.clone(),
+        }
+    }
 }
 
 /// The result document.
@@ -106,6 +149,8 @@ pub enum Stage {
     Rhsm,
     /// Making the image public, after RHSM.
     Release,
+    /// Publishing it as an AWS Marketplace product version.
+    Marketplace,
 }
 
 /// A failed task as a `Catch` records it (`{"Error", "Cause"}`).
@@ -161,6 +206,9 @@ pub struct Outcome {
     /// Why, as the state machine caught it.
     #[serde(default)]
     pub failure: Option<TaskFailure>,
+    /// The Marketplace version step's last answer, for Marketplace destinations.
+    #[serde(default)]
+    pub marketplace: Option<VersionOutput>,
 }
 
 impl Outcome {

@@ -7,7 +7,9 @@ use serde_json::{Map, Value};
 use crate::error::{Error, Result};
 use crate::inputs::credentials::{Auth, AwsAuth, CloudProvider, CredentialSet, provider_for_alias};
 use crate::inputs::fields::Located;
-use crate::inputs::item::{BillingCodes, BuildInfo, Layout, Release};
+use crate::inputs::item::{
+    AccessEndpointUrl, BillingCodes, BuildInfo, Layout, Release, SecurityGroup,
+};
 use crate::inputs::starmap::Workflow;
 
 /// The workflows `vmpush plan --workflow` offers.
@@ -90,7 +92,7 @@ impl Default for PlanOptions {
 /// What the plan will ask the AWS Marketplace to do for a destination.
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct MarketplaceTarget {
-    /// Entity type, e.g. `AmiProduct`.
+    /// Entity type, e.g. `AmiProduct` (the change sets name `<type>@1.0`).
     pub entity_type: Option<String>,
     /// Replace the existing version with the same title.
     pub overwrite: bool,
@@ -100,6 +102,43 @@ pub struct MarketplaceTarget {
     pub restrict_major: Option<i64>,
     /// Minors to keep.
     pub restrict_minor: Option<i64>,
+    /// The product version the image becomes (AWS destinations).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<VersionRequest>,
+}
+
+/// A new version of an AWS Marketplace AMI product, as the reference fills it (spec §3.6.8):
+/// every template already formatted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct VersionRequest {
+    /// `VersionTitle`: `marketplace_title_template` over the release, else
+    /// `"<version> <YYYYMMDD>-<respin>"`.
+    pub title: String,
+    /// `ReleaseNotes`, `release_notes` over the version (`{major_minor}`, `{major_version}`,
+    /// `{minor_version}`).
+    pub release_notes: String,
+    /// `UsageInstructions`, formatted like the release notes.
+    pub usage_instructions: String,
+    /// `RecommendedInstanceType`.
+    #[serde(default)]
+    pub recommended_instance_type: Option<String>,
+    /// `AmiSource.UserName`.
+    #[serde(default)]
+    pub user_name: Option<String>,
+    /// `AmiSource.OperatingSystemName`: the first `-` part of the base product (or the
+    /// build name), upper case.
+    pub os_name: String,
+    /// `AmiSource.OperatingSystemVersion`: the base version, else the version.
+    pub os_version: String,
+    /// `AmiSource.ScanningPort`.
+    #[serde(default)]
+    pub scanning_port: Option<i64>,
+    /// `SecurityGroups`.
+    #[serde(default)]
+    pub security_groups: Vec<SecurityGroup>,
+    /// `AccessEndpointUrl`, when set.
+    #[serde(default)]
+    pub access_endpoint_url: Option<AccessEndpointUrl>,
 }
 
 /// One place an image goes to, with everything the pipeline needs to put it there.

@@ -8,35 +8,26 @@ use crate::inputs::item::{BillingCodes, PushItem};
 /// The default version template (`{major}.{minor}`).
 pub const DEFAULT_VERSION_TEMPLATE: &str = "{major}.{minor}";
 
-/// Formats a dotted version through a Python `str.format` template over `major`, `minor`,
-/// `patch` (by position) and `version` (the whole). A placeholder the version has no
-/// component for is an error, as Python's `KeyError` is.
-pub fn format_version(file: &str, field: &str, version: &str, template: &str) -> Result<String> {
-    let parts: Vec<&str> = version.split('.').collect();
-    let lookup = |name: &str| -> Result<&str> {
-        let index = match name {
-            "version" => return Ok(version),
-            "major" => 0,
-            "minor" => 1,
-            "patch" => 2,
-            other => {
-                return Err(Error::invalid(
-                    file,
-                    field,
-                    format!(
-                        "template '{template}' uses unknown placeholder {{{other}}} (known: major, minor, patch, version)"
-                    ),
-                ));
-            }
-        };
-        parts.get(index).copied().ok_or_else(|| {
-            Error::invalid(
-                file,
-                field,
-                format!("version '{version}' has no {name} component for template '{template}'"),
-            )
-        })
-    };
+/// A value a Python `str.format` placeholder is replaced with.
+#[derive(Debug, Clone, Copy)]
+pub enum FormatValue<'a> {
+    /// Text (`str`, `int` and `None` as Python prints them).
+    Text(&'a str),
+    /// A `datetime.date` given as `YYYYMMDD`: `{d}` prints `YYYY-MM-DD`, `{d:%Y%m%d}` takes
+    /// the `strftime` codes `%Y %m %d %y %j %%`.
+    Date(&'a str),
+}
+
+/// Formats `template` as Python's `str.format(**values)` does, for the placeholders `lookup`
+/// knows: `{{`/`}}` escapes, a single `}` and an unknown name are errors of `field` in `file`
+/// (Python's `ValueError` and `KeyError`), and format specs only for dates.
+pub fn python_format<'a>(
+    file: &str,
+    field: &str,
+    template: &str,
+    lookup: impl Fn(&str) -> Result<Option<FormatValue<'a>>>,
+) -> Result<String> {
+    let bad = |m: String| Error::invalid(file, field, m);
     let mut out = String::new();
     let mut chars = template.chars().peekable();
     while let Some(c) = chars.next() {
@@ -50,20 +41,113 @@ pub fn format_version(file: &str, field: &str, version: &str, template: &str) ->
                 out.push('}');
             }
             '{' => {
-                let name: String = chars.by_ref().take_while(|&c| c != '}').collect();
-                out.push_str(lookup(&name)?);
+                let mut inner = String::new();
+                let mut closed = false;
+                for c in chars.by_ref() {
+                    if c == '}' {
+                        closed = true;
+                        break;
+                    }
+                    inner.push(c);
+                }
+                if !closed {
+                    return Err(bad(format!("template '{template}' has a single '{{'")));
+                }
+                let (name, spec) = match inner.split_once(':') {
+                    Some((n, s)) => (n, Some(s)),
+                    None => (inner.as_str(), None),
+                };
+                let value = lookup(name)?.ok_or_else(|| {
+                    bad(format!(
+                        "template '{template}' uses unknown placeholder {{{name}}}"
+                    ))
+                })?;
+                match (value, spec.filter(|s| !s.is_empty())) {
+                    (FormatValue::Text(t), None) => out.push_str(t),
+                    (FormatValue::Date(d), spec) => out.push_str(&strftime(d, spec.unwrap_or("%Y-%m-%d")).ok_or_else(|| {
+                        bad(format!("template '{template}': {{{inner}}} is not a date format this tool knows (%Y %m %d %y %j %%)"))
+                    })?),
+                    (FormatValue::Text(_), Some(_)) => {
+                        return Err(bad(format!(
+                            "template '{template}': format specs are supported for dates only ({{{inner}}})"
+                        )));
+                    }
+                }
             }
-            '}' => {
-                return Err(Error::invalid(
-                    file,
-                    field,
-                    format!("template '{template}' has a single '}}'"),
-                ));
-            }
+            '}' => return Err(bad(format!("template '{template}' has a single '}}'"))),
             c => out.push(c),
         }
     }
     Ok(out)
+}
+
+/// `strftime` of a `YYYYMMDD` date for the codes [`python_format`] takes.
+fn strftime(date: &str, spec: &str) -> Option<String> {
+    let valid = date.len() == 8 && date.bytes().all(|b| b.is_ascii_digit());
+    if !valid {
+        return None;
+    }
+    let (y, m, d) = (&date[..4], &date[4..6], &date[6..]);
+    let mut out = String::new();
+    let mut chars = spec.chars();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            out.push(c);
+            continue;
+        }
+        match chars.next()? {
+            'Y' => out.push_str(y),
+            'm' => out.push_str(m),
+            'd' => out.push_str(d),
+            'y' => out.push_str(&y[2..]),
+            'j' => out.push_str(&format!("{:03}", day_of_year(y, m, d)?)),
+            '%' => out.push('%'),
+            _ => return None,
+        }
+    }
+    Some(out)
+}
+
+/// The day of the year of a date (1-based).
+fn day_of_year(y: &str, m: &str, d: &str) -> Option<u32> {
+    let (y, m, d): (u32, usize, u32) = (y.parse().ok()?, m.parse().ok()?, d.parse().ok()?);
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let days = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    if !(1..=12).contains(&m) || d == 0 || d > days[m - 1] {
+        return None;
+    }
+    Some(days[..m - 1].iter().sum::<u32>() + d)
+}
+
+/// Formats a dotted version through a Python `str.format` template over `major`, `minor`,
+/// `patch` (by position) and `version` (the whole). A placeholder the version has no
+/// component for is an error, as Python's `KeyError` is.
+pub fn format_version(file: &str, field: &str, version: &str, template: &str) -> Result<String> {
+    let parts: Vec<&str> = version.split('.').collect();
+    python_format(file, field, template, |name| {
+        let index = match name {
+            "version" => return Ok(Some(FormatValue::Text(version))),
+            "major" => 0,
+            "minor" => 1,
+            "patch" => 2,
+            other => {
+                return Err(Error::invalid(
+                    file,
+                    field,
+                    format!(
+                        "template '{template}' uses unknown placeholder {{{other}}} (known: major, minor, patch, version)"
+                    ),
+                ));
+            }
+        };
+        parts.get(index).map(|p| Some(FormatValue::Text(p))).ok_or_else(|| {
+            Error::invalid(
+                file,
+                field,
+                format!("version '{version}' has no {name} component for template '{template}'"),
+            )
+        })
+    })
 }
 
 /// Which naming the name follows.

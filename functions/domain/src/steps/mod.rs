@@ -6,6 +6,7 @@
 pub mod copy_regions;
 mod error;
 pub mod import_snapshot;
+pub mod marketplace_version;
 pub mod publish;
 pub mod push_status;
 pub mod resolve_mapping;
@@ -35,6 +36,10 @@ pub mod states {
     pub const COPY_REGIONS: &str = "CopyRegions";
     /// copy-regions, `check`.
     pub const COPY_REGIONS_CHECK: &str = "CopyRegionsCheck";
+    /// marketplace-version, first call.
+    pub const MARKETPLACE_VERSION: &str = "MarketplaceVersion";
+    /// marketplace-version, the calls after a wait.
+    pub const MARKETPLACE_VERSION_CHECK: &str = "MarketplaceVersionCheck";
     /// publish, `share`.
     pub const PUBLISH: &str = "Publish";
     /// publish, `release` (after RHSM).
@@ -101,6 +106,8 @@ mod tests {
             states::IMPORT_SNAPSHOT_CHECK,
             states::COPY_REGIONS,
             states::COPY_REGIONS_CHECK,
+            states::MARKETPLACE_VERSION,
+            states::MARKETPLACE_VERSION_CHECK,
             states::PUBLISH,
             states::PUBLISH_RELEASE,
             states::RHSM_UPDATE,

@@ -87,14 +87,23 @@ pub fn progress(work: &WorkList, calls: &[Call]) -> Vec<Progress> {
                     } else {
                         None
                     };
+                    // a Marketplace destination becomes a product version after RHSM
+                    let versioning = told.and(latest(
+                        calls,
+                        &[states::MARKETPLACE_VERSION, states::MARKETPLACE_VERSION_CHECK],
+                        &d.id,
+                    ));
                     let done = if release_due {
                         finished(releasing, "")
+                    } else if versioning.is_some() {
+                        finished(versioning, "done")
                     } else {
                         told
                     };
                     let step = if let Some(out) = done {
                         Step::Done(out["ami"].as_str().unwrap_or_default().to_string())
-                    } else if let Some(f) = failed(releasing)
+                    } else if let Some(f) = failed(versioning)
+                        .or_else(|| failed(releasing))
                         .or_else(|| failed(telling))
                         .or_else(|| failed(publishing))
                         .or_else(|| failed(copying))

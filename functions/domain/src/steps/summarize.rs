@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use crate::payloads::{
-    DestinationResult, NoticeFailure, NoticeImage, NoticeRegion, PushNotice, PushResult, Stage,
+    DestinationResult, MarketplaceResult, NoticeFailure, NoticeImage, NoticeRegion, PushNotice, PushResult, Stage,
     SummaryInput, SummaryOutput, TaskFailure,
 };
 use crate::ports::ObjectWriter;
@@ -115,6 +115,7 @@ pub fn summarize(input: &SummaryInput) -> Result<(PushResult, PushNotice), StepE
             source: src,
             public: outcome.public,
             error: reason,
+            marketplace: outcome.marketplace.as_ref().map(MarketplaceResult::from),
         });
     }
     for skip in &work.skipped {
@@ -129,6 +130,7 @@ pub fn summarize(input: &SummaryInput) -> Result<(PushResult, PushNotice), StepE
             source: skip.source.clone(),
             public: false,
             error: Some(skip.reason.clone()),
+            marketplace: None,
         });
     }
     let state = if failures.is_empty() {

@@ -7,14 +7,14 @@
 
 use serde_json::{Map, Value};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::inputs::credentials::{CloudProvider, CredentialSet, UPLOAD_CONTAINER_NAME};
 use crate::inputs::item::PushItem;
 use crate::inputs::starmap::{Entity, dict_merge};
 use crate::plan::model::{
-    ImageFeatures, MarketplaceTarget, PlanOptions, aws_defaults, provider_of,
+    ImageFeatures, MarketplaceTarget, PlanOptions, VersionRequest, aws_defaults, provider_of,
 };
-use crate::plan::naming::{NameStyle, ami_name, azure_image_name};
+use crate::plan::naming::{FormatValue, NameStyle, ami_name, azure_image_name, python_format};
 
 use super::fill::{UPLOAD_ATTRIBUTES, fill_from_meta};
 use super::{Expansion, Placement, build_tags, planned};
@@ -64,13 +64,17 @@ pub(crate) fn expand(
         for dest in targets {
             let dest_label = format!("{label} {}", dest.destination);
             let pi = fill_from_meta(&account_item, &dest.meta, &dest_label, None)?;
-            let marketplace = Some(MarketplaceTarget {
-                entity_type: pi.attributes.marketplace_entity_type.clone(),
-                overwrite: dest.overwrite,
-                restrict_version: dest.restrict_version,
-                restrict_major: dest.restrict_major,
-                restrict_minor: dest.restrict_minor,
-            });
+            let marketplace = match provider {
+                CloudProvider::Aws => Some(MarketplaceTarget {
+                    entity_type: Some(entity_type(&pi, &dest_label)?),
+                    overwrite: dest.overwrite,
+                    restrict_version: dest.restrict_version,
+                    restrict_major: dest.restrict_major,
+                    restrict_minor: dest.restrict_minor,
+                    version: Some(version_request(&pi, &dest_label)?),
+                }),
+                CloudProvider::Azure => None,
+            };
             let placement = match provider {
                 CloudProvider::Aws => {
                     let defaults = aws_defaults(credentials, &mapping.account)?;
@@ -151,4 +155,112 @@ pub(crate) fn expand(
         ));
     }
     Ok(out)
+}
+
+/// The product's entity type: `marketplace_entity_type`, which every change set names.
+fn entity_type(item: &PushItem, label: &str) -> Result<String> {
+    item.attributes
+        .marketplace_entity_type
+        .clone()
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| {
+            Error::invalid(
+                label,
+                "meta.marketplace_entity_type",
+                "required to publish to an AWS Marketplace product (e.g. AmiProduct)",
+            )
+        })
+}
+
+/// The product version a destination's image becomes (cloudpub's `VersionMapping` as the
+/// reference fills it): templates formatted now, so a bad one fails the plan.
+fn version_request(item: &PushItem, label: &str) -> Result<VersionRequest> {
+    let release = &item.release;
+    let a = &item.attributes;
+    let version = release
+        .version
+        .as_deref()
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| {
+            Error::invalid(
+                label,
+                "release.version",
+                "required for an AWS Marketplace version",
+            )
+        })?;
+    let parts: Vec<&str> = version.split('.').collect();
+    if parts.len() < 2 {
+        return Err(Error::invalid(
+            label,
+            "release.version",
+            format!("'{version}' has no minor version, which release notes and usage instructions are formatted with"),
+        ));
+    }
+    let major_minor = format!("{}.{}", parts[0], parts[1]);
+    let by_version = |field: &str, template: Option<&str>| -> Result<String> {
+        let template = template.ok_or_else(|| {
+            Error::invalid(label, field, "required for an AWS Marketplace version")
+        })?;
+        python_format(label, field, template, |name| {
+            Ok(match name {
+                "major_minor" => Some(FormatValue::Text(&major_minor)),
+                "major_version" => Some(FormatValue::Text(parts[0])),
+                "minor_version" => Some(FormatValue::Text(parts[1])),
+                _ => None,
+            })
+        })
+    };
+    let title = match a.marketplace_title_template.as_deref().filter(|t| !t.is_empty()) {
+        Some(template) => {
+            let respin = release.respin.to_string();
+            let text = |v: &Option<String>| v.as_deref().unwrap_or("None").to_string();
+            let values = [
+                ("product", release.product.clone()),
+                ("arch", release.arch.clone()),
+                ("respin", respin),
+                ("version", text(&release.version)),
+                ("base_product", text(&release.base_product)),
+                ("base_version", text(&release.base_version)),
+                ("variant", text(&release.variant)),
+                ("type", text(&release.release_type)),
+            ];
+            python_format(label, "meta.marketplace_title_template", template, |name| {
+                Ok(match name {
+                    "date" => Some(FormatValue::Date(&release.date)),
+                    _ => values
+                        .iter()
+                        .find(|(k, _)| *k == name)
+                        .map(|(_, v)| FormatValue::Text(v)),
+                })
+            })?
+        }
+        None => format!("{version} {}-{}", release.date, release.respin),
+    };
+    let os_name = release
+        .base_product
+        .clone()
+        .or_else(|| item.build_info.as_ref().map(|b| b.name.clone()))
+        .unwrap_or_else(|| release.product.clone());
+    Ok(VersionRequest {
+        title,
+        release_notes: by_version("meta.release_notes", a.release_notes.as_deref())?,
+        usage_instructions: by_version(
+            "meta.usage_instructions",
+            a.usage_instructions.as_deref(),
+        )?,
+        recommended_instance_type: a.recommended_instance_type.clone(),
+        user_name: a.user_name.clone(),
+        os_name: os_name
+            .split('-')
+            .next()
+            .unwrap_or_default()
+            .to_uppercase(),
+        os_version: release
+            .base_version
+            .clone()
+            .unwrap_or_else(|| version.to_string()),
+        scanning_port: a.scanning_port,
+        security_groups: a.security_groups.clone(),
+        access_endpoint_url: a.access_endpoint_url.clone(),
+    })
 }
