@@ -1085,8 +1085,16 @@ async fn marketplace_push(
     let (code, stdout, stderr) = vmpush(
         stack,
         &[
-            "push", "--local", "--offline", "--repo-file", mapping, "-w", "marketplace",
-            "--push-id", push_id, &source,
+            "push",
+            "--local",
+            "--offline",
+            "--repo-file",
+            mapping,
+            "-w",
+            "marketplace",
+            "--push-id",
+            push_id,
+            &source,
         ],
     );
     let result = serde_json::from_str(&stdout)
@@ -1128,8 +1136,20 @@ async fn marketplace_pushes_become_product_versions_once_waiting_for_locks_and_r
     let d = &destinations[0];
     let name = "Red Hat Enterprise Linux-9.0_HVM_GA-20250101-x86_64-10";
     assert_eq!(
-        (&d["state"], &d["name"], &d["account"], &d["destination"], &d["region"]),
-        (&json!("PUSHED"), &json!(name), &json!("aws-na"), &json!(PRODUCT), &json!("us-east-1"))
+        (
+            &d["state"],
+            &d["name"],
+            &d["account"],
+            &d["destination"],
+            &d["region"]
+        ),
+        (
+            &json!("PUSHED"),
+            &json!(name),
+            &json!("aws-na"),
+            &json!(PRODUCT),
+            &json!("us-east-1")
+        )
     );
     let ami = d["ami"].as_str().unwrap().to_string();
     let started = stack.started_change_sets().await;
@@ -1152,7 +1172,10 @@ async fn marketplace_pushes_become_product_versions_once_waiting_for_locks_and_r
                     "SecurityGroups": [{"FromPort": 22, "IpProtocol": "tcp", "IpRanges": ["0.0.0.0/0"], "ToPort": 22}]}}}]}}]});
     assert_eq!(body, &expected);
     assert!(
-        body["ChangeSetName"].as_str().unwrap().starts_with("vmpush-ds-"),
+        body["ChangeSetName"]
+            .as_str()
+            .unwrap()
+            .starts_with("vmpush-ds-"),
         "{body}"
     );
     // signed with the account's Marketplace keys, never its image keys
@@ -1165,8 +1188,18 @@ async fn marketplace_pushes_become_product_versions_once_waiting_for_locks_and_r
     );
     let mkt = &d["marketplace"];
     assert_eq!(
-        (&mkt["entity"], &mkt["title"], &mkt["existing"], &mkt["change_type"]),
-        (&json!(PRODUCT), &json!("9.0 20250101-10"), &json!(false), &json!("AddDeliveryOptions"))
+        (
+            &mkt["entity"],
+            &mkt["title"],
+            &mkt["existing"],
+            &mkt["change_type"]
+        ),
+        (
+            &json!(PRODUCT),
+            &json!("9.0 20250101-10"),
+            &json!(false),
+            &json!("AddDeliveryOptions")
+        )
     );
     let change_set = mkt["change_set"].as_str().unwrap();
     assert!(
@@ -1177,7 +1210,14 @@ async fn marketplace_pushes_become_product_versions_once_waiting_for_locks_and_r
     // the AMI: private (its accounts only), tagged with its release date
     let described = stack.aws_as(
         Some(seller),
-        &["ec2", "describe-images", "--region", "us-east-1", "--image-ids", &ami],
+        &[
+            "ec2",
+            "describe-images",
+            "--region",
+            "us-east-1",
+            "--image-ids",
+            &ami,
+        ],
     );
     let image = &described["Images"][0];
     let released = tag(image, "release_date").unwrap();
@@ -1192,7 +1232,10 @@ async fn marketplace_pushes_become_product_versions_once_waiting_for_locks_and_r
     // the killed call was retried and opened no second change set
     let invocations = stack.invocations().await;
     assert_eq!(
-        invocations.iter().filter(|i| !i["killed"].is_null()).count(),
+        invocations
+            .iter()
+            .filter(|i| !i["killed"].is_null())
+            .count(),
         1
     );
     stack.kills(&json!({"rules": []})).await;
@@ -1218,10 +1261,15 @@ async fn marketplace_pushes_become_product_versions_once_waiting_for_locks_and_r
     // THEN that destination is NOTPUSHED with the change set's error details
     assert_ne!(code, 0);
     let d = &failed["destinations"][0];
-    assert_eq!((&failed["state"], &d["state"]), (&json!("FAILED"), &json!("NOTPUSHED")));
+    assert_eq!(
+        (&failed["state"], &d["state"]),
+        (&json!("FAILED"), &json!("NOTPUSHED"))
+    );
     let error = d["error"].as_str().unwrap();
     assert!(
-        error.contains("failed with code CLIENT_ERROR: INVALID_INPUT: UsageInstructions are too short"),
+        error.contains(
+            "failed with code CLIENT_ERROR: INVALID_INPUT: UsageInstructions are too short"
+        ),
         "{error}"
     );
 
@@ -1237,7 +1285,10 @@ async fn marketplace_pushes_become_product_versions_once_waiting_for_locks_and_r
     });
     let lists = async || {
         let requests = stack.marketplace_requests().await;
-        requests.iter().filter(|r| r["path"] == "/ListChangeSets").count()
+        requests
+            .iter()
+            .filter(|r| r["path"] == "/ListChangeSets")
+            .count()
     };
     let lists_before = lists().await;
     let before = stack.started_change_sets().await.len();
@@ -1260,7 +1311,14 @@ async fn marketplace_pushes_become_product_versions_once_waiting_for_locks_and_r
     assert_eq!(d["marketplace"]["deleted_amis"], json!([ami]));
     let gone = stack.aws_as(
         Some(seller),
-        &["ec2", "describe-images", "--region", "us-east-1", "--owners", "self"],
+        &[
+            "ec2",
+            "describe-images",
+            "--region",
+            "us-east-1",
+            "--owners",
+            "self",
+        ],
     );
     let names: Vec<&str> = gone["Images"]
         .as_array()
@@ -1269,7 +1327,13 @@ async fn marketplace_pushes_become_product_versions_once_waiting_for_locks_and_r
         .filter_map(|i| i["Name"].as_str())
         .collect();
     assert!(!names.contains(&name), "{names:?}");
-    assert_eq!(d["marketplace"]["deleted_snapshots"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        d["marketplace"]["deleted_snapshots"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
     // 3 locked polls, then one before each of the two change sets
     assert_eq!(lists().await - lists_before, 5);
 

@@ -183,7 +183,12 @@ impl Catalog for MarketplaceCatalog {
                 .client
                 .list_change_sets()
                 .catalog(CATALOG)
-                .filter_list(Filter::builder().name("EntityId").value_list(entity_id).build())
+                .filter_list(
+                    Filter::builder()
+                        .name("EntityId")
+                        .value_list(entity_id)
+                        .build(),
+                )
                 .filter_list(
                     Filter::builder()
                         .name("Status")
@@ -196,11 +201,15 @@ impl Catalog for MarketplaceCatalog {
                 .await
                 .failure()
                 .context(ListChangeSetsSnafu { entity: entity_id })?;
-            all.extend(out.change_set_summary_list().iter().map(|c| ChangeSetSummary {
-                id: c.change_set_id().unwrap_or_default().to_string(),
-                name: c.change_set_name().map(str::to_string),
-                status: c.status().map_or("", |s| s.as_str()).to_string(),
-            }));
+            all.extend(
+                out.change_set_summary_list()
+                    .iter()
+                    .map(|c| ChangeSetSummary {
+                        id: c.change_set_id().unwrap_or_default().to_string(),
+                        name: c.change_set_name().map(str::to_string),
+                        status: c.status().map_or("", |s| s.as_str()).to_string(),
+                    }),
+            );
             match out.next_token().filter(|t| !t.is_empty()) {
                 Some(token) => next = Some(token.to_string()),
                 None => return Ok(all),

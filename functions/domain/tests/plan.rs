@@ -706,6 +706,7 @@ fn marketplace_mapping() -> Value {
     json!([{"name": "rhel-ec2", "cloud": "aws", "workflow": "stratosphere",
       "meta": {"marketplace_entity_type": "AmiProduct", "release": {"product": "Red Hat Enterprise Linux"},
                "release_notes": "https://example.com/{major_version}/{major_minor}", "user_name": "ec2-user",
+               "usage_instructions": "Access your instance via ssh as ec2-user (RHEL {major_minor}).",
                "scanning_port": 22, "recommended_instance_type": "m5.large", "volume": "gp3", "virtualization": "hvm",
                "root_device": "/dev/sda1", "ena_support": true, "sriov_net_support": "simple",
                "security_groups": [{"from_port": 22, "ip_protocol": "tcp", "ip_ranges": ["0.0.0.0/0"], "to_port": 22}]},
@@ -758,6 +759,16 @@ async fn marketplace_push_filters_by_architecture() {
             mkt.restrict_minor
         ),
         (Some("AmiProduct"), true, Some(3), Some(2))
+    );
+    let version = serde_json::to_value(mkt.version.as_ref().unwrap()).unwrap();
+    assert_eq!(
+        version,
+        json!({"title": "9.4 20240501-1", "release_notes": "https://example.com/9/9.4",
+               "usage_instructions": "Access your instance via ssh as ec2-user (RHEL 9.4).",
+               "recommended_instance_type": "m5.large", "user_name": "ec2-user",
+               "os_name": "RHEL", "os_version": "9.4", "scanning_port": 22,
+               "security_groups": [{"from_port": 22, "ip_protocol": "tcp", "ip_ranges": ["0.0.0.0/0"], "to_port": 22}],
+               "access_endpoint_url": null})
     );
     assert!(!d.public && d.rhsm_product.is_none());
     let reasons: Vec<_> = plan.skipped.iter().map(|s| s.reason.as_str()).collect();
@@ -858,4 +869,72 @@ async fn aws_images_follow_pubtools_ami() {
         .await
         .unwrap();
     assert_eq!((mkt.items.len(), mkt.skipped.len()), (0, 2));
+}
+
+#[tokio::test]
+async fn marketplace_versions_are_checked_and_titled_at_plan_time() {
+    let tree = stage("rhel-ec2", "rhel-ec2-9.4-1", &["x86_64"]);
+    let c = creds(aws_creds("aws-na", json!({})));
+    let opts = PlanOptions {
+        workflow: PlanWorkflow::Marketplace,
+        ..PlanOptions::default()
+    };
+    let with = |edit: &dyn Fn(&mut Value)| {
+        let mut mapping = marketplace_mapping();
+        edit(&mut mapping[0]["meta"]);
+        mapping
+    };
+    // a title template over the release, dates through strftime codes
+    let titled = with(&|meta| {
+        meta["marketplace_title_template"] =
+            json!("{product} {version} ({date:%Y-%m}) r{respin} {date}")
+    });
+    let plan = plan_with(&tree, titled, Some(&c), &opts).await.unwrap();
+    let version = plan.items[0].destinations[0]
+        .marketplace
+        .clone()
+        .unwrap()
+        .version
+        .unwrap();
+    assert_eq!(
+        version.title,
+        "Red Hat Enterprise Linux 9.4 (2024-05) r1 2024-05-01"
+    );
+    // what the reference fails on after uploading fails the plan, naming the field
+    for (edit, field) in [
+        (
+            Box::new(|m: &mut Value| {
+                m.as_object_mut().unwrap().remove("marketplace_entity_type");
+            }) as Box<dyn Fn(&mut Value)>,
+            "meta.marketplace_entity_type",
+        ),
+        (
+            Box::new(|m: &mut Value| {
+                m.as_object_mut().unwrap().remove("release_notes");
+            }),
+            "meta.release_notes",
+        ),
+        (
+            Box::new(|m: &mut Value| m["usage_instructions"] = json!("ssh {user}")),
+            "meta.usage_instructions",
+        ),
+        (
+            Box::new(|m: &mut Value| m["marketplace_title_template"] = json!("{version")),
+            "meta.marketplace_title_template",
+        ),
+        (
+            Box::new(|m: &mut Value| m["release"]["version"] = json!("9")),
+            "release.version",
+        ),
+    ] {
+        let err = plan_with(&tree, with(&*edit), Some(&c), &opts)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("StArMap entity rhel-ec2 (stratosphere) aws-na d87bcebf-9cf4-47f5-9b5b-5470d4490f3d: ")
+                && err.contains(field),
+            "{field}: {err}"
+        );
+    }
 }

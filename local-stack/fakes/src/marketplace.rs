@@ -264,7 +264,11 @@ async fn start_change_set(State(mp): State<Marketplace>, Json(body): Json<Value>
                 token.as_deref().unwrap_or_default(),
                 existing.id
             );
-            return mp.fail(StatusCode::UNPROCESSABLE_ENTITY, "ValidationException", message);
+            return mp.fail(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "ValidationException",
+                message,
+            );
         }
         return reply(
             StatusCode::OK,
@@ -568,8 +572,10 @@ async fn list_change_sets(State(mp): State<Marketplace>, Json(body): Json<Value>
         })
         .collect();
     if !held.is_empty() && status_ok("APPLYING") {
-        summaries.push(json!({"ChangeSetId": LOCK_CHANGE_SET, "ChangeSetName": "another seller's change",
-            "Status": "APPLYING", "EntityIdList": held}));
+        summaries.push(
+            json!({"ChangeSetId": LOCK_CHANGE_SET, "ChangeSetName": "another seller's change",
+            "Status": "APPLYING", "EntityIdList": held}),
+        );
     }
     reply(StatusCode::OK, json!({"ChangeSetSummaryList": summaries}))
 }

@@ -655,13 +655,19 @@ async fn marketplace_locks_fails_and_refuses_a_reused_token_on_request() {
         {"Name": "EntityId", "ValueList": [entity]}, {"Name": "Status", "ValueList": ["APPLYING", "PREPARING"]}]});
     // GIVEN the entity locked for 2 polls
     assert_eq!(
-        post("/_fake/lock", json!({"entity": entity, "polls": 2})).await.0,
+        post("/_fake/lock", json!({"entity": entity, "polls": 2}))
+            .await
+            .0,
         StatusCode::NO_CONTENT
     );
     // THEN a listing shows the foreign change set, a start is refused, then it is free
     let (_, listed) = post("/ListChangeSets", open.clone()).await;
     assert_eq!(listed["ChangeSetSummaryList"][0]["Status"], "APPLYING");
-    let (status, refused) = post("/StartChangeSet", add_version(entity, "9.4 a", "ami-1", None)).await;
+    let (status, refused) = post(
+        "/StartChangeSet",
+        add_version(entity, "9.4 a", "ami-1", None),
+    )
+    .await;
     assert_eq!(status, StatusCode::LOCKED, "{refused}");
     let (_, listed) = post("/ListChangeSets", open.clone()).await;
     assert_eq!(listed["ChangeSetSummaryList"], json!([]));
@@ -672,7 +678,11 @@ async fn marketplace_locks_fails_and_refuses_a_reused_token_on_request() {
         json!({"entity": entity, "code": "INVALID_INPUT", "message": "too short"}),
     )
     .await;
-    let (_, started) = post("/StartChangeSet", add_version(entity, "9.4 b", "ami-2", Some("tok-a"))).await;
+    let (_, started) = post(
+        "/StartChangeSet",
+        add_version(entity, "9.4 b", "ami-2", Some("tok-a")),
+    )
+    .await;
     let id = started["ChangeSetId"].as_str().unwrap().to_string();
     let statuses = futures_statuses(&c, &base, &id, 3).await;
     assert_eq!(statuses, ["PREPARING", "APPLYING", "FAILED"]);
@@ -683,12 +693,23 @@ async fn marketplace_locks_fails_and_refuses_a_reused_token_on_request() {
     );
 
     // WHEN the token is used again: the same request gets the same change set, another is refused
-    let (_, same) = post("/StartChangeSet", add_version(entity, "9.4 b", "ami-2", Some("tok-a"))).await;
+    let (_, same) = post(
+        "/StartChangeSet",
+        add_version(entity, "9.4 b", "ami-2", Some("tok-a")),
+    )
+    .await;
     assert_eq!(same["ChangeSetId"], id.as_str());
-    let (status, other) = post("/StartChangeSet", add_version(entity, "9.4 c", "ami-3", Some("tok-a"))).await;
+    let (status, other) = post(
+        "/StartChangeSet",
+        add_version(entity, "9.4 c", "ami-3", Some("tok-a")),
+    )
+    .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{other}");
     assert!(
-        other["message"].as_str().unwrap().contains("already used with a different request"),
+        other["message"]
+            .as_str()
+            .unwrap()
+            .contains("already used with a different request"),
         "{other}"
     );
 }

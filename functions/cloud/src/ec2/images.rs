@@ -321,7 +321,9 @@ impl ProductImages for Ec2Images {
         Ok(out
             .images()
             .iter()
-            .find(|i| i.image_id() == Some(id) && i.state().is_none_or(|s| s.as_str() != "deregistered"))
+            .find(|i| {
+                i.image_id() == Some(id) && i.state().is_none_or(|s| s.as_str() != "deregistered")
+            })
             .map(|i| OwnedImage {
                 id: id.to_string(),
                 snapshots: i
@@ -348,7 +350,14 @@ impl ProductImages for Ec2Images {
 
     #[instrument(skip(self))]
     async fn deregister(&self, id: &str) -> Result<(), StepError> {
-        match self.client.deregister_image().image_id(id).send().await.failure() {
+        match self
+            .client
+            .deregister_image()
+            .image_id(id)
+            .send()
+            .await
+            .failure()
+        {
             Ok(_) => Ok(()),
             Err(failure) if gone(&failure) => Ok(()),
             Err(failure) => Err(error::DeregisterImageSnafu {
@@ -362,7 +371,14 @@ impl ProductImages for Ec2Images {
 
     #[instrument(skip(self))]
     async fn delete_snapshot(&self, id: &str) -> Result<(), StepError> {
-        match self.client.delete_snapshot().snapshot_id(id).send().await.failure() {
+        match self
+            .client
+            .delete_snapshot()
+            .snapshot_id(id)
+            .send()
+            .await
+            .failure()
+        {
             Ok(_) => Ok(()),
             Err(failure) if gone(&failure) => Ok(()),
             Err(failure) => Err(error::DeleteSnapshotSnafu {

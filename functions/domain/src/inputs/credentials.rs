@@ -137,7 +137,10 @@ impl AwsAuth {
     pub fn identity_for(&self, use_: KeyUse) -> AwsIdentity {
         let (key, secret) = match use_ {
             KeyUse::Images => (&self.image_access_key, &self.image_secret_access),
-            KeyUse::Marketplace => (&self.marketplace_access_key, &self.marketplace_secret_access),
+            KeyUse::Marketplace => (
+                &self.marketplace_access_key,
+                &self.marketplace_secret_access,
+            ),
         };
         let keys = (!key.is_empty() && !secret.0.is_empty()).then(|| (key.clone(), secret.clone()));
         match (&self.assume_role_arn, keys) {

@@ -207,8 +207,8 @@ pub struct Outcome {
     #[serde(default)]
     pub failure: Option<TaskFailure>,
     /// The Marketplace version step's last answer, for Marketplace destinations.
-    #[serde(default)]
-    pub marketplace: Option<VersionOutput>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub marketplace: Option<Box<VersionOutput>>,
 }
 
 impl Outcome {

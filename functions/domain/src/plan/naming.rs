@@ -112,7 +112,20 @@ fn strftime(date: &str, spec: &str) -> Option<String> {
 fn day_of_year(y: &str, m: &str, d: &str) -> Option<u32> {
     let (y, m, d): (u32, usize, u32) = (y.parse().ok()?, m.parse().ok()?, d.parse().ok()?);
     let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    let days = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    let days = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
     if !(1..=12).contains(&m) || d == 0 || d > days[m - 1] {
         return None;
     }
@@ -140,13 +153,18 @@ pub fn format_version(file: &str, field: &str, version: &str, template: &str) ->
                 ));
             }
         };
-        parts.get(index).map(|p| Some(FormatValue::Text(p))).ok_or_else(|| {
-            Error::invalid(
-                file,
-                field,
-                format!("version '{version}' has no {name} component for template '{template}'"),
-            )
-        })
+        parts
+            .get(index)
+            .map(|p| Some(FormatValue::Text(p)))
+            .ok_or_else(|| {
+                Error::invalid(
+                    file,
+                    field,
+                    format!(
+                        "version '{version}' has no {name} component for template '{template}'"
+                    ),
+                )
+            })
     })
 }
 

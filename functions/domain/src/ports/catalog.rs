@@ -98,8 +98,7 @@ pub enum Started {
 /// The AWS Marketplace Catalog of one seller account.
 pub trait Catalog: Sync {
     /// A product entity (`DescribeEntity`).
-    fn product(&self, entity_id: &str)
-    -> impl Future<Output = Result<Product, StepError>> + Send;
+    fn product(&self, entity_id: &str) -> impl Future<Output = Result<Product, StepError>> + Send;
     /// The change sets of an entity still `PREPARING` or `APPLYING` (`ListChangeSets`).
     fn open_change_sets(
         &self,
@@ -111,8 +110,10 @@ pub trait Catalog: Sync {
         request: &ChangeRequest,
     ) -> impl Future<Output = Result<Started, StepError>> + Send;
     /// One change set (`DescribeChangeSet`).
-    fn change_set(&self, id: &str)
-    -> impl Future<Output = Result<ChangeSetState, StepError>> + Send;
+    fn change_set(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<ChangeSetState, StepError>> + Send;
 }
 
 /// An AMI of the account, as far as retiring it goes.
@@ -141,6 +142,5 @@ pub trait ProductImages: Sync {
     /// Deregisters an AMI.
     fn deregister(&self, id: &str) -> impl Future<Output = Result<(), StepError>> + Send;
     /// Deletes a snapshot; one already gone is not an error.
-    fn delete_snapshot(&self, id: &str)
-    -> impl Future<Output = Result<(), StepError>> + Send;
+    fn delete_snapshot(&self, id: &str) -> impl Future<Output = Result<(), StepError>> + Send;
 }

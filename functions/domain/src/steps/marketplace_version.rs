@@ -195,7 +195,8 @@ impl<C: Catalog, I: ProductImages> Step<'_, C, I> {
             "SecurityGroups": groups,
         });
         if let Some(endpoint) = &v.access_endpoint_url {
-            ami["AccessEndpointUrl"] = json!({"Port": endpoint.port, "Protocol": endpoint.protocol});
+            ami["AccessEndpointUrl"] =
+                json!({"Port": endpoint.port, "Protocol": endpoint.protocol});
         }
         let mut option = json!({"Details": {"AmiDeliveryOptionDetails": ami}});
         if let Some(id) = delivery_option {
@@ -226,14 +227,22 @@ impl<C: Catalog, I: ProductImages> Step<'_, C, I> {
                 let option = v.delivery_options.first().ok_or_else(|| {
                     StepError::new(
                         ErrorKind::Fatal,
-                        format!("{}: version '{title}' has no delivery option to update", self.label),
+                        format!(
+                            "{}: version '{title}' has no delivery option to update",
+                            self.label
+                        ),
                     )
                 })?;
                 Some(option.id.clone())
             }
             _ => None,
         };
-        if update.is_none() && product.versions.iter().any(|v| v.title.contains(title.as_str())) {
+        if update.is_none()
+            && product
+                .versions
+                .iter()
+                .any(|v| v.title.contains(title.as_str()))
+        {
             info!(entity = %self.entity(), %title, "Version already exists in AWS");
             out.existing = true;
             return self.published(out).await;
@@ -270,7 +279,10 @@ impl<C: Catalog, I: ProductImages> Step<'_, C, I> {
         out: &mut VersionOutput,
     ) -> Result<Option<String>, StepError> {
         let open = self.cx.catalog.open_change_sets(self.entity()).await?;
-        if let Some(own) = open.iter().find(|c| c.name.as_deref() == Some(&request.name)) {
+        if let Some(own) = open
+            .iter()
+            .find(|c| c.name.as_deref() == Some(&request.name))
+        {
             out.status = VersionStatus::Applying;
             return Ok(Some(own.id.clone()));
         }
@@ -278,7 +290,10 @@ impl<C: Catalog, I: ProductImages> Step<'_, C, I> {
             out.status = VersionStatus::Locked;
             out.waiting_for = Some(format!(
                 "the entity is locked by change set {}",
-                open.iter().map(|c| c.id.as_str()).collect::<Vec<_>>().join(", ")
+                open.iter()
+                    .map(|c| c.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ));
             return Ok(None);
         }
@@ -315,8 +330,16 @@ impl<C: Catalog, I: ProductImages> Step<'_, C, I> {
                     format!(
                         "{}: Changeset {id} {} with code {code}: {}",
                         self.label,
-                        if status == "CANCELLED" { "was cancelled" } else { "failed" },
-                        if details.is_empty() { "no details".into() } else { details.join("; ") }
+                        if status == "CANCELLED" {
+                            "was cancelled"
+                        } else {
+                            "failed"
+                        },
+                        if details.is_empty() {
+                            "no details".into()
+                        } else {
+                            details.join("; ")
+                        }
                     ),
                 ))
             }
@@ -354,8 +377,11 @@ impl<C: Catalog, I: ProductImages> Step<'_, C, I> {
             .iter()
             .filter(|v| v.amis.contains(&self.input.ami))
             .collect();
-        let mut chosen =
-            restrict::restrictions(&product.versions, self.target.restrict_major, self.target.restrict_minor);
+        let mut chosen = restrict::restrictions(
+            &product.versions,
+            self.target.restrict_major,
+            self.target.restrict_minor,
+        );
         for v in &own {
             if let Some(option) = v.delivery_options.first() {
                 chosen.delivery_options.retain(|id| *id != option.id);

@@ -90,7 +90,10 @@ pub fn progress(work: &WorkList, calls: &[Call]) -> Vec<Progress> {
                     // a Marketplace destination becomes a product version after RHSM
                     let versioning = told.and(latest(
                         calls,
-                        &[states::MARKETPLACE_VERSION, states::MARKETPLACE_VERSION_CHECK],
+                        &[
+                            states::MARKETPLACE_VERSION,
+                            states::MARKETPLACE_VERSION_CHECK,
+                        ],
                         &d.id,
                     ));
                     let done = if release_due {

@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use crate::payloads::{
-    DestinationResult, MarketplaceResult, NoticeFailure, NoticeImage, NoticeRegion, PushNotice, PushResult, Stage,
-    SummaryInput, SummaryOutput, TaskFailure,
+    DestinationResult, MarketplaceResult, NoticeFailure, NoticeImage, NoticeRegion, PushNotice,
+    PushResult, Stage, SummaryInput, SummaryOutput, TaskFailure,
 };
 use crate::ports::ObjectWriter;
 use crate::steps::StepError;
@@ -115,7 +115,7 @@ pub fn summarize(input: &SummaryInput) -> Result<(PushResult, PushNotice), StepE
             source: src,
             public: outcome.public,
             error: reason,
-            marketplace: outcome.marketplace.as_ref().map(MarketplaceResult::from),
+            marketplace: outcome.marketplace.as_deref().map(MarketplaceResult::from),
         });
     }
     for skip in &work.skipped {

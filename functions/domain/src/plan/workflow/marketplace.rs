@@ -193,7 +193,9 @@ fn version_request(item: &PushItem, label: &str) -> Result<VersionRequest> {
         return Err(Error::invalid(
             label,
             "release.version",
-            format!("'{version}' has no minor version, which release notes and usage instructions are formatted with"),
+            format!(
+                "'{version}' has no minor version, which release notes and usage instructions are formatted with"
+            ),
         ));
     }
     let major_minor = format!("{}.{}", parts[0], parts[1]);
@@ -210,7 +212,11 @@ fn version_request(item: &PushItem, label: &str) -> Result<VersionRequest> {
             })
         })
     };
-    let title = match a.marketplace_title_template.as_deref().filter(|t| !t.is_empty()) {
+    let title = match a
+        .marketplace_title_template
+        .as_deref()
+        .filter(|t| !t.is_empty())
+    {
         Some(template) => {
             let respin = release.respin.to_string();
             let text = |v: &Option<String>| v.as_deref().unwrap_or("None").to_string();
@@ -244,17 +250,10 @@ fn version_request(item: &PushItem, label: &str) -> Result<VersionRequest> {
     Ok(VersionRequest {
         title,
         release_notes: by_version("meta.release_notes", a.release_notes.as_deref())?,
-        usage_instructions: by_version(
-            "meta.usage_instructions",
-            a.usage_instructions.as_deref(),
-        )?,
+        usage_instructions: by_version("meta.usage_instructions", a.usage_instructions.as_deref())?,
         recommended_instance_type: a.recommended_instance_type.clone(),
         user_name: a.user_name.clone(),
-        os_name: os_name
-            .split('-')
-            .next()
-            .unwrap_or_default()
-            .to_uppercase(),
+        os_name: os_name.split('-').next().unwrap_or_default().to_uppercase(),
         os_version: release
             .base_version
             .clone()

@@ -90,7 +90,10 @@ fn suffix_ok(s: &str) -> bool {
     if let Some(label) = pre.into_iter().find(|l| t.starts_with(l)) {
         s = number(&t[label.len()..]);
     }
-    match s.strip_prefix('-').filter(|r| r.starts_with(|c: char| c.is_ascii_digit())) {
+    match s
+        .strip_prefix('-')
+        .filter(|r| r.starts_with(|c: char| c.is_ascii_digit()))
+    {
         Some(rest) => s = digits(rest),
         None => {
             let t = sep(s);
@@ -129,7 +132,10 @@ pub fn restrictions(
     // by title, later versions of a title replacing earlier ones (a dict keyed by title)
     let mut by_title: Ordered<&str, &ProductVersion> = Vec::new();
     for v in versions {
-        *entry(&mut by_title, v.title.as_str()) = v;
+        match by_title.iter_mut().find(|(t, _)| *t == v.title) {
+            Some(slot) => slot.1 = v,
+            None => by_title.push((v.title.as_str(), v)),
+        }
     }
     let mut tree: Ordered<u64, Ordered<u64, Vec<&ProductVersion>>> = Vec::new();
     for (title, version) in by_title {
@@ -165,7 +171,10 @@ pub fn restrictions(
             let mut numbers: Vec<u64> = minors.iter().map(|(m, _)| *m).collect();
             numbers.sort_unstable_by(|a, b| b.cmp(a));
             for minor in numbers.iter().skip(keep) {
-                let index = minors.iter().position(|(m, _)| m == minor).expect("a minor");
+                let index = minors
+                    .iter()
+                    .position(|(m, _)| m == minor)
+                    .expect("a minor");
                 let (_, list) = minors.remove(index);
                 list.iter().for_each(|v| out.take(v));
             }

@@ -38,7 +38,9 @@ impl Catalog for FakeCatalog {
         let mut lock = self.lock_start.lock().unwrap();
         if *lock > 0 {
             *lock -= 1;
-            return Ok(Started::Locked("Requested change set has entities locked".into()));
+            return Ok(Started::Locked(
+                "Requested change set has entities locked".into(),
+            ));
         }
         let mut started = self.started.lock().unwrap();
         if let Some(i) = started.iter().position(|r| r.token == request.token) {
@@ -81,7 +83,10 @@ impl Catalog for FakeCatalog {
                 let n = versions.len() + 100;
                 versions.push(ProductVersion {
                     id: format!("version-{n}"),
-                    title: request.details["Version"]["VersionTitle"].as_str().unwrap().into(),
+                    title: request.details["Version"]["VersionTitle"]
+                        .as_str()
+                        .unwrap()
+                        .into(),
                     created: Some("2099-01-01T00:00:00Z".into()),
                     delivery_options: vec![DeliveryOption {
                         id: format!("do-{n}"),
@@ -145,13 +150,24 @@ impl FakeImages {
         images.iter().find(|i| i.id == id).unwrap().tags.clone()
     }
     fn ids(&self) -> Vec<String> {
-        self.images.lock().unwrap().iter().map(|i| i.id.clone()).collect()
+        self.images
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|i| i.id.clone())
+            .collect()
     }
 }
 
 impl ProductImages for FakeImages {
     async fn image(&self, id: &str) -> Result<Option<OwnedImage>, StepError> {
-        Ok(self.images.lock().unwrap().iter().find(|i| i.id == id).cloned())
+        Ok(self
+            .images
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|i| i.id == id)
+            .cloned())
     }
     async fn tag_image(&self, id: &str, tags: &[(String, String)]) -> Result<(), StepError> {
         let mut images = self.images.lock().unwrap();
@@ -171,7 +187,7 @@ impl ProductImages for FakeImages {
 
 fn destination(overwrite: bool, restrict: Option<(i64, i64)>) -> PlannedDestination {
     let d = json!({
-        "account": "aws-na", "provider": "aws", "destination": ENTITY, "region": "us-east-1",
+        "account": "aws-na", "provider": "AWS", "destination": ENTITY, "region": "us-east-1",
         "partition": "aws", "billing_type": null,
         "ami_name": "Red Hat Enterprise Linux-9.4_HVM_GA-20240501-x86_64-1",
         "image_name": "Red Hat Enterprise Linux-9.4_HVM_GA-20240501-x86_64-1",
@@ -182,20 +198,22 @@ fn destination(overwrite: bool, restrict: Option<(i64, i64)>) -> PlannedDestinat
         "sriov_net_support": "simple",
         "release": {"product": "Red Hat Enterprise Linux", "date": "20240501", "arch": "x86_64", "respin": 1,
                     "version": "9.4", "base_product": null, "base_version": null, "variant": null, "type": "ga"},
-        "marketplace": {
-            "entity_type": "AmiProduct", "overwrite": overwrite,
-            "restrict_version": restrict.is_some(),
-            "restrict_major": restrict.map(|r| r.0), "restrict_minor": restrict.map(|r| r.1),
-            "version": {
-                "title": "9.4 20240501-1",
-                "release_notes": "https://access.redhat.com/documentation/en-us/red_hat_enterprise_linux/9/html/9.4_release_notes/index",
-                "usage_instructions": "Access your instance via ssh as ec2-user (RHEL 9.4).",
-                "recommended_instance_type": "m5.large", "user_name": "ec2-user",
-                "os_name": "RHEL", "os_version": "9.4", "scanning_port": 22,
-                "security_groups": [{"from_port": 22, "ip_protocol": "tcp", "ip_ranges": ["0.0.0.0/0"], "to_port": 22}],
-                "access_endpoint_url": null
-            }
-        }
+    });
+    let version = json!({
+        "title": "9.4 20240501-1",
+        "release_notes": "https://access.redhat.com/documentation/en-us/red_hat_enterprise_linux/9/html/9.4_release_notes/index",
+        "usage_instructions": "Access your instance via ssh as ec2-user (RHEL 9.4).",
+        "recommended_instance_type": "m5.large", "user_name": "ec2-user",
+        "os_name": "RHEL", "os_version": "9.4", "scanning_port": 22,
+        "security_groups": [{"from_port": 22, "ip_protocol": "tcp", "ip_ranges": ["0.0.0.0/0"], "to_port": 22}],
+        "access_endpoint_url": null
+    });
+    let mut d = d;
+    d["marketplace"] = json!({
+        "entity_type": "AmiProduct", "overwrite": overwrite,
+        "restrict_version": restrict.is_some(),
+        "restrict_major": restrict.map(|r| r.0), "restrict_minor": restrict.map(|r| r.1),
+        "version": version,
     });
     serde_json::from_value(d).expect("a planned destination")
 }
@@ -210,12 +228,15 @@ fn input(d: PlannedDestination, progress: Option<VersionOutput>) -> VersionInput
     }
 }
 
-fn cx<'a>(catalog: &'a FakeCatalog, images: &'a FakeImages) -> Context<'a, FakeCatalog, FakeImages> {
+fn cx<'a>(
+    catalog: &'a FakeCatalog,
+    images: &'a FakeImages,
+) -> Context<'a, FakeCatalog, FakeImages> {
     Context {
         catalog,
         images,
         access_role_arn: "arn:aws:iam::000000000000:role/mkt",
-        now: UNIX_EPOCH + Duration::from_secs(1_795_161_916), // 2026-11-21T07:45:16Z
+        now: UNIX_EPOCH + Duration::from_secs(1_795_247_116), // 2026-11-21T07:45:16Z
     }
 }
 
@@ -227,7 +248,11 @@ async fn drive(
 ) -> Result<Vec<VersionOutput>, StepError> {
     let mut answers: Vec<VersionOutput> = Vec::new();
     for _ in 0..20 {
-        let out = run(&cx(catalog, images), &input(d.clone(), answers.last().cloned())).await?;
+        let out = run(
+            &cx(catalog, images),
+            &input(d.clone(), answers.last().cloned()),
+        )
+        .await?;
         let done = out.done;
         answers.push(out);
         if done {
@@ -253,7 +278,7 @@ fn version(title: &str, created: &str, n: usize) -> ProductVersion {
 #[test]
 fn the_release_date_tag_has_the_reference_format() {
     assert_eq!(
-        release_date(UNIX_EPOCH + Duration::from_secs(1_795_161_916)),
+        release_date(UNIX_EPOCH + Duration::from_secs(1_795_247_116)),
         "2026112107::45::16"
     );
 }
@@ -265,7 +290,9 @@ async fn a_new_version_is_added_with_the_reference_body_and_waited_for() {
         ..FakeCatalog::default()
     };
     let images = FakeImages::with(&[AMI]);
-    let answers = drive(&catalog, &images, destination(false, None)).await.unwrap();
+    let answers = drive(&catalog, &images, destination(false, None))
+        .await
+        .unwrap();
     let statuses: Vec<_> = answers.iter().map(|a| (a.phase, a.status)).collect();
     assert_eq!(
         statuses,
@@ -280,7 +307,12 @@ async fn a_new_version_is_added_with_the_reference_body_and_waited_for() {
     assert_eq!(started.len(), 1);
     let r = &started[0];
     assert_eq!(
-        (r.change_type.as_str(), r.entity_type.as_str(), r.entity_id.as_str(), r.intent.as_str()),
+        (
+            r.change_type.as_str(),
+            r.entity_type.as_str(),
+            r.entity_id.as_str(),
+            r.intent.as_str()
+        ),
         ("AddDeliveryOptions", "AmiProduct@1.0", ENTITY, "APPLY")
     );
     assert!(!r.details_as_string);
@@ -307,13 +339,15 @@ async fn a_new_version_is_added_with_the_reference_body_and_waited_for() {
 #[tokio::test]
 async fn a_title_already_there_starts_nothing() {
     let catalog = FakeCatalog::default();
-    catalog
-        .versions
-        .lock()
-        .unwrap()
-        .push(version("9.4 20240501-1 (hotfix)", "2024-05-02T00:00:00Z", 1));
+    catalog.versions.lock().unwrap().push(version(
+        "9.4 20240501-1 (hotfix)",
+        "2024-05-02T00:00:00Z",
+        1,
+    ));
     let images = FakeImages::with(&[AMI]);
-    let answers = drive(&catalog, &images, destination(false, None)).await.unwrap();
+    let answers = drive(&catalog, &images, destination(false, None))
+        .await
+        .unwrap();
     assert_eq!(answers.len(), 1);
     assert!(answers[0].existing && answers[0].done);
     assert_eq!(answers[0].change_set, None);
@@ -330,14 +364,18 @@ async fn overwrite_updates_the_version_of_that_exact_title() {
         .unwrap()
         .extend([version("9.4 20240501-1", "2024-05-02T00:00:00Z", 7)]);
     let images = FakeImages::with(&[AMI]);
-    drive(&catalog, &images, destination(true, None)).await.unwrap();
+    drive(&catalog, &images, destination(true, None))
+        .await
+        .unwrap();
     let started = catalog.started.lock().unwrap().clone();
     assert_eq!(started.len(), 1);
     assert_eq!(started[0].change_type, "UpdateDeliveryOptions");
     assert_eq!(started[0].details["DeliveryOptions"][0]["Id"], "do-7");
     // the version now carrying this AMI, a second run updates nothing
     catalog.versions.lock().unwrap()[0].amis = vec![AMI.into()];
-    let again = drive(&catalog, &images, destination(true, None)).await.unwrap();
+    let again = drive(&catalog, &images, destination(true, None))
+        .await
+        .unwrap();
     assert!(again[0].existing);
     assert_eq!(catalog.started.lock().unwrap().len(), 1);
 }
@@ -352,17 +390,23 @@ async fn a_locked_entity_is_waited_for_and_an_own_change_set_adopted() {
     });
     let images = FakeImages::with(&[AMI]);
     let d = destination(false, None);
-    let first = run(&cx(&catalog, &images), &input(d.clone(), None)).await.unwrap();
+    let first = run(&cx(&catalog, &images), &input(d.clone(), None))
+        .await
+        .unwrap();
     assert_eq!((first.status, first.done), (VersionStatus::Locked, false));
     assert!(first.waiting_for.unwrap().contains("cs-other"));
     assert!(catalog.started.lock().unwrap().is_empty());
     // the lock goes; StartChangeSet still answers ResourceInUseException once
     catalog.open.lock().unwrap().clear();
     *catalog.lock_start.lock().unwrap() = 1;
-    let second = run(&cx(&catalog, &images), &input(d.clone(), None)).await.unwrap();
+    let second = run(&cx(&catalog, &images), &input(d.clone(), None))
+        .await
+        .unwrap();
     assert_eq!(second.status, VersionStatus::Locked);
     // started; the answer is lost: the next first call adopts the open change set by name
-    let third = run(&cx(&catalog, &images), &input(d.clone(), None)).await.unwrap();
+    let third = run(&cx(&catalog, &images), &input(d.clone(), None))
+        .await
+        .unwrap();
     assert_eq!(third.status, VersionStatus::Applying);
     let retried = run(&cx(&catalog, &images), &input(d, None)).await.unwrap();
     assert_eq!(retried.change_set, third.change_set);
@@ -374,7 +418,9 @@ async fn tokens_follow_the_push_destination_and_change() {
     let catalog = FakeCatalog::default();
     let images = FakeImages::with(&[AMI]);
     let d = destination(false, None);
-    run(&cx(&catalog, &images), &input(d.clone(), None)).await.unwrap();
+    run(&cx(&catalog, &images), &input(d.clone(), None))
+        .await
+        .unwrap();
     catalog.open.lock().unwrap().clear();
     let mut other = input(d, None);
     other.push_id = "push-2".into();
@@ -387,15 +433,21 @@ async fn tokens_follow_the_push_destination_and_change() {
 #[tokio::test]
 async fn a_failed_change_set_fails_the_destination_with_its_details() {
     let catalog = FakeCatalog {
-        fail_with: Some(vec!["INVALID_AMI_ID: AmiId 'x' is not a valid AMI id".into()]),
+        fail_with: Some(vec![
+            "INVALID_AMI_ID: AmiId 'x' is not a valid AMI id".into(),
+        ]),
         ..FakeCatalog::default()
     };
     let images = FakeImages::with(&[AMI]);
-    let err = drive(&catalog, &images, destination(false, None)).await.unwrap_err();
+    let err = drive(&catalog, &images, destination(false, None))
+        .await
+        .unwrap_err();
     assert_eq!(err.kind, ErrorKind::Fatal);
     assert_eq!(
         err.message,
-        format!("aws-na {ENTITY}: Changeset cs-0 failed with code CLIENT_ERROR: INVALID_AMI_ID: AmiId 'x' is not a valid AMI id")
+        format!(
+            "aws-na {ENTITY}: Changeset cs-0 failed with code CLIENT_ERROR: INVALID_AMI_ID: AmiId 'x' is not a valid AMI id"
+        )
     );
     assert!(images.tags(AMI).is_empty(), "nothing tagged");
 }
@@ -434,7 +486,11 @@ async fn restriction_restricts_the_reference_versions_and_deletes_their_amis() {
     // the restricted versions' AMIs deleted, the one just published and 8.10's kept
     assert_eq!(
         last.deleted_amis,
-        ["ami-00000000000000001", "ami-00000000000000003", "ami-00000000000000004"]
+        [
+            "ami-00000000000000001",
+            "ami-00000000000000003",
+            "ami-00000000000000004"
+        ]
     );
     assert_eq!(last.deleted_snapshots.len(), 3);
     assert_eq!(images.ids(), [AMI]);
