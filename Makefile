@@ -16,7 +16,8 @@ test:
 	./scripts/test.sh
 
 ## vmpush and the Python peer side by side on the same emulator (not part of `make test`):
-## writes bench/results.md. BENCH_ARGS="--reps 1 --cases img1 --upload-gib 0" for a quick look.
+## writes bench/results.md. BENCH_ARGS="--reps 1 --cases img1 --upload-gib 0" for a quick look;
+## BENCH_ARGS="--cases mkt1 --merge" measures one case again and keeps the others.
 bench:
 	python3 bench/bench.py --peer-kit $(PEER_KIT) $(BENCH_ARGS)
 

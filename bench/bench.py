@@ -26,9 +26,17 @@ One invocation:
    (``img1`` again on the state it left: the idempotent path), and ``upload``: a raw image of
    ``--upload-gib`` GiB (zeros with a random MiB every 64 MiB), xz-compressed, pushed by vmpush
    to one destination: the upload function's throughput and peak RSS against the emulator's
-   own ingest rate (``aws s3 cp`` of the raw file, multipart);
+   own ingest rate (``aws s3 cp`` of the raw file, multipart); and ``mkt1``: the peer kit's
+   marketplace input (1 image -> 1 new version of the ``aws-na`` product), the peer's
+   ``pubtools-marketplacesvm-push --workflow marketplace`` against ``vmpush push -w
+   marketplace``, both on the stack's Marketplace Catalog fake (the peer through botocore's
+   ``AWS_ENDPOINT_URL_MARKETPLACE_CATALOG``), whose change sets succeed at their first
+   ``DescribeChangeSet`` as the peer kit's do; its Catalog calls count as AWS calls;
 5. writes ``bench/results.md`` (medians of the runs, min-max, the machine and versions) and
-   prints it; the raw figures of every run go beside it, to ``bench/runs.jsonl``.
+   prints it; the raw figures of every run go beside it, to ``bench/runs.jsonl``, each with the
+   vmpush version it measured. ``--merge`` keeps the runs of ``bench/runs.jsonl`` for the cases
+   not run this time, so one case can be measured again without the others (the report names
+   each case's vmpush version).
 
 The peer runs with the peer kit's ``NO_SLEEP=1`` shim (cloudimg's fixed 15 s / 60 s sleeps set
 to 0): its CPU and calls are the same, its wall time is its best. vmpush's function processes
@@ -64,6 +72,7 @@ FUNCTIONS = (
     "vmpush-rhsm-update",
     "vmpush-summarize",
     "vmpush-sns-notify",
+    "vmpush-marketplace-version",
 )
 REGIONS = "us-east-1,us-east-2,us-west-1,us-west-2"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -72,6 +81,8 @@ POLLING = {"states:ListExecutions", "states:DescribeExecution", "states:GetExecu
 # Step Functions invoking the functions (moto does it through the Lambda API; in AWS these are
 # state transitions, not API calls the tool makes).
 ORCHESTRATION = "lambda"
+# The version of runs recorded before runs named theirs (bench/results.md of 2026-11-21).
+OLD_VERSION = "d43c409-dirty"
 _INVOKE = re.compile(r"^POST /2015-03-31/functions/(?:arn:[^/]*:function:)?([^/:]+)/invocations$")
 
 
@@ -108,7 +119,8 @@ class Stack:
         log(f"building the workspace ({PROFILE} profile)")
         run(["cargo", "build", "--workspace", "--bins", "--locked", "--profile", PROFILE], cwd=ROOT)
         log("starting the local stack")
-        self.local("up", "--profile", PROFILE)
+        # change sets succeed at their first DescribeChangeSet, as the peer kit's fake does
+        self.local("up", "--profile", PROFILE, "--changeset-polls", "0")
         with open(os.path.join(self.state_dir, "env"), encoding="utf-8") as f:
             for line in f:
                 m = re.match(r"^export ([A-Z0-9_]+)=(.*)$", line.strip())
@@ -129,6 +141,10 @@ class Stack:
     def rhsm(self):
         return self.env["VMPUSH_RHSM_URL"]
 
+    @property
+    def marketplace(self):
+        return self.env["VMPUSH_MARKETPLACE_URL"]
+
     def reset(self):
         """Wipes moto and the fakes (the stack re-creates its resources), then pre-creates the
         upload buckets as the peer kit does."""
@@ -148,7 +164,8 @@ class Stack:
         self.clear_logs()
 
     def clear_logs(self):
-        for url in (f"{self.aws}/_local/requests", f"{self.aws}/_local/invocations", f"{self.rhsm}/_fake/requests"):
+        for url in (f"{self.aws}/_local/requests", f"{self.aws}/_local/invocations", f"{self.rhsm}/_fake/requests",
+                    f"{self.marketplace}/_fake/requests"):
             http("DELETE", url)
 
     def aws_calls(self):
@@ -159,6 +176,9 @@ class Stack:
 
     def rhsm_calls(self):
         return http("GET", f"{self.rhsm}/_fake/requests")
+
+    def marketplace_calls(self):
+        return http("GET", f"{self.marketplace}/_fake/requests")
 
 
 def http(method, url):
@@ -289,24 +309,40 @@ def peer_env(kit, stack):
     return env
 
 
-def run_peer(args, kit, stack, case_dir, label):
+# Each workflow's command line of each tool: (peer command and its flags, vmpush's flags).
+WORKFLOWS = {
+    "community": (
+        ["pubtools-marketplacesvm-community-push", "--repo-file", "mapping.yaml", "--credentials", "credentials.json"],
+        ["--repo-file", "mapping.yaml", "--credentials", "credentials.json"],
+    ),
+    "marketplace": (
+        ["pubtools-marketplacesvm-push", "--workflow", "marketplace", "--repo-file", "mapping-marketplace.yaml",
+         "--credentials", "credentials-aws-na.json"],
+        ["-w", "marketplace", "--repo-file", "mapping-marketplace.yaml", "--credentials", "credentials-aws-na.json"],
+    ),
+}
+
+
+def run_peer(args, kit, stack, case_dir, label, workflow="community"):
+    command, flags = WORKFLOWS[workflow][0][0], WORKFLOWS[workflow][0][1:]
     cmd = [
-        os.path.join(args.peer_venv, "bin", "pubtools-marketplacesvm-community-push"),
-        "--repo-file", "mapping.yaml", "--credentials", "credentials.json", "--offline",
+        os.path.join(args.peer_venv, "bin", command), *flags, "--offline",
         "--rhsm-url", stack.rhsm.rstrip("/") + "/",
         "staged:" + os.path.join(case_dir, "staged"),
     ]
+    env = peer_env(kit, stack)
+    env["AWS_ENDPOINT_URL_MARKETPLACE_CATALOG"] = stack.marketplace
     stack.clear_logs()
-    figures = timed(cmd, peer_env(kit, stack), case_dir, os.path.join(args.work, label))
+    figures = timed(cmd, env, case_dir, os.path.join(args.work, label))
     figures.update(tool_cpu_s=figures["cpu_s"], peak_rss_kib=figures["rss_kib"], peak_process="pubtools")
     return figures
 
 
-def run_vmpush(args, stack, case_dir, push_id, label):
+def run_vmpush(args, stack, case_dir, push_id, label, workflow="community"):
     env = {**os.environ, "VMPUSH_LOCAL_STACK": stack.state_dir}
+    flags = [os.path.join(case_dir, f) if f.endswith((".yaml", ".json")) else f for f in WORKFLOWS[workflow][1]]
     cmd = [
-        stack.vmpush, "push", "--local", "--offline", "--repo-file", os.path.join(case_dir, "mapping.yaml"),
-        "--credentials", os.path.join(case_dir, "credentials.json"), "--push-id", push_id,
+        stack.vmpush, "push", "--local", "--offline", *flags, "--push-id", push_id,
         "staged:" + os.path.join(case_dir, "staged"),
     ]
     stack.clear_logs()
@@ -335,6 +371,9 @@ def account(stack, figures, amis):
         by_action[f"{call['service']}:{action}"] += 1
     polling = sum(n for k, n in by_action.items() if k in POLLING)
     orchestration = sum(n for k, n in by_action.items() if k.startswith(ORCHESTRATION + ":"))
+    # the Catalog is served by the Marketplace fake, outside the launcher's log
+    for call in stack.marketplace_calls():
+        by_action[f"aws-marketplace:{call['path'].lstrip('/')}"] += 1
     rhsm = stack.rhsm_calls()
     busy = collections.Counter()
     for invocation in stack.invocations():
@@ -389,6 +428,29 @@ def pushes(args, kit, stack, record):
             if "img5" in args.cases:
                 stack.reset()
                 once(tool, rep, "img5", "img5", f"img5-{rep}", 40)
+
+
+def marketplace(args, kit, stack, record):
+    """The marketplace case: the peer kit's marketplace input, one image -> one product version."""
+    case_dir = os.path.join(args.work, "input", "mkt1")
+    generate(kit, args.peer_venv, case_dir, 1, regions="us-east-1", types="hourly")
+    log("warming the marketplace function up (one unmeasured push)")
+    stack.reset()
+    warm = run_vmpush(args, stack, case_dir, "mkt-warm-up", "mkt-warm-up", "marketplace")
+    if warm["exit"] != 0:
+        sys.exit(f"bench: the marketplace warm-up push failed: see {args.work}/mkt-warm-up.err")
+    for rep in range(1, args.reps + 1):
+        order = ("peer", "vmpush") if rep % 2 else ("vmpush", "peer")
+        for tool in order:
+            stack.reset()
+            label = f"{tool}-mkt1-{rep}"
+            log(label)
+            figures = (
+                run_peer(args, kit, stack, case_dir, label, "marketplace")
+                if tool == "peer"
+                else run_vmpush(args, stack, case_dir, f"mkt1-{rep}", label, "marketplace")
+            )
+            record(tool, "mkt1", rep, account(stack, figures, 1))
 
 
 def sparse_image(path, gib):
@@ -522,8 +584,8 @@ def versions(args, kit):
                 break
     return [
         f"machine: {os.cpu_count()} CPUs ({cpu}), {mem:.1f} GiB RAM, {platform.system()} {platform.release()}",
-        f"vmpush: {out(['git', 'describe', '--always', '--dirty'])} built with the `{PROFILE}` profile, "
-        f"{out(['rustc', '--version'])}",
+        f"vmpush: built with the `{PROFILE}` profile, {out(['rustc', '--version'])} (each case names the "
+        "version it measured)",
         f"peer: {peer} (peer kit {kit}, `NO_SLEEP=1`)",
         f"emulator: moto {moto} with vmpush's launcher (`local-stack/moto_local.py`), RHSM fake `vmpush-fakes`",
     ]
@@ -547,11 +609,16 @@ def report(args, kit, runs):
     targets = []
     for case, title in (("img1", "1 image × 4 regions × 2 types (8 AMIs)"),
                         ("img5", "5 images × 4 regions × 2 types (40 AMIs)"),
-                        ("repush", "re-push of the 8 AMIs (everything exists)")):
+                        ("repush", "re-push of the 8 AMIs (everything exists)"),
+                        ("mkt1", "AWS Marketplace: 1 image → 1 new product version (aws-na)")):
         if not pick("peer", case, "wall_s") and not pick("vmpush", case, "wall_s"):
             continue
-        amis = 40 if case == "img5" else 8
-        lines += [f"## {title}", "", "| figure | peer | vmpush | vmpush / peer |", "|---|---|---|---|"]
+        amis = {"img5": 40, "mkt1": 1}.get(case, 8)
+        lines += [f"## {title}", ""]
+        built = sorted({r.get("vmpush_version", OLD_VERSION) for r in runs if r["tool"] == "vmpush" and r["case"] == case})
+        if built:
+            lines += [f"vmpush {', '.join(built)}.", ""]
+        lines += ["| figure | peer | vmpush | vmpush / peer |", "|---|---|---|---|"]
 
         def row(name, key, scale=1.0, fmt="{:.2f}"):
             p = [v * scale for v in pick("peer", case, key)]
@@ -622,6 +689,12 @@ def report(args, kit, runs):
                             v_wall * 5 <= p_wall))
             targets.append(("CPU per AMI ≤ 1/20 of the peer's (5 images)", f"{v_cpu / p_cpu:.3f} of the peer's",
                             v_cpu * 20 <= p_cpu))
+        if case == "mkt1":
+            targets.append(("CPU per product version ≤ 1/20 of the peer's", f"{v_cpu / p_cpu:.3f} of the peer's",
+                            v_cpu * 20 <= p_cpu))
+            p_calls = median(pick("peer", case, "aws_calls"))
+            targets.append(("AWS calls per product version ≤ the peer's",
+                            f"{v_calls:.0f} vs the peer's {p_calls:.0f}", v_calls <= p_calls))
         if case == "repush":
             targets.append(("AWS calls ≤ 1.5 per AMI on a re-push",
                             f"{v_calls / amis:.2f} per AMI; most per AMI: {largest_actions}",
@@ -668,8 +741,10 @@ def report(args, kit, runs):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--reps", type=int, default=3)
-    parser.add_argument("--cases", default="img1,repush,img5,upload",
-                        help="comma list of img1, repush, img5, upload")
+    parser.add_argument("--cases", default="img1,repush,img5,upload,mkt1",
+                        help="comma list of img1, repush, img5, upload, mkt1")
+    parser.add_argument("--merge", action="store_true",
+                        help="keep bench/runs.jsonl's runs of the cases not run this time")
     parser.add_argument("--upload-gib", type=int, default=4)
     parser.add_argument("--peer-kit", default=os.environ.get("VMPUSH_PEER_KIT", os.path.join(ROOT, "..", "shared", "peer-kit")))
     parser.add_argument("--peer-venv", default=os.environ.get("PEER_VENV", "/tmp/peer-venv"))
@@ -696,8 +771,21 @@ def main():
     runs = []
     raw_log = open(os.path.join(args.work, "runs.jsonl"), "w", encoding="utf-8")
 
+    built = subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True, text=True,
+                           cwd=ROOT).stdout.strip()
+    raw = os.path.join(os.path.dirname(os.path.abspath(args.out)), "runs.jsonl")
+    if args.merge and os.path.exists(raw):
+        with open(raw, encoding="utf-8") as f:
+            kept = [json.loads(line) for line in f if line.strip()]
+        for figures in kept:
+            if figures["case"] not in args.cases:
+                runs.append(figures)
+                raw_log.write(json.dumps(figures, sort_keys=True) + "\n")
+
     def record(tool, case, rep, figures):
         figures.update(tool=tool, case=case, rep=rep)
+        if tool == "vmpush":
+            figures["vmpush_version"] = built
         runs.append(figures)
         raw_log.write(json.dumps(figures, sort_keys=True) + "\n")
         raw_log.flush()
@@ -711,13 +799,14 @@ def main():
             pushes(args, kit, stack, record)
         if "upload" in args.cases:
             upload(args, kit, stack, record)
+        if "mkt1" in args.cases:
+            marketplace(args, kit, stack, record)
     finally:
         stack.down()
         raw_log.close()
     text = report(args, kit, runs)
     with open(args.out, "w", encoding="utf-8") as f:
         f.write(text)
-    raw = os.path.join(os.path.dirname(os.path.abspath(args.out)), "runs.jsonl")
     shutil.copy(os.path.join(args.work, "runs.jsonl"), raw)
     print(text)
     log(f"written to {args.out}; raw figures in {raw}")

@@ -192,11 +192,20 @@ class Kills:
 
 def _holds(value, expected):
     """Whether `value` holds every field of `expected` (recursively for objects; a field
-    expected as ``{"$present": true}`` only has to be there)."""
+    expected as ``{"$present": true}`` only has to be there, one expected as
+    ``{"$present": false}`` must not be)."""
     if isinstance(expected, dict) and expected.get("$present") is True:
         return True
     if isinstance(expected, dict):
-        return isinstance(value, dict) and all(k in value and _holds(value[k], v) for k, v in expected.items())
+        if not isinstance(value, dict):
+            return False
+        for k, v in expected.items():
+            if isinstance(v, dict) and v.get("$present") is False:
+                if k in value:
+                    return False
+            elif k not in value or not _holds(value[k], v):
+                return False
+        return True
     return value == expected
 
 

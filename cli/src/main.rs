@@ -2,6 +2,7 @@
 //! and calls the library; `main` prints an error's one-line `Display` and exits 1 (usage
 //! errors exit 2, as clap's do).
 
+mod flags;
 mod local;
 mod plan;
 mod push;
@@ -65,17 +66,23 @@ impl From<vmpush_domain::steps::StepError> for Failure {
 }
 
 fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let debug = match &cli.command {
+        Command::Plan(args) => args.pubtools.debug,
+        Command::Push(args) => args.pubtools.debug,
+        Command::Status(_) | Command::Local(_) => 0,
+    };
+    let filter = flags::log_filter(debug).unwrap_or("warn");
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("VMPUSH_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(filter)),
         )
         .with_ansi(std::io::stderr().is_terminal())
-        .with_target(false)
+        .with_target(debug > 0)
         .without_time()
         .init();
-    let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

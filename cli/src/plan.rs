@@ -14,6 +14,7 @@ use vmpush_domain::inputs::tree::{LocalTree, read_small_file};
 use vmpush_domain::plan::{AmiPushOptions, Plan, PlanOptions, PlanWorkflow, build_plan};
 
 use crate::Failure;
+use crate::flags::PubtoolsFlags;
 
 /// Workflows, as `--workflow` names them.
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -22,6 +23,18 @@ pub enum WorkflowArg {
     Community,
     /// AWS Marketplace products and Azure offers.
     Marketplace,
+    /// Both, over the same items, in one push (pubtools-marketplacesvm-push `-w all`).
+    All,
+}
+
+impl From<WorkflowArg> for PlanWorkflow {
+    fn from(arg: WorkflowArg) -> PlanWorkflow {
+        match arg {
+            WorkflowArg::Community => PlanWorkflow::Community,
+            WorkflowArg::Marketplace => PlanWorkflow::Marketplace,
+            WorkflowArg::All => PlanWorkflow::All,
+        }
+    }
 }
 
 /// Output formats.
@@ -91,6 +104,9 @@ pub struct Args {
     /// AWS_IMAGES items: allow public images (hourly, or public_image: true).
     #[arg(long)]
     allow_public_images: bool,
+
+    #[command(flatten)]
+    pub pubtools: PubtoolsFlags,
 
     /// Sources: staged:DIR[,staged:DIR...] (pushsource's `staged:DIR1,DIR2` works too).
     #[arg(required = true, value_name = "SOURCE")]
@@ -201,10 +217,7 @@ pub async fn run(args: Args) -> Result<ExitCode, Failure> {
     };
     let mut resolver = Resolver::new(local.unwrap_or_default(), server);
     let options = PlanOptions {
-        workflow: match args.workflow {
-            WorkflowArg::Community => PlanWorkflow::Community,
-            WorkflowArg::Marketplace => PlanWorkflow::Marketplace,
-        },
+        workflow: args.workflow.into(),
         beta: args.beta,
         container_prefix: args.container_prefix.clone(),
         require_billing_codes: env_flag_true("COMMUNITY_PUSH_REQUIRE_BILLING_CODES", true),
@@ -226,6 +239,9 @@ pub async fn run(args: Args) -> Result<ExitCode, Failure> {
     };
     let mut plan = build_plan(items, &mut resolver, credentials.as_ref(), &options).await?;
     warnings.append(&mut plan.warnings);
+    for note in args.pubtools.apply_to_plan(&plan).await? {
+        eprintln!("{note}");
+    }
     plan.warnings = warnings;
 
     match args.format {
@@ -266,10 +282,7 @@ fn table(plan: &Plan) -> String {
     }
     let mut out = format!(
         "{} workflow: {} image(s), {} destination(s)\n{t}\n",
-        match plan.workflow {
-            PlanWorkflow::Community => "community",
-            PlanWorkflow::Marketplace => "marketplace",
-        },
+        plan.workflow.as_str(),
         plan.items.len(),
         plan.destination_count()
     );

@@ -14,10 +14,10 @@ use vmpush_domain::inputs::push::{
 };
 use vmpush_domain::inputs::starmap::read_repo_values;
 use vmpush_domain::inputs::tree::read_small_file;
-use vmpush_domain::plan::PlanWorkflow;
 use vmpush_domain::ports::ObjectWriter;
 
 use crate::Failure;
+use crate::flags::PubtoolsFlags;
 use crate::plan::{WorkflowArg, staged_dirs};
 use crate::report::{Display, print_result};
 use crate::stack::Stack;
@@ -80,6 +80,9 @@ pub struct Args {
     #[arg(long)]
     no_wait: bool,
 
+    #[command(flatten)]
+    pub pubtools: PubtoolsFlags,
+
     /// Sources: staged:DIR[,staged:DIR...].
     #[arg(required = true, value_name = "SOURCE")]
     sources: Vec<String>,
@@ -124,10 +127,7 @@ fn request(args: &Args, push_id: &str, sources: Vec<String>) -> Result<PushReque
     Ok(PushRequest {
         push_id: Some(push_id.to_string()),
         sources,
-        workflow: match args.workflow {
-            WorkflowArg::Community => PlanWorkflow::Community,
-            WorkflowArg::Marketplace => PlanWorkflow::Marketplace,
-        },
+        workflow: args.workflow.into(),
         pre_push: args.pre_push,
         beta: args.beta,
         starmap: StarmapSettings {
@@ -172,6 +172,9 @@ fn files(dir: &Path) -> Result<Vec<(PathBuf, String)>, Failure> {
 /// Runs `vmpush push`.
 pub async fn run(args: Args) -> Result<ExitCode, Failure> {
     let dirs = staged_dirs(&args.sources)?;
+    for note in args.pubtools.push_notes() {
+        eprintln!("{note}");
+    }
     let stack = Stack::connect(&args.stack).await?;
     let staging = stack.staging()?;
     if let Some(arg) = args.credentials.as_deref().filter(|a| !a.trim().is_empty()) {

@@ -177,8 +177,8 @@ fn usage_errors_exit_2() {
             "unsupported source 'koji:https://koji.example.com?vmi_build=x'",
         ),
         (
-            vec!["plan", "--workflow", "all", &staged],
-            "invalid value 'all'",
+            vec!["plan", "--workflow", "every", &staged],
+            "invalid value 'every'",
         ),
     ];
     for (args, expected) in cases {
@@ -462,5 +462,183 @@ mod online {
             plan["skipped"][0]["reason"],
             "No community mappings found for rhel-ec2 on cloud aws"
         );
+    }
+}
+
+#[test]
+fn the_combined_workflow_plans_the_product_version_and_the_community_amis() {
+    let out = vmpush(&[
+        "plan",
+        "-w",
+        "all",
+        "--offline",
+        "--repo-file",
+        &fixture("peer-kit-1image/mapping-all.yaml"),
+        &format!("staged:{}", fixture("peer-kit-1image/staged")),
+    ]);
+    let plan = plan_json(&out);
+    assert_eq!(plan["workflow"], "all");
+    let dests = plan["items"][0]["destinations"].as_array().unwrap();
+    let first: Vec<(&str, &str)> = dests
+        .iter()
+        .take(3)
+        .map(|d| {
+            (
+                d["account"].as_str().unwrap(),
+                d["ami_name"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        first,
+        [
+            (
+                "aws-na",
+                "Red Hat Enterprise Linux-9.0_HVM_GA-20250101-x86_64-10"
+            ),
+            (
+                "aws-us-storage",
+                "RHEL-9.0.0_HVM_GA-20250101-x86_64-10-Hourly2-GP3"
+            ),
+            (
+                "aws-us-storage",
+                "RHEL-9.0.0_HVM_GA-20250101-x86_64-10-Access2-GP3"
+            ),
+        ]
+    );
+    assert_eq!(dests.len(), 9);
+    assert_eq!(
+        dests[0]["marketplace"]["starmap_query"],
+        "rhel-ec2/stratosphere/aws"
+    );
+    assert_eq!(
+        plan["starmap"]["rhel-ec2/stratosphere/aws"]["mappings"]["aws-na"]["destinations"][0]["destination"],
+        "d87bcebf-9cf4-47f5-9b5b-5470d4490f3d"
+    );
+    assert_eq!(plan["skipped"], Value::Array(vec![]));
+    let table = vmpush(&[
+        "plan",
+        "-w",
+        "all",
+        "--format",
+        "table",
+        "--offline",
+        "--repo-file",
+        &fixture("peer-kit-1image/mapping-all.yaml"),
+        &format!("staged:{}", fixture("peer-kit-1image/staged")),
+    ]);
+    assert!(
+        String::from_utf8_lossy(&table.stdout)
+            .starts_with("all workflow: 1 image(s), 9 destination(s)\n")
+    );
+}
+
+#[test]
+fn pubtools_flags_apply_or_say_in_one_line_why_not() {
+    let staged = format!("staged:{}", fixture("peer-kit-1image/staged"));
+    let repo = fixture("peer-kit-1image/mapping.yaml");
+    let out = vmpush(&[
+        "plan",
+        "-dd",
+        "--skip",
+        "upload,publish",
+        "--azure-allow-draft-push",
+        "--rhsm-cert",
+        "/nonexistent/cert.pem",
+        "--rhsm-key",
+        "/nonexistent/key.pem",
+        "--offline",
+        "--repo-file",
+        &repo,
+        &staged,
+    ]);
+    assert_peer_kit_plan(&plan_json(&out));
+    let err = stderr(&out);
+    for line in [
+        "--skip upload,publish: accepted without effect: no step of a push can be skipped (pubtools-marketplacesvm ignores --skip too)",
+        "--azure-allow-draft-push: applies to publishing only; the plan is the same without it",
+        "--rhsm-cert/--rhsm-key (RHSM_CERT/RHSM_KEY): not applied: no --rhsm-url to check the plan against",
+    ] {
+        assert!(err.lines().any(|l| l == line), "{line} not in {err}");
+    }
+    // -d is counted (pubtools' levels); -dddd is as -ddd
+    let out = vmpush(&["plan", "-dddd", "--offline", "--repo-file", &repo, &staged]);
+    assert_peer_kit_plan(&plan_json(&out));
+}
+
+mod rhsm {
+    use super::*;
+    use axum::Router;
+    use axum::routing::get;
+
+    /// An RHSM server knowing `groups` (name, provider).
+    fn serve(groups: &'static [(&'static str, &'static str)]) -> String {
+        let body: Vec<Value> = groups
+            .iter()
+            .map(|(n, p)| serde_json::json!({"name": n, "providerShortName": p}))
+            .collect();
+        let answer = serde_json::json!({"body": body}).to_string();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let app = Router::new().route(
+                    "/v1/internal/cloud_access_providers/amazon/provider_image_groups",
+                    get(move || {
+                        let answer = answer.clone();
+                        async move { answer }
+                    }),
+                );
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                tx.send(listener.local_addr().unwrap()).unwrap();
+                axum::serve(listener, app).await.unwrap();
+            });
+        });
+        format!("http://{}/", rx.recv().unwrap())
+    }
+
+    #[test]
+    fn rhsm_url_runs_the_pre_check_of_the_plan() {
+        let staged = format!("staged:{}", fixture("peer-kit-1image/staged"));
+        let repo = fixture("peer-kit-1image/mapping.yaml");
+        let url = serve(&[("RHEL", "AWS"), ("RHEL_HOURLY", "AWS")]);
+        let out = vmpush(&[
+            "plan",
+            "--rhsm-url",
+            &url,
+            "--offline",
+            "--repo-file",
+            &repo,
+            &staged,
+        ]);
+        assert_peer_kit_plan(&plan_json(&out));
+        assert!(
+            stderr(&out).contains(&format!(
+                "RHSM pre-check at {url}: the image groups of all 8 RHSM destination(s) exist"
+            )),
+            "{}",
+            stderr(&out)
+        );
+        // a group RHSM does not have fails the plan, naming it
+        let url = serve(&[("RHEL", "AWS")]);
+        let out = vmpush(&[
+            "plan",
+            "--rhsm-url",
+            &url,
+            "--offline",
+            "--repo-file",
+            &repo,
+            &staged,
+        ]);
+        assert_eq!(out.status.code(), Some(1));
+        let err = stderr(&out);
+        assert!(
+            err.starts_with("error: Pre-push verification of push items in metadata service failed: Product not in RHSM: RHEL_HOURLY (provider AWS) for starmap/CLOUD_IMAGES/rhel-ec2-9.0-10/rhel-ec2-9.0-10.x86_64.raw.xz at us-east-1-hourly"),
+            "{err}"
+        );
+        assert_eq!(err.lines().count(), 1, "{err}");
     }
 }

@@ -177,7 +177,7 @@ def req(**fields):
 
 
 REQUESTS = [
-    ("workflow-unknown", req(workflow="all"), "workflow"),
+    ("workflow-unknown", req(workflow="every"), "workflow"),
     ("workflow-number", req(workflow=5), "workflow"),
     ("sources-not-list", json.dumps({"sources": "staged:x"}), "sources"),
     ("source-scheme", json.dumps({"sources": ["koji:rhel-9"]}), "sources[0]"),

@@ -1,13 +1,14 @@
 //! The chaos harness: nothing lost, nothing duplicated, nothing wrong reported. On one local
-//! stack (RHSM over mutual TLS, the accounts' keys in the deployment's secret), pushes of
-//! 2 images × 3 regions × 2 billing types (12 AMIs) through the real state machine:
+//! stack (RHSM over mutual TLS, the accounts' keys in the deployment's secret), combined pushes
+//! (`-w all`) of 2 images × 3 regions × 2 billing types (12 community AMIs) and of the same 2
+//! images as 2 new versions of one AWS Marketplace product through the real state machine:
 //!
 //! - **kill points**: every Task state of the ASL has its function killed before it runs and
 //!   after it ran (its answer lost), by the launcher (`POST /_local/kills`); the push resumes
 //!   by Step Functions' retry (`Lambda.ServiceException`) or, for the `rerun` points (an error
 //!   the state machine does not retry), by running `vmpush push` again. Then every AMI,
-//!   imported snapshot, copy, RHSM record (create) and SNS notice is counted: exactly one of
-//!   each, every destination PUSHED;
+//!   imported snapshot, copy, RHSM record (create), product version, change set and SNS
+//!   notice is counted: exactly one of each, every destination PUSHED;
 //! - **faults**: pushes under 10 % seeded throttling and 5xx on EC2, S3, SNS and RHSM: every
 //!   destination PUSHED, with the faults injected and the task retries counted;
 //! - **bad inputs**: the corpus of `tests/bad-inputs/` (see its `corpus.rs`);
@@ -41,8 +42,12 @@ use vmpush_local::testing::TestStack;
 const REGIONS: [&str; 3] = ["us-east-1", "us-east-2", "us-west-1"];
 /// The mapping's account.
 const ACCOUNT: &str = "aws-us-storage";
-/// Destinations of one push: 2 images × 3 regions × 2 billing types.
-const DESTINATIONS: usize = 12;
+/// The Marketplace account of the mapping's product.
+const SELLER: &str = "aws-na";
+/// The Marketplace fake's product.
+const PRODUCT: &str = "d87bcebf-9cf4-47f5-9b5b-5470d4490f3d";
+/// Destinations of one push: 2 images × 3 regions × 2 billing types, and 2 product versions.
+const DESTINATIONS: usize = 14;
 
 /// How a killed push resumes.
 #[derive(Clone, Copy, PartialEq)]
@@ -109,6 +114,16 @@ fn task_states() -> Vec<(&'static str, &'static str, Value)> {
             json!({"failure": {"$present": true}}),
         ),
         ("SnsNotify", "vmpush-sns-notify", json!({})),
+        (
+            "MarketplaceVersion",
+            "vmpush-marketplace-version",
+            json!({"progress": {"$present": false}}),
+        ),
+        (
+            "MarketplaceVersionCheck",
+            "vmpush-marketplace-version",
+            json!({"progress": {"$present": true}}),
+        ),
     ]
 }
 
@@ -134,6 +149,7 @@ fn points(fast: bool) -> Vec<Point> {
         "CopyRegions",
         "Publish",
         "RhsmUpdate",
+        "MarketplaceVersion",
     ];
     for (state, function, matches) in task_states() {
         if reruns.contains(&state) {
@@ -154,13 +170,15 @@ fn points(fast: bool) -> Vec<Point> {
                     | ("Publish", "after", Resume::Retry)
                     | ("RhsmUpdate", "after", Resume::Rerun)
                     | ("SummarizeFailure", "after", Resume::Retry)
+                    | ("MarketplaceVersion", "after", Resume::Retry)
             )
         });
     }
     points
 }
 
-/// The harness's mapping: the peer kit's, in three regions.
+/// The harness's mapping: the peer kit's marketplace entity, then its community one in three
+/// regions.
 fn mapping() -> Value {
     let mut mapping = mapping_document();
     let destinations = &mut mapping[0]["mappings"][ACCOUNT]["destinations"];
@@ -175,7 +193,13 @@ fn mapping() -> Value {
         .cloned()
         .collect();
     *destinations = Value::Array(kept);
-    mapping
+    let text = std::fs::read_to_string(
+        workspace().join("tests/fixtures/peer-kit-1image/mapping-marketplace.yaml"),
+    )
+    .unwrap();
+    let mut both: Value = serde_yaml_ng::from_str(&text).unwrap();
+    both.as_array_mut().unwrap().push(mapping[0].clone());
+    both
 }
 
 /// The AMI names of push number `n`: builds `9.<n>` respins 1 and 2, hourly and access.
@@ -189,6 +213,13 @@ fn ami_names(n: usize) -> Vec<String> {
         }
     }
     names
+}
+
+/// The product versions of push number `n`: the version titles of its two builds.
+fn version_titles(n: usize) -> Vec<String> {
+    ["1", "2"]
+        .map(|respin| format!("9.{n} 20250101-{respin}"))
+        .to_vec()
 }
 
 /// What one push left, counted: (kind, item) → how many exist.
@@ -287,6 +318,8 @@ impl Harness {
                 "--offline",
                 "--repo-file",
                 &self.mapping,
+                "-w",
+                "all",
                 "--push-id",
                 push_id,
                 source,
@@ -315,9 +348,10 @@ impl Harness {
     }
 
     /// Counts what push `n` (run as `push_ids`) left: AMIs, imported snapshots, copies, RHSM
-    /// creates and notices.
+    /// creates, product versions, change sets and notices.
     async fn census(&self, n: usize, push_ids: &[&str]) -> Census {
         let mut census = Census::default();
+        self.marketplace_census(n, &mut census).await;
         let keys = Some(self.keys());
         let names = ami_names(n);
         let mut roots = BTreeMap::new();
@@ -428,6 +462,61 @@ impl Harness {
         census
     }
 
+    /// The Marketplace side of push `n`: its AMIs in the seller's account, one product version
+    /// per title, one change set started per version (a retried call with the same token
+    /// answers the same change set; another token would be a second one).
+    async fn marketplace_census(&self, n: usize, census: &mut Census) {
+        let images = self.stack.aws_as(
+            Some(keys_of(&self.documents, SELLER)),
+            &[
+                "ec2",
+                "describe-images",
+                "--owners",
+                "self",
+                "--region",
+                "us-east-1",
+            ],
+        );
+        for respin in ["1", "2"] {
+            let name = format!("Red Hat Enterprise Linux-9.{n}_HVM_GA-20250101-x86_64-{respin}");
+            let found = images["Images"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|i| i["Name"] == name.as_str())
+                .count();
+            census.add("AMIs", format!("{name} us-east-1"), found);
+        }
+        let entity = self
+            .stack
+            .get_json(&format!(
+                "{}/DescribeEntity?catalog=AWSMarketplace&entityId={PRODUCT}",
+                self.stack.var("VMPUSH_MARKETPLACE_URL")
+            ))
+            .await;
+        let started = self.stack.started_change_sets().await;
+        for title in version_titles(n) {
+            let versions = entity["DetailsDocument"]["Versions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|v| v["VersionTitle"] == title.as_str())
+                .count();
+            census.add("versions", title.clone(), versions);
+            let mut tokens: Vec<&str> = started
+                .iter()
+                .filter(|b| {
+                    b["ChangeSet"][0]["DetailsDocument"]["Version"]["VersionTitle"]
+                        == title.as_str()
+                })
+                .filter_map(|b| b["ClientRequestToken"].as_str())
+                .collect();
+            tokens.sort_unstable();
+            tokens.dedup();
+            census.add("change sets", title, tokens.len());
+        }
+    }
+
     /// How many invokes the launcher killed so far.
     async fn kills(&self) -> usize {
         let invocations = self.stack.invocations().await;
@@ -475,7 +564,7 @@ impl Harness {
         };
         let _ = writeln!(
             self.table,
-            "| {} {} | {resume} | {} | {pushed}/{DESTINATIONS} | {} | {} | {} | {} | {} | {} | {} | {:.0} |",
+            "| {} {} | {resume} | {} | {pushed}/{DESTINATIONS} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.0} |",
             point.state,
             point.when,
             if fired { "yes" } else { "NO" },
@@ -483,6 +572,8 @@ impl Harness {
             census.total("snapshots"),
             census.total("copies"),
             census.total("RHSM records"),
+            census.total("versions"),
+            census.total("change sets"),
             census.total("SNS notices"),
             census.duplicates(),
             census.missing(),
@@ -512,7 +603,7 @@ impl Harness {
         stage(
             &self.stack,
             &format!("drops/{id}/push.yaml"),
-            b"workflow: all\n",
+            b"workflow: every\n",
         );
         let execution = finished(&self.stack, &id).await;
         let fired = self.kills().await == killed + 1;
@@ -539,7 +630,7 @@ impl Harness {
                 .is_some_and(|e| e.contains("push.yaml: workflow"));
         let _ = writeln!(
             self.table,
-            "| {} {} | retry | {} | FAILED {} | - | - | - | - | {} | {} | {} | {:.0} |",
+            "| {} {} | retry | {} | FAILED {} | - | - | - | - | - | - | {} | {} | {} | {:.0} |",
             point.state,
             point.when,
             if fired { "yes" } else { "NO" },
@@ -716,8 +807,8 @@ impl Harness {
 async fn chaos(fast: bool) -> String {
     let mut harness = Harness::up().await;
     let mut report = String::from(
-        "| kill point | resumed by | killed | PUSHED | AMIs | snapshots | copies | RHSM creates | SNS notices | duplicates | missing | s |\n\
-         |---|---|---|---|---|---|---|---|---|---|---|---|\n",
+        "| kill point | resumed by | killed | PUSHED | AMIs | snapshots | copies | RHSM creates | versions | change sets | SNS notices | duplicates | missing | s |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     let points = points(fast);
     let (mut fired, mut duplicates, mut complete) = (0, 0, 0);
@@ -789,8 +880,9 @@ async fn chaos(fast: bool) -> String {
     if !fast {
         let doc = format!(
             "# Chaos harness (`make chaos`)\n\n\
-             Written by `tests/e2e/chaos.rs` on the local stack: pushes of 2 images × 3 regions × \
-             2 billing types (12 AMIs), killed at every Task state of the ASL before its function \
+             Written by `tests/e2e/chaos.rs` on the local stack: combined pushes (`-w all`) of 2 \
+             images × 3 regions × 2 billing types (12 community AMIs) and of the same images as 2 \
+             versions of one AWS Marketplace product, killed at every Task state of the ASL before its function \
              runs and after it ran (its answer lost), resumed by Step Functions' retry or by \
              re-running `vmpush push`; pushes under 10 % seeded throttling and 5xx on EC2, S3, SNS \
              and RHSM; the bad-input corpus; every secret grepped for.\n\n{report}\n`{summary}`\n"
@@ -800,19 +892,19 @@ async fn chaos(fast: bool) -> String {
     summary
 }
 
-/// The fast subset (`make test`): four kill points, one push under faults, the corpus, the
+/// The fast subset (`make test`): five kill points, one push under faults, the corpus, the
 /// secrets.
 #[tokio::test(flavor = "multi_thread")]
 async fn chaos_fast_subset() {
     let summary = chaos(true).await;
-    assert!(summary.starts_with("chaos: 4 kill points, 0 duplicates; faults: 1/1 pushed"));
+    assert!(summary.starts_with("chaos: 5 kill points, 0 duplicates; faults: 1/1 pushed"));
 }
 
-/// All of it (`make chaos`): 30 kill points, five pushes under faults; writes
+/// All of it (`make chaos`): 35 kill points, five pushes under faults; writes
 /// `bench/chaos.md`.
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "long: run by `make chaos`"]
 async fn chaos_all() {
     let summary = chaos(false).await;
-    assert!(summary.starts_with("chaos: 30 kill points, 0 duplicates; faults: 5/5 pushed"));
+    assert!(summary.starts_with("chaos: 35 kill points, 0 duplicates; faults: 5/5 pushed"));
 }

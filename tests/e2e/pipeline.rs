@@ -905,14 +905,14 @@ async fn vmpush_push_publishes_two_images_pre_pushes_and_reports_a_bad_drop() {
 
     // WHEN a drop's push.yaml is malformed
     stack.clear_aws_requests().await;
-    stage(&stack, "drops/bad/push.yaml", b"workflow: all\n");
+    stage(&stack, "drops/bad/push.yaml", b"workflow: every\n");
     let execution = finished(&stack, "bad").await;
 
     // THEN the push ends FAILED with the typed error in its result and its notice, having
     // uploaded nothing; `vmpush status` exits 30
     assert_eq!(execution["status"], "FAILED", "{execution}");
     let result = stored_result(&stack, "bad");
-    let error = "s3://vmpush-staging/drops/bad/push.yaml: workflow: unknown variant `all`, expected `community` or `marketplace` at line 1 column 11";
+    let error = "s3://vmpush-staging/drops/bad/push.yaml: workflow: unknown variant `every`, expected one of `community`, `marketplace`, `all` at line 1 column 11";
     assert_eq!(
         (
             &result["state"],
@@ -1076,27 +1076,27 @@ fn marketplace_mapping(stack: &TestStack, name: &str, edit: impl FnOnce(&mut Val
 async fn marketplace_push(
     stack: &TestStack,
     mapping: &str,
+    build: (&str, &str, u64),
+    push_id: &str,
+) -> (i32, Value, String) {
+    push_build(stack, mapping, build, push_id, &["-w", "marketplace"]).await
+}
+
+/// `vmpush push` of one staged build with `flags`; (exit code, result, stderr).
+async fn push_build(
+    stack: &TestStack,
+    mapping: &str,
     (version, respin, seed): (&str, &str, u64),
     push_id: &str,
+    flags: &[&str],
 ) -> (i32, Value, String) {
     let dir = stack.scratch().join(push_id);
     staged_build(&dir, version, respin, seed).await;
     let source = format!("staged:{}", dir.display());
-    let (code, stdout, stderr) = vmpush(
-        stack,
-        &[
-            "push",
-            "--local",
-            "--offline",
-            "--repo-file",
-            mapping,
-            "-w",
-            "marketplace",
-            "--push-id",
-            push_id,
-            &source,
-        ],
-    );
+    let mut args = vec!["push", "--local", "--offline", "--repo-file", mapping];
+    args.extend(flags);
+    args.extend(["--push-id", push_id, &source]);
+    let (code, stdout, stderr) = vmpush(stack, &args);
     let result = serde_json::from_str(&stdout)
         .unwrap_or_else(|e| panic!("{push_id}: {e}: {stdout}\n{stderr}"));
     (code, result, stderr)
@@ -1377,4 +1377,110 @@ async fn marketplace_pushes_become_product_versions_once_waiting_for_locks_and_r
         updated["destinations"][0]["ami"]
     );
     assert_eq!(updated["destinations"][0]["state"], "PUSHED");
+
+    // WHEN a build is pre-pushed (spec §3.7)
+    let requests_before = stack.marketplace_requests().await.len();
+    let (code, pre, stderr) = push_build(
+        &stack,
+        &mapping,
+        ("9.4", "1", 26),
+        "mkt-7",
+        &["-w", "marketplace", "--pre-push"],
+    )
+    .await;
+    // THEN it is uploaded, imported and registered privately; nothing reaches the Catalog
+    assert_eq!(code, 0, "{stderr}");
+    let d = &pre["destinations"][0];
+    assert_eq!(
+        (&pre["state"], &d["state"]),
+        (&json!("PUSHED"), &json!("PUSHED"))
+    );
+    assert!(d["marketplace"].is_null(), "{d}");
+    assert_eq!(stack.marketplace_requests().await.len(), requests_before);
+    let pre_ami = d["ami"].as_str().unwrap();
+    let described = stack.aws_as(
+        Some(seller),
+        &[
+            "ec2",
+            "describe-images",
+            "--region",
+            "us-east-1",
+            "--image-ids",
+            pre_ami,
+        ],
+    );
+    assert_eq!(
+        described["Images"][0]["Name"],
+        "Red Hat Enterprise Linux-9.4_HVM_GA-20250101-x86_64-1"
+    );
+    assert_eq!(tag(&described["Images"][0], "release_date"), None);
+    assert_eq!(
+        launch_permissions_as(&stack, Some(seller), "us-east-1", pre_ami),
+        ["425685993791", "684062674729"]
+    );
+
+    // WHEN the peer kit's combined input is pushed with `-w all` (and pubtools' flags)
+    let all = workspace().join("tests/fixtures/peer-kit-1image/mapping-all.yaml");
+    let before = stack.started_change_sets().await.len();
+    let (code, combined, stderr) = push_build(
+        &stack,
+        all.to_str().unwrap(),
+        ("9.5", "1", 27),
+        "all-1",
+        &[
+            "-w",
+            "all",
+            "--skip",
+            "x",
+            "--rhsm-url",
+            "https://rhsm.example.com",
+        ],
+    )
+    .await;
+    // THEN the product version and the eight community AMIs are all PUSHED
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        (&combined["workflow"], &combined["state"]),
+        (&json!("all"), &json!("PUSHED"))
+    );
+    let kinds: Vec<(&str, &str)> = combined["destinations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| (d["account"].as_str().unwrap(), d["state"].as_str().unwrap()))
+        .collect();
+    let mut expected = vec![("aws-na", "PUSHED")];
+    expected.extend([("aws-us-storage", "PUSHED"); 8]);
+    assert_eq!(kinds, expected);
+    assert_eq!(stack.started_change_sets().await.len(), before + 1);
+    assert_eq!(
+        combined["destinations"][0]["marketplace"]["title"],
+        "9.5 20250101-1"
+    );
+    for line in [
+        "--skip x: accepted without effect: no step of a push can be skipped (pubtools-marketplacesvm ignores --skip too)",
+        "--rhsm-url https://rhsm.example.com: not applied: a push updates its deployment's RHSM (template parameter RhsmUrl)",
+    ] {
+        assert!(stderr.lines().any(|l| l == line), "{line} not in {stderr}");
+    }
+    // clouds.json: the marketplace element carries its StArMap answer, community ones do not
+    let clouds: Value =
+        serde_json::from_slice(&stack.object(RESULTS_BUCKET, "results/all-1/clouds.json")).unwrap();
+    let clouds = clouds.as_array().unwrap();
+    assert_eq!(clouds.len(), 9);
+    assert_eq!(
+        (
+            &clouds[0]["cloud_info"],
+            &clouds[0]["starmap_query"]["workflow"],
+            &clouds[0]["type"]
+        ),
+        (
+            &json!({"account": "aws-na", "provider": "aws"}),
+            &json!("stratosphere"),
+            &json!("AMI")
+        )
+    );
+    assert!(clouds[1..].iter().all(
+        |c| c.get("starmap_query").is_none() && c["cloud_info"]["account"] == "aws-us-storage"
+    ));
 }

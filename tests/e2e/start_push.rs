@@ -143,7 +143,7 @@ async fn start_push_starts_each_push_once() {
     // starts nothing
     let (error, body) = stack.invoke(
         "vmpush-start-push",
-        &json!({"sources": ["staged:drops/x"], "workflow": "all"}),
+        &json!({"sources": ["staged:drops/x"], "workflow": "every"}),
     );
     assert!(
         error.is_some(),
@@ -152,7 +152,7 @@ async fn start_push_starts_each_push_once() {
     assert_eq!(body["errorType"], "InvalidInput");
     assert_eq!(
         body["errorMessage"],
-        "start-push input: push request: workflow: unknown variant `all`, expected `community` or `marketplace`"
+        "start-push input: push request: workflow: unknown variant `every`, expected one of `community`, `marketplace`, `all`"
     );
     assert_eq!(executions(&stack, &machine).len(), 2);
 }

@@ -66,11 +66,21 @@ fn read(path: &Path) -> Result<Vec<u8>, StepError> {
 impl ClientTls {
     /// pubtools' files: `RHSM_CERT` and `RHSM_KEY` (both or neither), `VMPUSH_RHSM_CA`.
     pub fn from_files_env() -> Result<Self, StepError> {
-        let identity = match (env("RHSM_CERT"), env("RHSM_KEY")) {
+        let (cert, key) = (env("RHSM_CERT"), env("RHSM_KEY"));
+        Self::from_files(
+            cert.as_deref().map(Path::new),
+            key.as_deref().map(Path::new),
+        )
+    }
+
+    /// The client certificate and key files (`--rhsm-cert`, `--rhsm-key`: both or neither),
+    /// with the CA file `VMPUSH_RHSM_CA` names, if any.
+    pub fn from_files(cert: Option<&Path>, key: Option<&Path>) -> Result<Self, StepError> {
+        let identity = match (cert, key) {
             (Some(cert), Some(key)) => {
-                let mut pem = read(Path::new(&cert))?;
+                let mut pem = read(cert)?;
                 pem.push(b'\n');
-                pem.extend(read(Path::new(&key))?);
+                pem.extend(read(key)?);
                 Some(pem)
             }
             (None, None) => None,

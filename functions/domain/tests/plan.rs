@@ -938,3 +938,139 @@ async fn marketplace_versions_are_checked_and_titled_at_plan_time() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_combined_workflow_plans_marketplace_then_community_destinations_of_each_item() {
+    // GIVEN both mappings in one repo (the peer kit's mapping-all.yaml: marketplace first)
+    let tree = stage("rhel-ec2", "rhel-ec2-9.4-1", &["x86_64", "arm64"]);
+    let mut mapping = marketplace_mapping();
+    mapping
+        .as_array_mut()
+        .unwrap()
+        .extend(community_mapping().as_array().unwrap().clone());
+    let opts = PlanOptions {
+        workflow: PlanWorkflow::All,
+        ..PlanOptions::default()
+    };
+    // WHEN planned with `all`
+    let plan = plan_with(&tree, mapping, None, &opts).await.unwrap();
+    // THEN each image has its marketplace destination (x86_64 only) before its community ones
+    let per_item: Vec<Vec<(String, String)>> = plan
+        .items
+        .iter()
+        .map(|i| {
+            i.destinations
+                .iter()
+                .map(|d| (d.account.clone(), d.destination.clone()))
+                .collect()
+        })
+        .collect();
+    let community = |d: &str| ("aws-us-storage".to_string(), d.to_string());
+    let product = (
+        "aws-na".to_string(),
+        "d87bcebf-9cf4-47f5-9b5b-5470d4490f3d".to_string(),
+    );
+    assert_eq!(
+        per_item,
+        [
+            vec![community("us-east-1-hourly"), community("us-east-1-access")],
+            vec![
+                product,
+                community("us-east-1-hourly"),
+                community("us-east-1-access")
+            ],
+        ]
+    );
+    assert_eq!(plan.workflow, PlanWorkflow::All);
+    // each workflow reports its own skips: the arm64 image has no marketplace destination,
+    // the VHD no community one and no Azure marketplace entity
+    let reasons: Vec<&str> = plan.skipped.iter().map(|s| s.reason.as_str()).collect();
+    assert_eq!(
+        reasons,
+        [
+            "No marketplace mappings found for rhel-azure on cloud azure",
+            "Push Item rhel-azure-9.4-1.x86_64.vhd.xz at starmap/CLOUD_IMAGES/azure/rhel-azure-9.4-1.x86_64.vhd.xz is not an AmiPushItem, dropping it from the queue.",
+            "Filtering out archive with no destinations: starmap/CLOUD_IMAGES/ec2/rhel-ec2-9.4-1.arm64.raw.xz",
+        ]
+    );
+    // the marketplace destination names the StArMap answer it came from, kept once per entity
+    let mkt = plan.items[1].destinations[0].marketplace.as_ref().unwrap();
+    assert_eq!(
+        mkt.starmap_query.as_deref(),
+        Some("rhel-ec2/stratosphere/aws")
+    );
+    assert!(plan.items[1].destinations[1].marketplace.is_none());
+    assert_eq!(
+        plan.starmap.keys().collect::<Vec<_>>(),
+        ["rhel-ec2/stratosphere/aws"]
+    );
+    let query = &plan.starmap["rhel-ec2/stratosphere/aws"];
+    assert_eq!(
+        (
+            &query["name"],
+            &query["workflow"],
+            &query["cloud"],
+            &query["billing_code_config"]
+        ),
+        (
+            &json!("rhel-ec2"),
+            &json!("stratosphere"),
+            &json!("aws"),
+            &json!({})
+        )
+    );
+    let dest = &query["mappings"]["aws-na"]["destinations"][0];
+    assert_eq!(
+        (
+            &dest["restrict_major"],
+            &dest["tags"],
+            &dest["provider"],
+            &dest["vhd_check_base_sas_only"]
+        ),
+        (
+            &json!(3),
+            &json!({"team": "rhel"}),
+            &Value::Null,
+            &Value::Null
+        )
+    );
+    // merged metas: entity < mapping < destination
+    assert_eq!(dest["meta"]["sharing_accounts"], json!(["679593333241"]));
+    assert_eq!(dest["meta"]["scanning_port"], json!(22));
+    assert_eq!(query["meta"]["user_name"], json!("ec2-user"));
+    // the work list carries the answers once, beside the tree
+    let source = StagedSource {
+        bucket: "b".into(),
+        prefix: "p".into(),
+    };
+    let mut staged = plan.clone();
+    for item in &mut staged.items {
+        item.staged_dir = "s3://b/p".into();
+    }
+    let list = work_list("p1", &staged, &[source]).unwrap();
+    assert_eq!(list.starmap, plan.starmap);
+    assert_eq!(list.leaves().count(), 5);
+}
+
+#[tokio::test]
+async fn a_combined_plan_of_unmapped_items_is_empty_with_both_workflows_skips() {
+    let tree = stage("rhel-other", "rhel-other-9.4-1", &["x86_64"]);
+    let opts = PlanOptions {
+        workflow: PlanWorkflow::All,
+        ..PlanOptions::default()
+    };
+    let plan = plan_with(&tree, community_mapping(), None, &opts)
+        .await
+        .unwrap();
+    assert!(plan.items.is_empty());
+    let reasons: Vec<&str> = plan.skipped.iter().map(|s| s.reason.as_str()).collect();
+    assert_eq!(
+        reasons,
+        [
+            "No marketplace mappings found for rhel-azure on cloud azure",
+            "Push Item rhel-azure-9.4-1.x86_64.vhd.xz at starmap/CLOUD_IMAGES/azure/rhel-azure-9.4-1.x86_64.vhd.xz is not an AmiPushItem, dropping it from the queue.",
+            "No marketplace mappings found for rhel-other on cloud aws",
+            "No community mappings found for rhel-other on cloud aws",
+        ]
+    );
+}

@@ -6,7 +6,8 @@
 //!   `ResourceInUseException` (423) while another change set on one of its entities is open;
 //! - `GET /DescribeChangeSet?catalog=&changeSetId=`: `PREPARING` → `APPLYING` → `SUCCEEDED` or
 //!   `FAILED` (with `FailureCode` and per-change `ErrorDetailList`) over successive calls;
-//! - `POST /ListChangeSets` with `EntityId`/`Status` filters;
+//! - `POST /ListChangeSets` with `EntityId`/`Status` filters; as change sets move on by
+//!   themselves in AWS, listing an entity's change sets also moves its open ones one step;
 //! - `GET /DescribeEntity?catalog=&entityId=`: `AmiProduct@1.0` entities whose `Versions` grow
 //!   with applied `AddDeliveryOptions`, and change with `UpdateDeliveryOptions` and
 //!   `RestrictDeliveryOptions`.
@@ -546,6 +547,18 @@ async fn list_change_sets(State(mp): State<Marketplace>, Json(body): Json<Value>
         .filter(|(name, _)| name == "EntityId")
         .flat_map(|(_, values)| values.clone())
         .collect();
+    // in AWS change sets move on by themselves; here a look at an entity's change sets moves
+    // its open ones one step, so a seller waiting for one it does not describe sees it end
+    let open: Vec<String> = store
+        .change_sets
+        .values()
+        .filter(|cs| matches!(cs.status, "PREPARING" | "APPLYING"))
+        .filter(|cs| cs.entity_ids().iter().any(|e| entity_filter.contains(e)))
+        .map(|cs| cs.id.clone())
+        .collect();
+    for id in open {
+        advance(&mut store, &id, mp.config.changeset_polls);
+    }
     let held: Vec<String> = entity_filter
         .into_iter()
         .filter(|e| store.locked(e))

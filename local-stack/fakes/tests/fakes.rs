@@ -712,4 +712,20 @@ async fn marketplace_locks_fails_and_refuses_a_reused_token_on_request() {
             .contains("already used with a different request"),
         "{other}"
     );
+
+    // WHEN a seller only lists the entity's open change sets (waiting for its lock)
+    let (_, started) = post(
+        "/StartChangeSet",
+        add_version(entity, "9.4 d", "ami-4", Some("tok-d")),
+    )
+    .await;
+    let id = started["ChangeSetId"].as_str().unwrap().to_string();
+    let mut seen = Vec::new();
+    for _ in 0..3 {
+        let (_, listed) = post("/ListChangeSets", open.clone()).await;
+        seen.push(listed["ChangeSetSummaryList"].as_array().unwrap().len());
+    }
+    // THEN the change set moves on by itself, as in AWS, and is applied
+    assert_eq!(seen, [1, 1, 0]);
+    assert_eq!(describe(&c, &base, &id).await["Status"], "SUCCEEDED");
 }

@@ -202,7 +202,11 @@ pub fn vmpush(stack: &TestStack, args: &[&str]) -> (i32, String, String) {
 pub fn secrets(stack: &TestStack, documents: &[Value]) -> Vec<String> {
     let mut secrets: Vec<String> = documents
         .iter()
-        .filter_map(|d| d["auth"]["AWS_IMAGE_SECRET_ACCESS"].as_str())
+        .flat_map(|d| {
+            ["AWS_IMAGE_SECRET_ACCESS", "AWS_MARKETPLACE_SECRET_ACCESS"]
+                .map(|key| d["auth"][key].as_str())
+        })
+        .flatten()
         .filter(|s| !s.is_empty())
         .map(str::to_string)
         .collect();

@@ -479,10 +479,10 @@ mod tests {
                 "{yaml}"
             );
         }
-        let err = parse_request("push.yaml", b"workflow: all\nsources: []").unwrap_err();
+        let err = parse_request("push.yaml", b"workflow: every\nsources: []").unwrap_err();
         assert!(
             err.message
-                .starts_with("push.yaml: workflow: unknown variant `all`"),
+                .starts_with("push.yaml: workflow: unknown variant `every`, expected one of `community`, `marketplace`, `all`"),
             "{}",
             err.message
         );

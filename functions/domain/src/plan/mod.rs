@@ -16,6 +16,8 @@ pub mod worklist;
 
 pub use model::*;
 
+use std::collections::BTreeMap;
+
 use crate::error::Result;
 use crate::inputs::credentials::CredentialSet;
 use crate::inputs::item::{ImageKind, Layout, PushItem};
@@ -23,7 +25,9 @@ use crate::inputs::starmap::Resolver;
 use crate::ports::StarmapServer;
 
 /// Builds the plan of staged items: resolves mappings, expands the workflow, names images.
-/// `credentials`, when given, must hold every account the plan uses.
+/// `credentials`, when given, must hold every account the plan uses. With
+/// [`PlanWorkflow::All`] every item is expanded by both workflows, marketplace destinations
+/// first; each workflow reports its own skips.
 pub async fn build_plan<S: StarmapServer>(
     items: Vec<PushItem>,
     resolver: &mut Resolver<S>,
@@ -35,77 +39,30 @@ pub async fn build_plan<S: StarmapServer>(
         items: Vec::new(),
         skipped: Vec::new(),
         warnings: Vec::new(),
+        starmap: BTreeMap::new(),
     };
     for item in items {
-        let skip = |reason: String| Skip {
-            source: item.source.clone(),
-            destination: None,
-            reason,
-        };
-        let expansion = match (item.layout, item.kind, options.workflow) {
-            (Layout::AwsImages, _, PlanWorkflow::Community) => {
-                workflow::ami_push::expand(&item, credentials, options)?
-            }
-            (Layout::AwsImages, _, PlanWorkflow::Marketplace) => {
-                plan.skipped.push(skip("AWS_IMAGES items carry their own region and type and are pushed by the community workflow; the marketplace workflow needs CLOUD_IMAGES".into()));
+        let mut destinations = Vec::new();
+        for &workflow in options.workflow.parts() {
+            let Some(expansion) =
+                expand(&item, workflow, resolver, credentials, options, &mut plan).await?
+            else {
                 continue;
-            }
-            (Layout::CloudImages, ImageKind::Vhd, PlanWorkflow::Community) => {
-                plan.skipped.push(skip(format!(
-                    "Push Item {} at {} is not an AmiPushItem, dropping it from the queue.",
-                    item.name, item.source
-                )));
-                continue;
-            }
-            (Layout::CloudImages, kind, _) => {
-                let build = item
-                    .build_info
-                    .as_ref()
-                    .expect("CLOUD_IMAGES items have a build");
-                let cloud = match kind {
-                    ImageKind::Ami => "aws",
-                    ImageKind::Vhd => "azure",
-                };
-                let name = match item.attributes.marketplace_name.as_deref() {
-                    Some(mn) if options.workflow == PlanWorkflow::Marketplace => {
-                        format!("{}-{mn}", build.name)
-                    }
-                    _ => build.name.clone(),
-                };
-                let workflow = options.workflow.starmap();
-                let Some(entity) = resolver
-                    .lookup(&name, Some(&build.version), workflow, cloud)
-                    .await?
-                else {
-                    let kind_name = match options.workflow {
-                        PlanWorkflow::Community => "community",
-                        PlanWorkflow::Marketplace => "marketplace",
-                    };
-                    plan.skipped.push(skip(format!(
-                        "No {kind_name} mappings found for {name} on cloud {cloud}"
-                    )));
-                    continue;
-                };
-                match options.workflow {
-                    PlanWorkflow::Community => {
-                        workflow::community::expand(&item, &entity, credentials, options)?
-                    }
-                    PlanWorkflow::Marketplace => {
-                        workflow::marketplace::expand(&item, &entity, credentials, options)?
-                    }
+            };
+            plan.skipped.extend(expansion.skipped);
+            plan.warnings.extend(expansion.warnings);
+            if expansion.destinations.is_empty() {
+                if let Some(reason) = expansion.no_destination_reason {
+                    plan.skipped.push(skip_of(&item, reason));
                 }
             }
-        };
-        plan.skipped.extend(expansion.skipped);
-        plan.warnings.extend(expansion.warnings);
-        if expansion.destinations.is_empty() {
-            if let Some(reason) = expansion.no_destination_reason {
-                plan.skipped.push(skip(reason));
-            }
+            destinations.extend(expansion.destinations);
+        }
+        if destinations.is_empty() {
             continue;
         }
         if let Some(set) = credentials.filter(|c| !c.is_empty()) {
-            for d in &expansion.destinations {
+            for d in &destinations {
                 set.get(&d.account)?;
             }
         }
@@ -117,9 +74,94 @@ pub async fn build_plan<S: StarmapServer>(
             sha256sum: item.sha256sum.clone(),
             size: item.size,
             build: item.build_info.clone(),
-            destinations: expansion.destinations,
+            destinations,
         });
     }
     checks::check_plan(&plan)?;
     Ok(plan)
+}
+
+/// A skip of the whole item.
+fn skip_of(item: &PushItem, reason: String) -> Skip {
+    Skip {
+        source: item.source.clone(),
+        destination: None,
+        reason,
+    }
+}
+
+/// One item under one single workflow; `None` (with the skip recorded) when that workflow
+/// has nothing for it. A marketplace entity is recorded in the plan's StArMap answers, which
+/// its destinations name (`clouds.json` echoes it as `starmap_query`).
+async fn expand<S: StarmapServer>(
+    item: &PushItem,
+    workflow: PlanWorkflow,
+    resolver: &mut Resolver<S>,
+    credentials: Option<&CredentialSet>,
+    options: &PlanOptions,
+    plan: &mut Plan,
+) -> Result<Option<workflow::Expansion>> {
+    let expansion = match (item.layout, item.kind, workflow) {
+        (Layout::AwsImages, _, PlanWorkflow::Marketplace)
+            if options.workflow == PlanWorkflow::All =>
+        {
+            return Ok(None);
+        }
+        (Layout::AwsImages, _, PlanWorkflow::Marketplace) => {
+            plan.skipped.push(skip_of(item, "AWS_IMAGES items carry their own region and type and are pushed by the community workflow; the marketplace workflow needs CLOUD_IMAGES".into()));
+            return Ok(None);
+        }
+        (Layout::AwsImages, _, _) => workflow::ami_push::expand(item, credentials, options)?,
+        (Layout::CloudImages, ImageKind::Vhd, PlanWorkflow::Community) => {
+            plan.skipped.push(skip_of(
+                item,
+                format!(
+                    "Push Item {} at {} is not an AmiPushItem, dropping it from the queue.",
+                    item.name, item.source
+                ),
+            ));
+            return Ok(None);
+        }
+        (Layout::CloudImages, kind, _) => {
+            let build = item
+                .build_info
+                .as_ref()
+                .expect("CLOUD_IMAGES items have a build");
+            let cloud = match kind {
+                ImageKind::Ami => "aws",
+                ImageKind::Vhd => "azure",
+            };
+            let name = match item.attributes.marketplace_name.as_deref() {
+                Some(mn) if workflow == PlanWorkflow::Marketplace => {
+                    format!("{}-{mn}", build.name)
+                }
+                _ => build.name.clone(),
+            };
+            let starmap = workflow.starmap().expect("a single workflow");
+            let Some(entity) = resolver
+                .lookup(&name, Some(&build.version), starmap, cloud)
+                .await?
+            else {
+                plan.skipped.push(skip_of(
+                    item,
+                    format!(
+                        "No {} mappings found for {name} on cloud {cloud}",
+                        workflow.as_str()
+                    ),
+                ));
+                return Ok(None);
+            };
+            match workflow {
+                PlanWorkflow::Marketplace => {
+                    let key = format!("{}/{}/{}", entity.name, starmap.as_str(), entity.cloud);
+                    plan.starmap
+                        .entry(key.clone())
+                        .or_insert_with(|| entity.starmap_query());
+                    workflow::marketplace::expand(item, &entity, &key, credentials, options)?
+                }
+                _ => workflow::community::expand(item, &entity, credentials, options)?,
+            }
+        }
+    };
+    Ok(Some(expansion))
 }

@@ -1,6 +1,8 @@
 //! What a plan is made of: options, planned destinations, items, skips, and the account
 //! helpers the workflows share. No module here depends on the workflows that fill it.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -20,14 +22,36 @@ pub enum PlanWorkflow {
     Community,
     /// marketplace-push: AWS Marketplace products and Azure offers (StArMap `stratosphere`).
     Marketplace,
+    /// pubtools-marketplacesvm-push `--workflow all` (spec §3.8): both workflows over the same
+    /// items in one push, marketplace destinations first.
+    All,
 }
 
 impl PlanWorkflow {
-    /// The StArMap workflow it maps to.
-    pub fn starmap(self) -> Workflow {
+    /// The single workflows it runs, in the reference's order (marketplace first).
+    pub fn parts(self) -> &'static [PlanWorkflow] {
         match self {
-            PlanWorkflow::Community => Workflow::Community,
-            PlanWorkflow::Marketplace => Workflow::Stratosphere,
+            PlanWorkflow::Community => &[PlanWorkflow::Community],
+            PlanWorkflow::Marketplace => &[PlanWorkflow::Marketplace],
+            PlanWorkflow::All => &[PlanWorkflow::Marketplace, PlanWorkflow::Community],
+        }
+    }
+
+    /// The StArMap workflow of a single workflow; `None` for `All`.
+    pub fn starmap(self) -> Option<Workflow> {
+        match self {
+            PlanWorkflow::Community => Some(Workflow::Community),
+            PlanWorkflow::Marketplace => Some(Workflow::Stratosphere),
+            PlanWorkflow::All => None,
+        }
+    }
+
+    /// The name `--workflow` and push requests give it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PlanWorkflow::Community => "community",
+            PlanWorkflow::Marketplace => "marketplace",
+            PlanWorkflow::All => "all",
         }
     }
 }
@@ -105,6 +129,10 @@ pub struct MarketplaceTarget {
     /// The product version the image becomes (AWS destinations).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<VersionRequest>,
+    /// The key of the StArMap answer this destination was planned from, in the plan's (and
+    /// the work list's) `starmap`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub starmap_query: Option<String>,
 }
 
 /// A new version of an AWS Marketplace AMI product, as the reference fills it (spec §3.6.8):
@@ -320,6 +348,11 @@ pub struct Plan {
     pub skipped: Vec<Skip>,
     /// Non-fatal findings.
     pub warnings: Vec<String>,
+    /// The StArMap answers marketplace destinations were planned from, each as pubtools
+    /// echoes it (`attrs.asdict` of the entity), by the key their
+    /// [`MarketplaceTarget::starmap_query`] names.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub starmap: BTreeMap<String, Value>,
 }
 
 impl Plan {

@@ -10,9 +10,10 @@
 //! echoes the id of the node it handles, and summarize and push-status find outcomes and
 //! history events by these ids, never by position or function name.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::inputs::item::BuildInfo;
@@ -95,6 +96,10 @@ pub struct WorkList {
     pub uploads: Vec<UploadWork>,
     /// What the plan skips, with reasons.
     pub skipped: Vec<crate::plan::model::Skip>,
+    /// The plan's StArMap answers for marketplace destinations, by key (see
+    /// [`crate::plan::MarketplaceTarget::starmap_query`]); once per entity, not per destination.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub starmap: BTreeMap<String, Value>,
 }
 
 /// A destination of the tree with the nodes above it.
@@ -172,6 +177,7 @@ pub fn work_list(
         push_id: push_id.to_string(),
         uploads: Vec::new(),
         skipped: plan.skipped.clone(),
+        starmap: plan.starmap.clone(),
     };
     for item in &plan.items {
         let source = sources

@@ -74,6 +74,7 @@ pub fn summarize(input: &SummaryInput) -> Result<(PushResult, PushNotice), StepE
                 origin,
                 sha256: sha256.as_deref(),
             },
+            &work.starmap,
         ));
         pushitems.push(json!({
             "build": null, "checksums": sha256.as_ref().map(|s| json!({"sha256": s})),
@@ -133,11 +134,7 @@ pub fn summarize(input: &SummaryInput) -> Result<(PushResult, PushNotice), StepE
             marketplace: None,
         });
     }
-    let state = if failures.is_empty() {
-        "PUSHED"
-    } else {
-        "FAILED"
-    };
+    let (state, error) = outcome::overall(&input.workflow, work, failures.is_empty());
     let result = PushResult {
         push_id: work.push_id.clone(),
         workflow: input.workflow.clone(),
@@ -145,7 +142,7 @@ pub fn summarize(input: &SummaryInput) -> Result<(PushResult, PushNotice), StepE
         destinations,
         images,
         pushitems,
-        error: None,
+        error: error.clone(),
         clouds: clouds_json,
     };
     let notice = PushNotice {
@@ -155,7 +152,7 @@ pub fn summarize(input: &SummaryInput) -> Result<(PushResult, PushNotice), StepE
         state: state.into(),
         images: notice_images,
         failures,
-        error: None,
+        error,
     };
     Ok((result, notice))
 }

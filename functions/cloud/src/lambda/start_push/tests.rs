@@ -103,7 +103,7 @@ async fn the_api_answers_with_http_responses() {
     );
     assert_eq!(again["statusCode"], 200);
     let bad = answer(
-        event(post(r#"{"workflow": "all"}"#))
+        event(post(r#"{"workflow": "every"}"#))
             .handle(&objects, &machine, at(None))
             .await
             .unwrap(),
@@ -113,7 +113,7 @@ async fn the_api_answers_with_http_responses() {
     assert_eq!(
         body,
         json!({"status": 400, "error": "InvalidInput",
-               "message": "request body: workflow: unknown variant `all`, expected `community` or `marketplace` at line 1 column 18"})
+               "message": "request body: workflow: unknown variant `every`, expected one of `community`, `marketplace`, `all` at line 1 column 20"})
     );
     assert_eq!(machine.started().len(), 1);
 }
@@ -133,14 +133,14 @@ async fn a_direct_request_starts_once_and_a_bad_one_names_its_field() {
     assert_eq!((started.status, started.started), (202, true));
     let bad = crate::lambda::decode::<StartEvent>(
         "start-push",
-        json!({"sources": ["staged:s3://b/p"], "workflow": "all"}),
+        json!({"sources": ["staged:s3://b/p"], "workflow": "every"}),
     )
     .unwrap_err();
     assert_eq!(
         (bad.kind, bad.message.as_str()),
         (
             ErrorKind::InvalidInput,
-            "start-push input: push request: workflow: unknown variant `all`, expected `community` or `marketplace`"
+            "start-push input: push request: workflow: unknown variant `every`, expected one of `community`, `marketplace`, `all`"
         )
     );
     let broken =

@@ -3,7 +3,7 @@
 //! `null` for `meta` or `billing-code-config` is refused (omit the key instead).
 
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 
 use crate::error::Result;
 use crate::inputs::fields::{Located, Obj, type_name};
@@ -144,6 +144,65 @@ pub struct Entity {
     pub billing_code_config: Vec<BillingRule>,
     /// The entity's own meta as given.
     pub meta: Option<Map<String, Value>>,
+}
+
+impl Entity {
+    /// The entity as pubtools echoes it in `clouds.json` (`attrs.asdict`: `billing_code_config`
+    /// and `mappings` as mappings by name, merged metas, unset fields `null`).
+    pub fn starmap_query(&self) -> Value {
+        let rules: Map<String, Value> = self
+            .billing_code_config
+            .iter()
+            .map(|r| {
+                let types: Vec<&str> = r.image_types.iter().map(|t| t.as_str()).collect();
+                let rule = json!({"codes": r.codes, "image_name": r.image_name,
+                                  "image_types": types, "name": r.name});
+                (r.key.clone(), rule)
+            })
+            .collect();
+        let mappings: Map<String, Value> = self
+            .mappings
+            .iter()
+            .map(|m| {
+                let destinations: Vec<Value> = m
+                    .destinations
+                    .iter()
+                    .map(|d| {
+                        let tags = d.tags.as_ref().map(|t| {
+                            t.iter()
+                                .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                                .collect::<Map<String, Value>>()
+                        });
+                        json!({
+                            "ami_version_template": d.ami_version_template,
+                            "architecture": d.architecture,
+                            "destination": d.destination,
+                            "id": d.id,
+                            "meta": d.meta,
+                            "overwrite": d.overwrite,
+                            "provider": d.provider,
+                            "restrict_major": d.restrict_major,
+                            "restrict_minor": d.restrict_minor,
+                            "restrict_version": d.restrict_version,
+                            "tags": tags,
+                            "vhd_check_base_sas_only": d.vhd_check_base_sas_only,
+                        })
+                    })
+                    .collect();
+                let mapping = json!({"destinations": destinations, "meta": m.meta,
+                                     "provider": m.provider});
+                (m.account.clone(), mapping)
+            })
+            .collect();
+        json!({
+            "billing_code_config": rules,
+            "cloud": self.cloud,
+            "mappings": mappings,
+            "meta": self.meta,
+            "name": self.name,
+            "workflow": self.workflow.as_str(),
+        })
+    }
 }
 
 /// Decodes a query response: a list of entities. `file` names the source in errors

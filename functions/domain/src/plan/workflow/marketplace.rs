@@ -19,10 +19,12 @@ use crate::plan::naming::{FormatValue, NameStyle, ami_name, azure_image_name, py
 use super::fill::{UPLOAD_ATTRIBUTES, fill_from_meta};
 use super::{Expansion, Placement, build_tags, planned};
 
-/// Expands one item over its marketplace entity.
+/// Expands one item over its marketplace entity; `query` is the key of the entity in the
+/// plan's StArMap answers.
 pub(crate) fn expand(
     item: &PushItem,
     entity: &Entity,
+    query: &str,
     credentials: Option<&CredentialSet>,
     options: &PlanOptions,
 ) -> Result<Expansion> {
@@ -72,6 +74,7 @@ pub(crate) fn expand(
                     restrict_major: dest.restrict_major,
                     restrict_minor: dest.restrict_minor,
                     version: Some(version_request(&pi, &dest_label)?),
+                    starmap_query: Some(query.to_string()),
                 }),
                 CloudProvider::Azure => None,
             };

@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 
 use crate::payloads::{Outcome, Outcomes};
+use crate::plan::PlanWorkflow;
 use crate::plan::worklist::WorkList;
 use crate::steps::StepError;
 
@@ -36,4 +37,29 @@ pub fn spread<'a>(work: &WorkList, results: &'a [Outcomes]) -> Result<Vec<&'a Ou
                 })
         })
         .collect()
+}
+
+/// The push's state and, when it failed as a whole, why (spec §3.8, §3.11): `FAILED` when a
+/// destination was not pushed, or when nothing was to be pushed (`No push item was
+/// processed.`; with `workflow: all`, the reference's `both workflows were empty`).
+pub fn overall(
+    workflow: &str,
+    work: &WorkList,
+    all_pushed: bool,
+) -> (&'static str, Option<String>) {
+    let combined = workflow == PlanWorkflow::All.as_str();
+    let empty = work.leaves().next().is_none();
+    match (combined, all_pushed, empty) {
+        (true, false, _) => (
+            "FAILED",
+            Some("Combined VM push failed: at least one workflow failed.".into()),
+        ),
+        (true, true, true) => (
+            "FAILED",
+            Some("Combined VM push failed: both workflows were empty.".into()),
+        ),
+        (false, _, true) => ("FAILED", Some("No push item was processed.".into())),
+        (_, true, false) => ("PUSHED", None),
+        (false, false, false) => ("FAILED", None),
+    }
 }

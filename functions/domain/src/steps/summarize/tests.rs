@@ -315,3 +315,183 @@ async fn the_result_is_written_under_the_push_id() {
     );
     assert_eq!(written[3].1.lines().count(), 3);
 }
+
+const PRODUCT: &str = "d87bcebf-9cf4-47f5-9b5b-5470d4490f3d";
+const MKT_NAME: &str = "Red Hat Enterprise Linux-9.0_HVM_GA-20250101-x86_64-10";
+
+/// The StArMap answer of the peer kit's marketplace entity, as the plan echoes it.
+fn marketplace_query() -> Value {
+    let meta = json!({"marketplace_entity_type": "AmiProduct", "user_name": "ec2-user",
+        "release_notes": "https://example.com/{major_version}/{major_minor}",
+        "usage_instructions": "Access your instance via ssh (RHEL {major_minor}).", "scanning_port": 22});
+    json!({"billing_code_config": {}, "cloud": "aws", "meta": meta, "name": "rhel-ec2", "workflow": "stratosphere",
+        "mappings": {"aws-na": {"meta": meta, "provider": null, "destinations": [
+            {"ami_version_template": null, "architecture": "x86_64", "destination": PRODUCT, "id": null,
+             "meta": meta, "overwrite": false, "provider": null, "restrict_major": null, "restrict_minor": null,
+             "restrict_version": false, "tags": null, "vhd_check_base_sas_only": null}]}}})
+}
+
+/// [`work`] with a marketplace upload first (`workflow: all`).
+fn combined_work() -> WorkList {
+    let mut planned = destination("us-east-1", "hourly");
+    let fields = planned.as_object_mut().unwrap();
+    for (k, v) in [
+        ("account", json!("aws-na")),
+        ("destination", json!(PRODUCT)),
+        ("billing_type", Value::Null),
+        ("ami_name", json!(MKT_NAME)),
+        ("image_name", json!(MKT_NAME)),
+        ("public", json!(false)),
+        ("billing_codes", Value::Null),
+        ("rhsm_product", Value::Null),
+        ("rhsm_provider", Value::Null),
+        ("bucket", json!("pubupload")),
+        ("volume", json!("gp2")),
+        (
+            "marketplace",
+            json!({"entity_type": "AmiProduct", "overwrite": false, "restrict_version": false,
+                "restrict_major": null, "restrict_minor": null, "starmap_query": "rhel-ec2/stratosphere/aws",
+                "version": {"title": "9.0 20250101-10", "release_notes": "https://example.com/9/9.0",
+                    "usage_instructions": "Access your instance via ssh (RHEL 9.0).", "recommended_instance_type": "m5.large",
+                    "user_name": "ec2-user", "os_name": "RHEL", "os_version": "9.0", "scanning_port": 22,
+                    "security_groups": [{"from_port": 22, "ip_protocol": "tcp", "ip_ranges": ["0.0.0.0/0"], "to_port": 22}],
+                    "access_endpoint_url": null}}),
+        ),
+    ] {
+        fields.insert(k.into(), v);
+    }
+    let mut work = serde_json::to_value(work()).unwrap();
+    let upload = json!({"id": "up-m", "account": "aws-na", "region": "us-east-1", "bucket": "pubupload",
+        "source_bucket": "vmpush-staging", "source_key": format!("drops/p1/{SOURCE}"),
+        "size": null, "sha256": "ab".repeat(32), "format": "raw", "tags": [],
+        "build": {"name": "rhel-ec2", "version": "9.0", "release": "10"},
+        "imports": [{"id": "im-m", "billing_codes": [], "copies": [{"id": "cp-m", "region": "us-east-1",
+            "destinations": [{"id": "ds-m", "source": SOURCE, "destination": planned}]}]}]});
+    work["uploads"].as_array_mut().unwrap().insert(0, upload);
+    work["starmap"] = json!({"rhel-ec2/stratosphere/aws": marketplace_query()});
+    serde_json::from_value(work).unwrap()
+}
+
+fn combined(outcomes: Value) -> SummaryInput {
+    SummaryInput {
+        workflow: "all".into(),
+        push_id: None,
+        work: Some(combined_work()),
+        outcomes: serde_json::from_value(outcomes).unwrap(),
+        failure: None,
+    }
+}
+
+#[test]
+fn a_combined_push_reports_both_kinds_and_marketplace_items_carry_their_starmap_query() {
+    let marketplace = json!([[[pushed("ds-m", "ami-m", false)]]]);
+    let community = results(
+        pushed("ds-he", "ami-1", true),
+        pushed("ds-hw", "ami-2", true),
+        pushed("ds-a", "ami-3", false),
+    );
+    let outcomes = json!([marketplace[0], community[0]]);
+    let (result, notice) = summarize(&combined(outcomes)).unwrap();
+    assert_eq!(
+        (result.state.as_str(), result.error.as_deref()),
+        ("PUSHED", None)
+    );
+    assert_eq!(
+        (notice.workflow.as_str(), notice.state.as_str()),
+        ("all", "PUSHED")
+    );
+    let states: Vec<(&str, &str)> = result
+        .destinations
+        .iter()
+        .map(|d| (d.destination.as_deref().unwrap(), d.state.as_str()))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            (PRODUCT, "PUSHED"),
+            ("us-east-1-hourly", "PUSHED"),
+            ("eu-west-1-hourly", "PUSHED"),
+            ("us-east-1-access", "PUSHED"),
+            ("us-east-1-access", "SKIPPED")
+        ]
+    );
+    // the marketplace element: the reference's fields (Appendix A.2), templates unformatted
+    let origin = "s3://vmpush-staging/drops/p1/starmap/CLOUD_IMAGES/rhel-ec2-9.0-10";
+    assert_eq!(
+        result.clouds[0],
+        json!({
+            "boot_mode": null,
+            "build_info": {"id": null, "name": "rhel-ec2", "release": "10", "version": "9.0"},
+            "cloud_info": {"account": "aws-na", "provider": "aws"},
+            "description": "Provided by Red Hat, Inc.",
+            "dest": [PRODUCT],
+            "ena_support": true,
+            "image_id": "ami-m",
+            "marketplace_entity_type": "AmiProduct",
+            "name": MKT_NAME,
+            "origin": origin,
+            "recommended_instance_type": "m5.large",
+            "region": "us-east-1",
+            "release": {"product": "RHEL", "date": "20250101", "arch": "x86_64", "respin": 10,
+                        "version": "9.0", "base_product": null, "base_version": null,
+                        "variant": null, "type": "ga"},
+            "release_notes": "https://example.com/{major_version}/{major_minor}",
+            "root_device": "/dev/sda1",
+            "scanning_port": 22,
+            "security_groups": [{"from_port": 22, "ip_protocol": "tcp", "ip_ranges": ["0.0.0.0/0"], "to_port": 22}],
+            "sha256sum": "ab".repeat(32),
+            "src": format!("{origin}/rhel-ec2-9.0-10.x86_64.raw.xz"),
+            "sriov_net_support": "simple",
+            "starmap_query": marketplace_query(),
+            "state": "PUSHED",
+            "type": "AMI",
+            "usage_instructions": "Access your instance via ssh (RHEL {major_minor}).",
+            "user_name": "ec2-user",
+            "virtualization": "hvm",
+            "volume": "gp2",
+        })
+    );
+    // community elements stay as they were: no starmap_query
+    assert!(result.clouds[1].get("starmap_query").is_none());
+    assert_eq!(result.clouds[1]["billing_codes"]["name"], "Hourly2");
+}
+
+#[test]
+fn combined_and_single_pushes_fail_as_a_whole_by_the_reference_rules() {
+    // a failed destination of either workflow: the combined push failed
+    let failed = json!({"id": "ds-m", "failed_at": "marketplace",
+        "failure": {"Error": "Fatal", "Cause": "Changeset x failed with code FAILED"}});
+    let community = results(
+        pushed("ds-he", "ami-1", true),
+        pushed("ds-hw", "ami-2", true),
+        pushed("ds-a", "ami-3", false),
+    );
+    let (result, _) = summarize(&combined(json!([[[[failed]]], community[0]]))).unwrap();
+    assert_eq!(
+        (result.state.as_str(), result.error.as_deref()),
+        (
+            "FAILED",
+            Some("Combined VM push failed: at least one workflow failed.")
+        )
+    );
+    assert_eq!(result.destinations[0].state, "NOTPUSHED");
+    // nothing to push: both workflows were empty (combined), no push item (single)
+    let mut empty = combined(json!([]));
+    empty.work.as_mut().unwrap().uploads.clear();
+    let (result, notice) = summarize(&empty).unwrap();
+    assert_eq!(
+        (result.state.as_str(), result.error.as_deref()),
+        (
+            "FAILED",
+            Some("Combined VM push failed: both workflows were empty.")
+        )
+    );
+    assert_eq!(notice.error, result.error);
+    assert_eq!(result.destinations.len(), 1, "the skip is still reported");
+    empty.workflow = "community".into();
+    let (result, _) = summarize(&empty).unwrap();
+    assert_eq!(
+        (result.state.as_str(), result.error.as_deref()),
+        ("FAILED", Some("No push item was processed."))
+    );
+}
