@@ -5,7 +5,8 @@
 //!   DetailsDocument`, `Intent`), idempotent on `ClientRequestToken`, and refused with
 //!   `ResourceInUseException` (423) while another change set on one of its entities is open;
 //! - `GET /DescribeChangeSet?catalog=&changeSetId=`: `PREPARING` → `APPLYING` → `SUCCEEDED` or
-//!   `FAILED` (with `FailureCode` and per-change `ErrorDetailList`) over successive calls;
+//!   `FAILED` (with `FailureCode` and per-change `ErrorDetailList`) over successive calls; each
+//!   change with its `Details` as a JSON string and as `DetailsDocument`;
 //! - `POST /ListChangeSets` with `EntityId`/`Status` filters; as change sets move on by
 //!   themselves in AWS, listing an entity's change sets also moves its open ones one step;
 //! - `GET /DescribeEntity?catalog=&entityId=`: `AmiProduct@1.0` entities whose `Versions` grow
@@ -509,7 +510,12 @@ async fn describe_change_set(
         .changes
         .iter()
         .zip(&cs.errors)
-        .map(|(c, errors)| json!({"ChangeType": c["ChangeType"], "Entity": c["Entity"], "DetailsDocument": details(c), "ErrorDetailList": errors}))
+        .map(|(c, errors)| {
+            // the API answers both forms of the details: the JSON string and the document
+            let document = details(c);
+            json!({"ChangeType": c["ChangeType"], "Entity": c["Entity"], "Details": document.to_string(),
+                   "DetailsDocument": document, "ErrorDetailList": errors})
+        })
         .collect();
     let mut out = json!({"ChangeSetId": cs.id, "ChangeSetArn": cs.arn(), "ChangeSetName": cs.name, "Intent": cs.intent,
         "StartTime": cs.start, "Status": cs.status, "ChangeSet": changes});

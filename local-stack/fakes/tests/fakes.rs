@@ -340,6 +340,11 @@ async fn marketplace_change_set_lifecycle() {
     // WHEN it is described until it ends
     let statuses: Vec<String> = futures_statuses(&c, &base, &id, 3).await;
     assert_eq!(statuses, ["PREPARING", "APPLYING", "SUCCEEDED"]);
+    // its changes carry their details both as a JSON string and as a document
+    let change = &describe(&c, &base, &id).await["ChangeSet"][0];
+    let details: Value = serde_json::from_str(change["Details"].as_str().unwrap()).unwrap();
+    assert_eq!(details, change["DetailsDocument"]);
+    assert_eq!(details["Version"]["VersionTitle"], "9.4 20240501-1");
     // THEN the entity has the version with a public delivery option for the AMI
     let (_, e) = json_of(
         c.get(format!(
