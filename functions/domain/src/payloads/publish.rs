@@ -61,6 +61,10 @@ pub struct PublishOutput {
     /// Whether a release (public) is due once RHSM knows the image; the state machine's
     /// `PublishRelease` runs only then.
     pub release: bool,
+    /// Whether an AWS Marketplace version is due once RHSM knows the image (the
+    /// `MarketplaceVersion` loop runs only then).
+    #[serde(default)]
+    pub version: bool,
     /// Accounts, organizations and OUs added to its launch permission by this run.
     pub shared_with: Vec<String>,
     /// Accounts added to the snapshot's create-volume permission by this run.

@@ -110,7 +110,7 @@ fn import_copy_publish_and_rhsm() {
     assert_eq!(typed.destination.features.root_device_volume_size, Some(20));
     round_trip::<PublishOutput>(json!({"id": "ds-1", "ami": "ami-1", "name": "n",
         "region": "us-east-1", "snapshot": "snap-2", "created": true, "public": false,
-        "release": true, "shared_with": ["111122223333"], "snapshot_shared_with": []}));
+        "release": true, "version": false, "shared_with": ["111122223333"], "snapshot_shared_with": []}));
     round_trip::<RhsmInput>(
         json!({"id": "ds-1", "destination": destination(), "ami": "ami-1",
         "pre_push": false}),

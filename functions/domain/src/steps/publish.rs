@@ -9,8 +9,9 @@
 //!   snapshot accounts (each filtered to the region's partition, [`crate::plan::sharing`];
 //!   only what is missing is added). It never makes the image public; it says whether a
 //!   release is due: the plan makes the image public (or `AWS_GROUPS` holds `all`) and the
-//!   push is not a pre-push. A due release first checks the region's image block public
-//!   access: when it blocks, the destination fails before anything is registered.
+//!   push is not a pre-push; and whether an AWS Marketplace version is due (the plan asks for
+//!   one and the push is not a pre-push). A due release first checks the region's image block
+//!   public access: when it blocks, the destination fails before anything is registered.
 //! - **release**, once RHSM knows the image: the AMI becomes public (`Group: all`); its
 //!   snapshot stays private (Red Hat's rule) unless asked otherwise.
 
@@ -114,6 +115,12 @@ fn placed(input: &PublishInput) -> Result<(String, String), StepError> {
 fn release_due(input: &PublishInput) -> bool {
     let d = &input.destination;
     (d.public || sharing::groups_make_public(&d.groups)) && !input.pre_push
+}
+
+/// Whether the destination becomes an AWS Marketplace product version once RHSM knows it.
+fn version_due(input: &PublishInput) -> bool {
+    let d = &input.destination;
+    d.marketplace.as_ref().is_some_and(|m| m.version.is_some()) && !input.pre_push
 }
 
 /// Fails a destination whose region blocks public sharing.
@@ -245,6 +252,7 @@ async fn share<I: Images>(images: &I, input: &PublishInput) -> Result<PublishOut
         created,
         public: current.groups.iter().any(|g| g == PUBLIC_GROUP),
         release,
+        version: version_due(input),
         shared_with,
         snapshot_shared_with: snapshot_add,
     })
@@ -295,6 +303,7 @@ async fn release<I: Images>(images: &I, input: &PublishInput) -> Result<PublishO
         created: false,
         public: true,
         release: false,
+        version: version_due(input),
         shared_with: Vec::new(),
         snapshot_shared_with: snapshot_add,
     })

@@ -88,6 +88,7 @@ pub fn progress(work: &WorkList, calls: &[Call]) -> Vec<Progress> {
                         None
                     };
                     // a Marketplace destination becomes a product version after RHSM
+                    let version_due = published.is_some_and(|out| out["version"] == true);
                     let versioning = told.and(latest(
                         calls,
                         &[
@@ -98,13 +99,17 @@ pub fn progress(work: &WorkList, calls: &[Call]) -> Vec<Progress> {
                     ));
                     let done = if release_due {
                         finished(releasing, "")
-                    } else if versioning.is_some() {
+                    } else if version_due {
                         finished(versioning, "done")
                     } else {
                         told
                     };
                     let step = if let Some(out) = done {
-                        Step::Done(out["ami"].as_str().unwrap_or_default().to_string())
+                        // a version's output names no AMI: the published one is it
+                        let ami = out["ami"]
+                            .as_str()
+                            .or_else(|| published.and_then(|p| p["ami"].as_str()));
+                        Step::Done(ami.unwrap_or_default().to_string())
                     } else if let Some(f) = failed(versioning)
                         .or_else(|| failed(releasing))
                         .or_else(|| failed(telling))

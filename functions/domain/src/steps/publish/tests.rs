@@ -157,6 +157,7 @@ async fn a_new_public_ami_is_registered_and_shared_then_released_once() {
             created: true,
             public: false,
             release: true,
+            version: false,
             shared_with: vec!["111122223333".into(), "555566667777".into()],
             snapshot_shared_with: vec!["777788889999".into()],
         }
@@ -265,6 +266,25 @@ async fn pre_push_and_access_images_stay_private() {
         assert_eq!(err.kind, ErrorKind::InvalidInput, "{err}");
         assert!(region.launch.lock().unwrap().groups.is_empty());
     }
+}
+
+#[tokio::test]
+async fn a_marketplace_version_is_due_unless_pre_pushed() {
+    for (pre_push, due) in [(false, true), (true, false)] {
+        let region = Region::default();
+        let mut i = input(false);
+        i.pre_push = pre_push;
+        i.destination.marketplace = Some(serde_json::from_value(json!({
+            "entity_type": "AmiProduct", "overwrite": false, "restrict_version": false,
+            "restrict_major": null, "restrict_minor": null,
+            "version": {"title": "9.0 20250101-10", "release_notes": "n", "usage_instructions": "u",
+                        "os_name": "RHEL", "os_version": "9.0"}})).unwrap());
+        let out = run(&region, &i).await.unwrap();
+        assert_eq!((out.version, out.release), (due, false), "pre_push {pre_push}");
+    }
+    // a community destination never has one
+    let out = run(&Region::default(), &input(true)).await.unwrap();
+    assert!(!out.version);
 }
 
 #[tokio::test]

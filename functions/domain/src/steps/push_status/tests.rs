@@ -177,6 +177,51 @@ fn a_public_destination_is_done_once_released_after_rhsm() {
 }
 
 #[test]
+fn a_marketplace_destination_is_done_once_its_version_is() {
+    let mut calls = vec![
+        call(
+            "Upload",
+            "up-1",
+            ok(json!({"status": "done", "bucket": "b", "key": "k"})),
+        ),
+        call(
+            "ImportSnapshot",
+            "im-a",
+            ok(json!({"status": "completed", "snapshot_name": "sa"})),
+        ),
+        call("CopyRegions", "cp-a", ok(json!({"status": "completed"}))),
+        call(
+            "Publish",
+            "ds-a",
+            ok(json!({"ami": "ami-3", "release": false, "version": true})),
+        ),
+        call("RhsmUpdate", "ds-a", ok(json!({"ami": "ami-3"}))),
+    ];
+    // between RHSM and the first Marketplace call it is still publishing, not done
+    assert_eq!(steps(&calls)[2], "us-east-1-Access publishing");
+    calls.push(call(
+        "MarketplaceVersion",
+        "ds-a",
+        ok(json!({"id": "ds-a", "done": false, "phase": "version", "status": "locked"})),
+    ));
+    assert_eq!(steps(&calls)[2], "us-east-1-Access publishing");
+    calls.push(call(
+        "MarketplaceVersionCheck",
+        "ds-a",
+        ok(json!({"id": "ds-a", "done": true, "status": "done", "entity": "e-1"})),
+    ));
+    assert_eq!(steps(&calls)[2], "us-east-1-Access done ami-3");
+    // a pre-push (no version due) is done once RHSM is told
+    calls[3] = call(
+        "Publish",
+        "ds-a",
+        ok(json!({"ami": "ami-3", "release": false, "version": false})),
+    );
+    calls.truncate(5);
+    assert_eq!(steps(&calls)[2], "us-east-1-Access done ami-3");
+}
+
+#[test]
 fn the_work_list_is_the_latest_resolve_mapping_output() {
     let resolved = |work: &WorkList| Call {
         state: "ResolveMapping".into(),
