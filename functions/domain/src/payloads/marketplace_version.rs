@@ -32,6 +32,9 @@ pub enum VersionPhase {
     Version,
     /// Restricting older versions.
     Restrict,
+    /// Deleting the restricted versions' AMIs and snapshots (found in the call before, so a
+    /// call killed between deregistering an AMI and deleting its snapshot loses neither).
+    Retire,
     /// Nothing left to do.
     Done,
 }
@@ -47,6 +50,15 @@ pub enum VersionStatus {
     Applying,
     /// Finished: the version exists (and older ones are restricted, where asked).
     Done,
+}
+
+/// A restricted version's AMI in the destination's account, and its snapshots.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RetiringImage {
+    /// `ami-...`.
+    pub ami: String,
+    /// Its EBS snapshots.
+    pub snapshots: Vec<String>,
 }
 
 /// The step's output, which the state machine hands back to the next call until `done`.
@@ -82,6 +94,9 @@ pub struct VersionOutput {
     /// The AMIs of the restricted versions.
     #[serde(default)]
     pub restricted_amis: Vec<String>,
+    /// The restricted AMIs of the account, with their snapshots, to be deleted.
+    #[serde(default)]
+    pub retiring: Vec<RetiringImage>,
     /// Those deregistered by this step (the others were gone or not the account's).
     #[serde(default)]
     pub deleted_amis: Vec<String>,

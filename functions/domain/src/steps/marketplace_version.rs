@@ -14,8 +14,9 @@
 //!   `locked` and is called again.
 //! - once the version exists: the AMI is tagged `release_date` (`%Y%m%d%H::%M::%S`, UTC);
 //!   with `restrict_version`, older versions are restricted ([`restrict`]) by one
-//!   `RestrictDeliveryOptions` change set, and once it succeeds their AMIs are deregistered
-//!   and their snapshots deleted, never the AMI just published.
+//!   `RestrictDeliveryOptions` change set, and once it succeeds their AMIs (with their
+//!   snapshots) are found in one call and deregistered and deleted in the next, never the AMI
+//!   just published: a call killed between an AMI and its snapshot is retried knowing both.
 //! - a change set that fails fails the destination with its `ErrorDetailList`.
 
 use std::time::SystemTime;
@@ -26,7 +27,7 @@ use tracing::info;
 
 pub mod restrict;
 
-use crate::payloads::{VersionInput, VersionOutput, VersionPhase, VersionStatus};
+use crate::payloads::{RetiringImage, VersionInput, VersionOutput, VersionPhase, VersionStatus};
 use crate::plan::{MarketplaceTarget, VersionRequest};
 use crate::ports::{Catalog, ChangeRequest, ProductImages, ProductVersion, Started};
 use crate::steps::{ErrorKind, StepError};
@@ -133,9 +134,12 @@ impl<C: Catalog, I: ProductImages> Step<'_, C, I> {
                     StepError::invalid(format!("{}: restricting without a change set", self.label))
                 })?;
                 if self.applied(&id, out).await? {
-                    self.retire(out).await?;
-                    self.finish(out);
+                    self.retiring(out).await?;
                 }
+            }
+            (VersionPhase::Retire, _) => {
+                self.retire(out).await?;
+                self.finish(out);
             }
         }
         Ok(())
@@ -412,22 +416,45 @@ impl<C: Catalog, I: ProductImages> Step<'_, C, I> {
         Ok(())
     }
 
-    /// Deregisters the restricted versions' AMIs and deletes their snapshots.
-    async fn retire(&self, out: &mut VersionOutput) -> Result<(), StepError> {
+    /// Finds the restricted versions' AMIs the account has, with their snapshots, for the
+    /// next call to delete; done at once when there are none.
+    async fn retiring(&self, out: &mut VersionOutput) -> Result<(), StepError> {
+        out.retiring.clear();
         for ami in out.restricted_amis.clone() {
             if ami == self.input.ami {
                 continue;
             }
-            let Some(image) = self.cx.images.image(&ami).await? else {
-                continue;
-            };
-            self.cx.images.deregister(&ami).await?;
-            out.deleted_amis.push(ami.clone());
+            if let Some(image) = self.cx.images.image(&ami).await? {
+                out.retiring.push(RetiringImage {
+                    ami,
+                    snapshots: image.snapshots,
+                });
+            }
+        }
+        if out.retiring.is_empty() {
+            self.finish(out);
+        } else {
+            out.phase = VersionPhase::Retire;
+            out.status = VersionStatus::Applying;
+        }
+        Ok(())
+    }
+
+    /// Deregisters the AMIs found by [`Self::retiring`] (those still there) and deletes their
+    /// snapshots (those already gone are no error): a retry after a kill finishes the job.
+    async fn retire(&self, out: &mut VersionOutput) -> Result<(), StepError> {
+        out.deleted_amis.clear();
+        out.deleted_snapshots.clear();
+        for image in out.retiring.clone() {
+            if self.cx.images.image(&image.ami).await?.is_some() {
+                self.cx.images.deregister(&image.ami).await?;
+            }
+            out.deleted_amis.push(image.ami.clone());
             for snapshot in image.snapshots {
                 self.cx.images.delete_snapshot(&snapshot).await?;
                 out.deleted_snapshots.push(snapshot);
             }
-            info!(%ami, "restricted AMI deleted");
+            info!(ami = %image.ami, "restricted AMI deleted");
         }
         Ok(())
     }
