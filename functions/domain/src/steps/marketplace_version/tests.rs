@@ -496,7 +496,10 @@ async fn restriction_restricts_the_reference_versions_and_deletes_their_amis() {
     assert_eq!(images.ids(), [AMI]);
     // found in one call, deleted in the next
     let retiring = &answers[answers.len() - 2];
-    assert_eq!((retiring.phase, retiring.done), (VersionPhase::Retire, false));
+    assert_eq!(
+        (retiring.phase, retiring.done),
+        (VersionPhase::Retire, false)
+    );
     assert_eq!(retiring.retiring.len(), 3);
 }
 
@@ -519,13 +522,19 @@ async fn a_retire_killed_after_deregistering_still_deletes_the_snapshot() {
     // AND a call that deregistered the AMI was killed before deleting the snapshot
     images.deregister("ami-00000000000000001").await.unwrap();
     // WHEN the call is retried
-    let out = run(&cx(&catalog, &images), &input(destination(false, Some((2, 1))), Some(progress)))
-        .await
-        .unwrap();
+    let out = run(
+        &cx(&catalog, &images),
+        &input(destination(false, Some((2, 1))), Some(progress)),
+    )
+    .await
+    .unwrap();
     // THEN the snapshot is deleted and both are reported gone
     assert!(out.done);
     assert_eq!(out.deleted_amis, ["ami-00000000000000001"]);
     assert_eq!(out.deleted_snapshots, ["snap-00000000000000001"]);
-    assert_eq!(*images.deleted_snapshots.lock().unwrap(), ["snap-00000000000000001"]);
+    assert_eq!(
+        *images.deleted_snapshots.lock().unwrap(),
+        ["snap-00000000000000001"]
+    );
     assert!(catalog.started.lock().unwrap().is_empty());
 }

@@ -274,13 +274,20 @@ async fn a_marketplace_version_is_due_unless_pre_pushed() {
         let region = Region::default();
         let mut i = input(false);
         i.pre_push = pre_push;
-        i.destination.marketplace = Some(serde_json::from_value(json!({
+        i.destination.marketplace = Some(
+            serde_json::from_value(json!({
             "entity_type": "AmiProduct", "overwrite": false, "restrict_version": false,
             "restrict_major": null, "restrict_minor": null,
             "version": {"title": "9.0 20250101-10", "release_notes": "n", "usage_instructions": "u",
-                        "os_name": "RHEL", "os_version": "9.0"}})).unwrap());
+                        "os_name": "RHEL", "os_version": "9.0"}}))
+            .unwrap(),
+        );
         let out = run(&region, &i).await.unwrap();
-        assert_eq!((out.version, out.release), (due, false), "pre_push {pre_push}");
+        assert_eq!(
+            (out.version, out.release),
+            (due, false),
+            "pre_push {pre_push}"
+        );
     }
     // a community destination never has one
     let out = run(&Region::default(), &input(true)).await.unwrap();
