@@ -29,6 +29,23 @@ fn vmpush(args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// Serves `app` on a free loopback port from a thread of its own; its base URL.
+fn serve_router(app: axum::Router) -> String {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send(listener.local_addr().unwrap()).unwrap();
+            axum::serve(listener, app).await.unwrap();
+        });
+    });
+    format!("http://{}", rx.recv().unwrap())
+}
+
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
@@ -409,34 +426,21 @@ mod online {
             &std::fs::read_to_string(fixture("peer-kit-1image/mapping.yaml")).unwrap(),
         ))
         .unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let app = Router::new().route(
-                    "/api/v2/query",
-                    get(move |Query(q): Query<HashMap<String, String>>| {
-                        let mapping = mapping.clone();
-                        async move {
-                            if q.get("name").map(String::as_str) == Some("rhel-ec2")
-                                && q.get("version").map(String::as_str) == Some("9.0")
-                            {
-                                (StatusCode::OK, mapping.to_string())
-                            } else {
-                                (StatusCode::NOT_FOUND, "{}".to_string())
-                            }
-                        }
-                    }),
-                );
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-                tx.send(listener.local_addr().unwrap()).unwrap();
-                axum::serve(listener, app).await.unwrap();
-            });
-        });
-        format!("http://{}", rx.recv().unwrap())
+        serve_router(Router::new().route(
+            "/api/v2/query",
+            get(move |Query(q): Query<HashMap<String, String>>| {
+                let mapping = mapping.clone();
+                async move {
+                    if q.get("name").map(String::as_str) == Some("rhel-ec2")
+                        && q.get("version").map(String::as_str) == Some("9.0")
+                    {
+                        (StatusCode::OK, mapping.to_string())
+                    } else {
+                        (StatusCode::NOT_FOUND, "{}".to_string())
+                    }
+                }
+            }),
+        ))
     }
 
     /// The fixture mapping as JSON (it is YAML; the plan command reads it the same way).
@@ -578,26 +582,14 @@ mod rhsm {
             .map(|(n, p)| serde_json::json!({"name": n, "providerShortName": p}))
             .collect();
         let answer = serde_json::json!({"body": body}).to_string();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let app = Router::new().route(
-                    "/v1/internal/cloud_access_providers/amazon/provider_image_groups",
-                    get(move || {
-                        let answer = answer.clone();
-                        async move { answer }
-                    }),
-                );
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-                tx.send(listener.local_addr().unwrap()).unwrap();
-                axum::serve(listener, app).await.unwrap();
-            });
-        });
-        format!("http://{}/", rx.recv().unwrap())
+        let app = Router::new().route(
+            "/v1/internal/cloud_access_providers/amazon/provider_image_groups",
+            get(move || {
+                let answer = answer.clone();
+                async move { answer }
+            }),
+        );
+        format!("{}/", serve_router(app))
     }
 
     #[test]

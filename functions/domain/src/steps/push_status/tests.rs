@@ -135,9 +135,11 @@ fn each_destination_shows_the_step_it_is_at() {
     assert_eq!(steps(&calls)[1], "eu-west-1-Hourly publishing");
 }
 
-#[test]
-fn a_public_destination_is_done_once_released_after_rhsm() {
-    let mut calls = vec![
+/// The history of one destination up to RHSM: its upload, import and copy completed, then
+/// publish (answering `published`) and RHSM.
+fn told_rhsm(import: &str, copy: &str, destination: &str, published: Value) -> Vec<Call> {
+    let ami = published["ami"].clone();
+    vec![
         call(
             "Upload",
             "up-1",
@@ -145,17 +147,23 @@ fn a_public_destination_is_done_once_released_after_rhsm() {
         ),
         call(
             "ImportSnapshot",
-            "im-h",
-            ok(json!({"status": "completed", "snapshot_name": "sh"})),
+            import,
+            ok(json!({"status": "completed", "snapshot_name": "s"})),
         ),
-        call("CopyRegions", "cp-he", ok(json!({"status": "completed"}))),
-        call(
-            "Publish",
-            "ds-he",
-            ok(json!({"ami": "ami-1", "release": true})),
-        ),
-        call("RhsmUpdate", "ds-he", ok(json!({"ami": "ami-1"}))),
-    ];
+        call("CopyRegions", copy, ok(json!({"status": "completed"}))),
+        call("Publish", destination, ok(published)),
+        call("RhsmUpdate", destination, ok(json!({"ami": ami}))),
+    ]
+}
+
+#[test]
+fn a_public_destination_is_done_once_released_after_rhsm() {
+    let mut calls = told_rhsm(
+        "im-h",
+        "cp-he",
+        "ds-he",
+        json!({"ami": "ami-1", "release": true}),
+    );
     assert_eq!(steps(&calls)[0], "us-east-1-Hourly publishing");
     calls.push(call(
         "PublishRelease",
@@ -178,25 +186,12 @@ fn a_public_destination_is_done_once_released_after_rhsm() {
 
 #[test]
 fn a_marketplace_destination_is_done_once_its_version_is() {
-    let mut calls = vec![
-        call(
-            "Upload",
-            "up-1",
-            ok(json!({"status": "done", "bucket": "b", "key": "k"})),
-        ),
-        call(
-            "ImportSnapshot",
-            "im-a",
-            ok(json!({"status": "completed", "snapshot_name": "sa"})),
-        ),
-        call("CopyRegions", "cp-a", ok(json!({"status": "completed"}))),
-        call(
-            "Publish",
-            "ds-a",
-            ok(json!({"ami": "ami-3", "release": false, "version": true})),
-        ),
-        call("RhsmUpdate", "ds-a", ok(json!({"ami": "ami-3"}))),
-    ];
+    let mut calls = told_rhsm(
+        "im-a",
+        "cp-a",
+        "ds-a",
+        json!({"ami": "ami-3", "release": false, "version": true}),
+    );
     // between RHSM and the first Marketplace call it is still publishing, not done
     assert_eq!(steps(&calls)[2], "us-east-1-Access publishing");
     calls.push(call(
