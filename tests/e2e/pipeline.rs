@@ -1102,6 +1102,22 @@ async fn push_build(
     (code, result, stderr)
 }
 
+/// The AMI `ami` as the seller's account describes it in us-east-1.
+fn image_as(stack: &TestStack, seller: (&str, &str), ami: &str) -> Value {
+    let described = stack.aws_as(
+        Some(seller),
+        &[
+            "ec2",
+            "describe-images",
+            "--region",
+            "us-east-1",
+            "--image-ids",
+            ami,
+        ],
+    );
+    described["Images"][0].clone()
+}
+
 /// The Marketplace fake's product.
 const PRODUCT: &str = "d87bcebf-9cf4-47f5-9b5b-5470d4490f3d";
 
@@ -1208,18 +1224,7 @@ async fn marketplace_pushes_become_product_versions_once_waiting_for_locks_and_r
         "{change_set}"
     );
     // the AMI: private (its accounts only), tagged with its release date
-    let described = stack.aws_as(
-        Some(seller),
-        &[
-            "ec2",
-            "describe-images",
-            "--region",
-            "us-east-1",
-            "--image-ids",
-            &ami,
-        ],
-    );
-    let image = &described["Images"][0];
+    let image = &image_as(&stack, seller, &ami);
     let released = tag(image, "release_date").unwrap();
     assert!(
         released.len() == 18 && &released[10..12] == "::" && &released[14..16] == "::",
@@ -1398,22 +1403,12 @@ async fn marketplace_pushes_become_product_versions_once_waiting_for_locks_and_r
     assert!(d["marketplace"].is_null(), "{d}");
     assert_eq!(stack.marketplace_requests().await.len(), requests_before);
     let pre_ami = d["ami"].as_str().unwrap();
-    let described = stack.aws_as(
-        Some(seller),
-        &[
-            "ec2",
-            "describe-images",
-            "--region",
-            "us-east-1",
-            "--image-ids",
-            pre_ami,
-        ],
-    );
+    let described = image_as(&stack, seller, pre_ami);
     assert_eq!(
-        described["Images"][0]["Name"],
+        described["Name"],
         "Red Hat Enterprise Linux-9.4_HVM_GA-20250101-x86_64-1"
     );
-    assert_eq!(tag(&described["Images"][0], "release_date"), None);
+    assert_eq!(tag(&described, "release_date"), None);
     assert_eq!(
         launch_permissions_as(&stack, Some(seller), "us-east-1", pre_ami),
         ["425685993791", "684062674729"]
