@@ -375,10 +375,8 @@ fn combined_work() -> WorkList {
 fn combined(outcomes: Value) -> SummaryInput {
     SummaryInput {
         workflow: "all".into(),
-        push_id: None,
         work: Some(combined_work()),
-        outcomes: serde_json::from_value(outcomes).unwrap(),
-        failure: None,
+        ..input(outcomes)
     }
 }
 
