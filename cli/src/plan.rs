@@ -11,7 +11,9 @@ use vmpush_domain::inputs::credentials::{CREDENTIALS_ENV, CredentialSet};
 use vmpush_domain::inputs::staged::read_staged;
 use vmpush_domain::inputs::starmap::{Entity, Resolver, decode_entities, read_repo};
 use vmpush_domain::inputs::tree::{LocalTree, read_small_file};
-use vmpush_domain::plan::{AmiPushOptions, Plan, PlanOptions, PlanWorkflow, build_plan};
+use vmpush_domain::plan::{
+    AmiPushOptions, Plan, PlanOptions, PlanWorkflow, build_plan, current_hour,
+};
 
 use crate::Failure;
 use crate::flags::PubtoolsFlags;
@@ -236,6 +238,7 @@ pub async fn run(args: Args) -> Result<ExitCode, Failure> {
             snapshot_account_ids: json_flag("--snapshot-account-ids", &args.snapshot_account_ids)?,
             allow_public_images: args.allow_public_images,
         },
+        hour: current_hour(),
     };
     let mut plan = build_plan(items, &mut resolver, credentials.as_ref(), &options).await?;
     warnings.append(&mut plan.warnings);

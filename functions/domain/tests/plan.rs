@@ -1074,3 +1074,171 @@ async fn a_combined_plan_of_unmapped_items_is_empty_with_both_workflows_skips() 
         ]
     );
 }
+
+/// A marketplace mapping of the staged VHD to an Azure offer/plan.
+fn azure_mapping(meta: Value, destination: &str) -> Value {
+    json!([{"name": "rhel-azure", "cloud": "azure", "workflow": "stratosphere",
+      "meta": {"release": {"product": "RHEL"}},
+      "mappings": {"azure-na": {"destinations": [
+        {"architecture": "x86_64", "destination": destination, "overwrite": true,
+         "restrict_version": false, "vhd_check_base_sas_only": true, "meta": meta,
+         "tags": {"team": "rhel"}}]}}}])
+}
+
+#[tokio::test]
+async fn azure_destinations_plan_a_disk_version_of_a_plan() {
+    let tree = stage("rhel-ec2", "rhel-ec2-9.4-1", &["x86_64"]);
+    let opts = PlanOptions {
+        workflow: PlanWorkflow::Marketplace,
+        hour: "2026120311".into(),
+        ..PlanOptions::default()
+    };
+    let meta = json!({"generation": "V1", "support_legacy": true, "modular_push": true,
+        "recommended_sizes": ["Standard_D2s_v3", "Standard_B2s"]});
+    let plan = plan_with(&tree, azure_mapping(meta, "rhel-offer/rhel-9"), None, &opts)
+        .await
+        .unwrap();
+    let item = plan
+        .items
+        .iter()
+        .find(|i| i.name == "rhel-azure-9.4-1.x86_64.vhd.xz")
+        .unwrap();
+    let d = &item.destinations[0];
+    assert_eq!(
+        (d.account.as_str(), d.bucket.as_str(), d.image_name.as_str()),
+        ("azure-na", "pubupload", "RHEL-9.4_V1-20240501-x86_64-1")
+    );
+    assert_eq!(
+        Value::Object(d.tags.clone()),
+        json!({"nvra": "rhel-azure-9.4-1.x86_64", "name": "rhel-azure", "version": "9.4",
+               "release": "1", "arch": "x86_64", "buildid": "None", "team": "rhel"})
+    );
+    assert_eq!(
+        serde_json::to_value(d.azure.as_ref().unwrap()).unwrap(),
+        json!({"offer": "rhel-offer", "plan": "rhel-9", "disk_version": "9.4.2026120311",
+               "generation": "V1", "sku_id": null, "support_legacy": true, "legacy_sku_id": null,
+               "recommended_sizes": ["Standard_B2s", "Standard_D2s_v3"], "architecture": "x64",
+               "overwrite": true, "check_base_sas_only": true, "modular_push": true})
+    );
+    assert!(d.marketplace.is_none() && d.region.is_none() && d.ami_name.is_none());
+
+    // the item's own disk version wins
+    let meta = json!({"disk_version": "9.4.7"});
+    let plan = plan_with(&tree, azure_mapping(meta, "rhel-offer/rhel-9"), None, &opts)
+        .await
+        .unwrap();
+    let d = &plan.items[0].destinations[0];
+    let target = d.azure.as_ref().unwrap();
+    assert_eq!(
+        (target.disk_version.as_str(), target.generation.as_str()),
+        ("9.4.7", "V2")
+    );
+    assert_eq!(d.image_name, "RHEL-9.4_V2-20240501-x86_64-1");
+}
+
+#[tokio::test]
+async fn bad_azure_destinations_name_the_mapping_field() {
+    let tree = stage("rhel-ec2", "rhel-ec2-9.4-1", &["x86_64"]);
+    let opts = PlanOptions {
+        workflow: PlanWorkflow::Marketplace,
+        ..PlanOptions::default()
+    };
+    for (meta, destination, message) in [
+        (
+            json!({}),
+            "rhel-offer",
+            "StArMap entity rhel-azure (stratosphere) azure-na rhel-offer: destination: 'rhel-offer' is not <offer>/<plan>",
+        ),
+        (
+            json!({"disk_version": "9.4"}),
+            "o/p",
+            "StArMap entity rhel-azure (stratosphere) azure-na o/p: meta.disk_version: '9.4' is not <major>.<minor>.<patch> (patch a number or *)",
+        ),
+        (
+            json!({"legacy_sku_id": "p-gen1"}),
+            "o/p",
+            "StArMap entity rhel-azure (stratosphere) azure-na o/p: meta.legacy_sku_id: only allowed when support_legacy is true",
+        ),
+    ] {
+        let err = plan_with(&tree, azure_mapping(meta, destination), None, &opts)
+            .await
+            .unwrap_err();
+        assert_eq!(err.to_string(), message);
+    }
+}
+
+#[tokio::test]
+async fn azure_destinations_get_one_upload_per_account_and_one_publish_queue_per_offer() {
+    let source = StagedSource {
+        bucket: "staging".into(),
+        prefix: "drops/p1".into(),
+    };
+    let tree = stage_in(
+        "s3://staging/drops/p1",
+        "rhel-ec2",
+        "rhel-ec2-9.4-1",
+        &["x86_64"],
+    );
+    let mut mapping = azure_mapping(json!({}), "rhel-offer/rhel-9");
+    let destinations = &mut mapping[0]["mappings"]["azure-na"]["destinations"];
+    let mut second = destinations[0].clone();
+    second["destination"] = json!("rhel-offer/rhel-9-byos");
+    let mut third = destinations[0].clone();
+    third["destination"] = json!("other-offer/rhel-9");
+    destinations.as_array_mut().unwrap().extend([second, third]);
+    let opts = PlanOptions {
+        workflow: PlanWorkflow::Marketplace,
+        ..PlanOptions::default()
+    };
+    let plan = plan_with(&tree, mapping, None, &opts).await.unwrap();
+    let list = work_list("p1", &plan, std::slice::from_ref(&source)).unwrap();
+    assert!(list.uploads.is_empty());
+    assert_eq!(list.azure_uploads.len(), 1);
+    let upload = &list.azure_uploads[0];
+    assert_eq!(
+        (
+            upload.account.as_str(),
+            upload.container.as_str(),
+            upload.blob.as_str(),
+            upload.source_key.as_str()
+        ),
+        (
+            "azure-na",
+            "pubupload",
+            "rhel-azure-9.4-1.x86_64.vhd",
+            "drops/p1/starmap/CLOUD_IMAGES/azure/rhel-azure-9.4-1.x86_64.vhd.xz"
+        )
+    );
+    assert!(
+        upload
+            .tags
+            .contains(&("nvra".into(), "rhel-azure-9.4-1.x86_64".into()))
+    );
+    let offers: Vec<(&str, Vec<&str>)> = list
+        .azure_offers
+        .iter()
+        .map(|o| {
+            let plans = o
+                .destinations
+                .iter()
+                .map(|d| d.destination.azure.as_ref().unwrap().plan.as_str())
+                .collect();
+            (o.offer.as_str(), plans)
+        })
+        .collect();
+    assert_eq!(
+        offers,
+        [
+            ("rhel-offer", vec!["rhel-9", "rhel-9-byos"]),
+            ("other-offer", vec!["rhel-9"])
+        ]
+    );
+    assert_eq!(list.azure_leaves().count(), 3);
+    assert!(list.azure_leaves().all(|(u, _, d)| d.upload == u.id));
+    let ids = list.node_ids();
+    assert_eq!(ids.len(), 1 + 2 + 3, "{ids:?}");
+    assert!(
+        ids.iter()
+            .all(|id| ["au-", "ao-", "ad-"].contains(&&id[..3]))
+    );
+}

@@ -11,7 +11,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use snafu::{IntoError, OptionExt, ResultExt};
 use vmpush_domain::ports::{
     BucketCreated, DonePart, Multipart, NewObject, ObjectStore, PendingUpload, Reader,
-    SourceObject, StoredObject, StoredPart,
+    SourceObject, StagedFiles, StoredObject, StoredPart,
 };
 use vmpush_domain::steps::StepError;
 
@@ -37,6 +37,40 @@ impl S3Store {
     /// bucket's region).
     pub fn new(staging: Client, target: Client) -> Self {
         S3Store { staging, target }
+    }
+}
+
+impl StagedFiles for S3Store {
+    async fn source(&self, bucket: &str, key: &str) -> Result<SourceObject, StepError> {
+        let head = self
+            .staging
+            .head_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .failure()
+            .context(error::HeadObjectSnafu { bucket, key })?;
+        Ok(SourceObject {
+            size: u64::try_from(head.content_length().unwrap_or(0)).unwrap_or(0),
+            etag: head
+                .e_tag()
+                .map(str::to_string)
+                .context(error::HeadObjectNoETagSnafu { bucket, key })?,
+        })
+    }
+
+    async fn read(&self, bucket: &str, key: &str) -> Result<Reader, StepError> {
+        let object = self
+            .staging
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .failure()
+            .context(error::GetObjectSnafu { bucket, key })?;
+        Ok(Box::new(Box::pin(object.body.into_async_read())))
     }
 }
 
@@ -97,38 +131,6 @@ impl ObjectStore for S3Store {
             Err(f) if f.status() == Some(404) => Ok(None),
             Err(f) => Err(error::HeadObjectSnafu { bucket, key }.into_error(f).into()),
         }
-    }
-
-    async fn source(&self, bucket: &str, key: &str) -> Result<SourceObject, StepError> {
-        let head = self
-            .staging
-            .head_object()
-            .bucket(bucket)
-            .key(key)
-            .send()
-            .await
-            .failure()
-            .context(error::HeadObjectSnafu { bucket, key })?;
-        Ok(SourceObject {
-            size: u64::try_from(head.content_length().unwrap_or(0)).unwrap_or(0),
-            etag: head
-                .e_tag()
-                .map(str::to_string)
-                .context(error::HeadObjectNoETagSnafu { bucket, key })?,
-        })
-    }
-
-    async fn read(&self, bucket: &str, key: &str) -> Result<Reader, StepError> {
-        let object = self
-            .staging
-            .get_object()
-            .bucket(bucket)
-            .key(key)
-            .send()
-            .await
-            .failure()
-            .context(error::GetObjectSnafu { bucket, key })?;
-        Ok(Box::new(Box::pin(object.body.into_async_read())))
     }
 
     async fn pending_uploads(

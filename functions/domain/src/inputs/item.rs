@@ -7,6 +7,10 @@ use serde_json::{Map, Value};
 use crate::error::Result;
 use crate::inputs::fields::{Located, Obj};
 
+mod vhd;
+
+pub use vhd::{GENERATIONS, VHD_ATTRIBUTE_KEYS, VhdAttributes, is_disk_version};
+
 /// Whether an item is an AWS disk image or an Azure VHD.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -458,6 +462,9 @@ pub struct PushItem {
     /// Attributes.
     #[serde(flatten)]
     pub attributes: Attributes,
+    /// The attributes only VHDs have.
+    #[serde(flatten)]
+    pub vhd: VhdAttributes,
 }
 
 /// Reads a JSON mapping back into attributes after a merge, naming `file` in errors.
@@ -469,6 +476,17 @@ pub(crate) fn attributes_from_map(
     let value = Value::Object(map);
     let located = Located::new(file, path, &value);
     Attributes::read(&located.obj()?, Strictness::Types)
+}
+
+/// Reads a JSON mapping back into VHD attributes after a merge, naming `file` in errors.
+pub(crate) fn vhd_attributes_from_map(
+    file: &str,
+    path: &str,
+    map: Map<String, Value>,
+) -> Result<VhdAttributes> {
+    let value = Value::Object(map);
+    let located = Located::new(file, path, &value);
+    VhdAttributes::read(&located.obj()?)
 }
 
 /// Reads a JSON mapping back into a release after a merge, naming `file` in errors.

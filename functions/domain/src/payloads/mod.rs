@@ -8,6 +8,7 @@
 //! | start-push | an S3 notification, an API request or a [`PushRequest`] | [`Started`] / [`StartedPushes`] |
 //! | resolve-mapping | [`Push`] | [`WorkList`] |
 //! | upload | [`UploadInput`] | [`UploadOutput`] |
+//! | azure-upload | [`AzureUploadInput`] | [`AzureUploadOutput`] |
 //! | import-snapshot | [`ImportInput`] | [`ImportOutput`] |
 //! | copy-regions | [`CopyInput`] | [`CopyOutput`] |
 //! | publish | [`PublishInput`] | [`PublishOutput`] |
@@ -17,6 +18,7 @@
 //! | sns-notify | [`NotifyInput`] | [`NotifyOutput`] |
 //! | push-status | `GET /pushes/{id}` | [`PushStatus`] |
 
+mod azure_upload;
 mod copy_regions;
 mod import_snapshot;
 mod marketplace_version;
@@ -28,6 +30,7 @@ mod start_push;
 mod summarize;
 mod upload;
 
+pub use azure_upload::*;
 pub use copy_regions::*;
 pub use import_snapshot::*;
 pub use marketplace_version::*;
@@ -40,7 +43,10 @@ pub use summarize::*;
 pub use upload::*;
 
 pub use crate::inputs::push::{Push, PushRequest};
-pub use crate::plan::worklist::{CopyWork, DestinationWork, ImportWork, UploadWork, WorkList};
+pub use crate::plan::worklist::{
+    AzureDestinationWork, AzureOfferWork, AzureUploadWork, CopyWork, DestinationWork, ImportWork,
+    UploadWork, WorkList,
+};
 
 #[cfg(test)]
 mod tests;

@@ -123,6 +123,48 @@ pub fn azure_container_problem(name: &str) -> Option<String> {
     None
 }
 
+/// The most index tags a blob takes; vmpush adds one (`sha256`) to the planned ones.
+pub const MAX_BLOB_TAGS: usize = 10;
+
+/// Why a blob's planned tags break Azure's index tag rules, if they do: at most
+/// [`MAX_BLOB_TAGS`] with vmpush's `sha256`, keys of 1 to 128 and values of at most 256
+/// characters of `A-Z a-z 0-9 space + - . / : = _`.
+pub fn blob_tags_problem(tags: &serde_json::Map<String, serde_json::Value>) -> Option<String> {
+    if tags.len() + 1 > MAX_BLOB_TAGS {
+        return Some(format!(
+            "{} tags and vmpush's sha256; an Azure blob takes at most {MAX_BLOB_TAGS}",
+            tags.len()
+        ));
+    }
+    let bad = |s: &str| {
+        s.chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || " +-./:=_".contains(*c)))
+    };
+    for (key, value) in tags {
+        let value = match value {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        if !(1..=128).contains(&key.chars().count()) || value.chars().count() > 256 {
+            return Some(format!(
+                "'{key}': Azure blob tag keys have 1 to 128 characters, values at most 256"
+            ));
+        }
+        if let Some(c) = bad(key).or_else(|| bad(&value)) {
+            return Some(format!(
+                "'{key}': {c:?} is not allowed; Azure blob tags use A-Z a-z 0-9 space + - . / : = _"
+            ));
+        }
+    }
+    None
+}
+
+/// The name of the blob an image is uploaded to (cloudimg): its file name without `.xz`.
+pub fn blob_name(file_name: &str) -> &str {
+    let base = file_name.rsplit('/').next().unwrap_or(file_name);
+    base.strip_suffix(".xz").unwrap_or(base)
+}
+
 /// Why `name` breaks EC2's AMI naming rules, if it does: 3 to 128 characters of
 /// `A-Z a-z 0-9 ( ) [ ] space . / - ' @ _`.
 pub fn ami_name_problem(name: &str) -> Option<String> {
@@ -179,6 +221,9 @@ fn check_destination(file: &str, d: &PlannedDestination) -> Result<()> {
             if let Some(problem) = azure_container_problem(&d.bucket) {
                 return fail("container", format!("'{}': {problem}", d.bucket));
             }
+            if let Some(problem) = blob_tags_problem(&d.tags) {
+                return fail("tags", problem);
+            }
         }
     }
     if let Some(name) = &d.ami_name
@@ -203,10 +248,13 @@ fn check_unique_names(plan: &Plan) -> Result<()> {
     for item in &plan.items {
         let file = file_of(item);
         for d in &item.destinations {
-            let (Some(name), Some(region)) = (&d.ami_name, &d.region) else {
-                continue;
+            let (name, region, what) = match (&d.ami_name, &d.region, d.provider) {
+                (Some(name), Some(region), _) => (name.as_str(), region.as_str(), "ami_name"),
+                // a blob's name is its file's: one per container and account
+                (_, _, CloudProvider::Azure) => (blob_name(&item.name), d.bucket.as_str(), "blob"),
+                _ => continue,
             };
-            let place = (d.account.as_str(), region.as_str(), name.as_str());
+            let place = (d.account.as_str(), region, name);
             let image = (file.clone(), item.sha256sum.clone());
             let Some(((other, other_sha), other_destination)) =
                 seen.insert(place, (image, d.destination.clone()))
@@ -220,7 +268,7 @@ fn check_unique_names(plan: &Plan) -> Result<()> {
             let also = format!("{other} (destination {other_destination})");
             return Err(Error::invalid(
                 &file,
-                format!("{}.{}.ami_name", d.account, d.destination),
+                format!("{}.{}.{what}", d.account, d.destination),
                 format!(
                     "'{name}' in {region} is also the name planned for {also}; one name is one image"
                 ),
@@ -312,5 +360,50 @@ mod tests {
             ami_name_problem("RHEL\0x").as_deref(),
             Some("'\\0' is not allowed; AMI names use A-Z a-z 0-9 ( ) [ ] space . / - ' @ _")
         );
+    }
+
+    #[test]
+    fn blob_tags_follow_azure_rules() {
+        let tags = |pairs: &[(&str, &str)]| -> serde_json::Map<String, serde_json::Value> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), serde_json::Value::String(v.to_string())))
+                .collect()
+        };
+        let reference = tags(&[
+            ("nvra", "rhel-azure-9.4-1.x86_64"),
+            ("name", "rhel-azure"),
+            ("version", "9.4"),
+            ("release", "1"),
+            ("arch", "x86_64"),
+            ("buildid", "None"),
+        ]);
+        assert_eq!(blob_tags_problem(&reference), None);
+        let ten: Vec<(String, String)> = (0..10).map(|i| (format!("k{i}"), "v".into())).collect();
+        let ten: Vec<(&str, &str)> = ten.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        assert_eq!(
+            blob_tags_problem(&tags(&ten)).as_deref(),
+            Some("10 tags and vmpush's sha256; an Azure blob takes at most 10")
+        );
+        assert_eq!(blob_tags_problem(&tags(&ten[..9])), None);
+        assert_eq!(
+            blob_tags_problem(&tags(&[("team", "cloud@redhat")])).as_deref(),
+            Some("'team': '@' is not allowed; Azure blob tags use A-Z a-z 0-9 space + - . / : = _")
+        );
+        let long = "k".repeat(129);
+        assert_eq!(
+            blob_tags_problem(&tags(&[(&long, "v")])).as_deref(),
+            Some(
+                format!(
+                    "'{long}': Azure blob tag keys have 1 to 128 characters, values at most 256"
+                )
+                .as_str()
+            )
+        );
+        assert_eq!(
+            blob_name("rhel-azure-9.4-1.x86_64.vhd.xz"),
+            "rhel-azure-9.4-1.x86_64.vhd"
+        );
+        assert_eq!(blob_name("dir/rhel.vhd"), "rhel.vhd");
     }
 }

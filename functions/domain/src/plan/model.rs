@@ -98,6 +98,16 @@ pub struct PlanOptions {
     pub upload_attributes: Option<Vec<String>>,
     /// Options of the `AWS_IMAGES` (pubtools-ami) path.
     pub ami_push: AmiPushOptions,
+    /// The hour the plan is made, `YYYYMMDDHH` (UTC): the patch of generated Azure disk
+    /// versions, fixed in the plan so every retry publishes the same version.
+    pub hour: String,
+}
+
+/// The current hour, `YYYYMMDDHH` (UTC).
+pub fn current_hour() -> String {
+    let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    // 2026-12-03T11:04:49Z
+    now.chars().filter(char::is_ascii_digit).take(10).collect()
 }
 
 impl Default for PlanOptions {
@@ -109,6 +119,7 @@ impl Default for PlanOptions {
             require_billing_codes: true,
             upload_attributes: None,
             ami_push: AmiPushOptions::default(),
+            hour: current_hour(),
         }
     }
 }
@@ -133,6 +144,38 @@ pub struct MarketplaceTarget {
     /// the work list's) `starmap`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub starmap_query: Option<String>,
+}
+
+/// What the plan will ask Partner Center to do for an Azure destination (the reference's
+/// `AzurePublishingMetadata`, spec §3.6.9): a disk version of a plan's technical
+/// configuration, from the VHD's read-only SAS URI.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct AzureTarget {
+    /// The offer (product) name: the destination before `/`.
+    pub offer: String,
+    /// The plan: the destination after `/`.
+    pub plan: String,
+    /// The disk version: the item's, else `<major>.<minor>.<YYYYMMDDHH>` of the build version.
+    pub disk_version: String,
+    /// `V1` or `V2`: the generation of the main SKU.
+    pub generation: String,
+    /// The main SKU's id (default: the plan, or `<plan>-arm64`).
+    pub sku_id: Option<String>,
+    /// Also publish the image as the other generation.
+    pub support_legacy: bool,
+    /// The other generation's SKU id (default `<sku>-gen1`/`-gen2`).
+    pub legacy_sku_id: Option<String>,
+    /// Recommended VM sizes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recommended_sizes: Vec<String>,
+    /// Partner Center's architecture: `x64` or `arm64`.
+    pub architecture: String,
+    /// Replace the draft's disk versions with this one.
+    pub overwrite: bool,
+    /// Compare SAS URIs by their base URL only (`vhd_check_base_sas_only`).
+    pub check_base_sas_only: bool,
+    /// Submit only the changed plan resources (`meta.modular_push`).
+    pub modular_push: bool,
 }
 
 /// A new version of an AWS Marketplace AMI product, as the reference fills it (spec §3.6.8):
@@ -226,6 +269,9 @@ pub struct PlannedDestination {
     pub release: Release,
     /// AWS Marketplace publishing, for marketplace destinations.
     pub marketplace: Option<MarketplaceTarget>,
+    /// Partner Center publishing, for Azure destinations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub azure: Option<AzureTarget>,
     /// EC2 image features beyond pushsource's attributes (absent: none asked).
     #[serde(default, skip_serializing_if = "ImageFeatures::is_empty")]
     pub features: ImageFeatures,

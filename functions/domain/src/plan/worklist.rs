@@ -16,10 +16,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use crate::inputs::credentials::CloudProvider;
 use crate::inputs::item::BuildInfo;
 use crate::inputs::item::DiskFormat;
 use crate::inputs::push::StagedSource;
-use crate::plan::model::{Plan, PlannedDestination};
+use crate::plan::checks::blob_name;
+use crate::plan::model::{Plan, PlanItem, PlannedDestination};
 use crate::steps::StepError;
 
 /// One upload: an image into the home-region bucket of an account.
@@ -87,6 +89,60 @@ pub struct DestinationWork {
     pub destination: PlannedDestination,
 }
 
+/// One Azure upload: a VHD into the storage account of an Azure account, as a page blob.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AzureUploadWork {
+    /// The node's id (`au-…`).
+    pub id: String,
+    /// Account alias.
+    pub account: String,
+    /// The container (`pubupload`).
+    pub container: String,
+    /// The blob: the file name without `.xz`.
+    pub blob: String,
+    /// The staged object.
+    pub source_bucket: String,
+    /// Its key.
+    pub source_key: String,
+    /// Its size in bytes.
+    pub size: Option<u64>,
+    /// The staged `sha256sum` (of the file or of its decompressed content), when given.
+    pub sha256: Option<String>,
+    /// The blob's index tags (the reference's provenance tags and the mapping's).
+    #[serde(default)]
+    pub tags: Vec<(String, String)>,
+    /// The image's build, for reports.
+    #[serde(default)]
+    pub build: Option<BuildInfo>,
+}
+
+/// The Azure destinations of one offer of an account, published one after another (the
+/// reference's publish group `azure-<alias>-<offer>`: an offer takes one change at a time).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AzureOfferWork {
+    /// The node's id (`ao-…`).
+    pub id: String,
+    /// Account alias.
+    pub account: String,
+    /// The offer.
+    pub offer: String,
+    /// Its destinations, in plan order.
+    pub destinations: Vec<AzureDestinationWork>,
+}
+
+/// One Azure destination: a disk version of a plan, from an upload's blob.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AzureDestinationWork {
+    /// The node's id (`ad-…`).
+    pub id: String,
+    /// The id of the upload whose blob it publishes.
+    pub upload: String,
+    /// The image's source, for reports.
+    pub source: String,
+    /// Everything the plan says about this destination.
+    pub destination: PlannedDestination,
+}
+
 /// The work list of a push.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WorkList {
@@ -94,6 +150,12 @@ pub struct WorkList {
     pub push_id: String,
     /// Uploads, one per (account, image), with their imports, copies and destinations.
     pub uploads: Vec<UploadWork>,
+    /// Azure uploads, one per (account, image).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub azure_uploads: Vec<AzureUploadWork>,
+    /// Azure destinations, by offer.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub azure_offers: Vec<AzureOfferWork>,
     /// What the plan skips, with reasons.
     pub skipped: Vec<crate::plan::model::Skip>,
     /// The plan's StArMap answers for marketplace destinations, by key (see
@@ -156,7 +218,24 @@ impl WorkList {
                 }
             }
         }
+        ids.extend(self.azure_uploads.iter().map(|u| u.id.as_str()));
+        for o in &self.azure_offers {
+            ids.insert(o.id.as_str());
+            ids.extend(o.destinations.iter().map(|d| d.id.as_str()));
+        }
         ids
+    }
+
+    /// Every Azure destination with its upload and offer.
+    pub fn azure_leaves(
+        &self,
+    ) -> impl Iterator<Item = (&AzureUploadWork, &AzureOfferWork, &AzureDestinationWork)> {
+        self.azure_offers.iter().flat_map(move |offer| {
+            offer.destinations.iter().filter_map(move |d| {
+                let upload = self.azure_uploads.iter().find(|u| u.id == d.upload)?;
+                Some((upload, offer, d))
+            })
+        })
     }
 }
 
@@ -164,6 +243,74 @@ impl WorkList {
 fn node_id(kind: &str, parts: &[&str]) -> String {
     let digest = Sha256::digest(parts.join("\n").as_bytes());
     format!("{kind}-{}", crate::hex(&digest[..6]))
+}
+
+/// Adds an Azure destination to the work list: its account's upload of the item (once) and
+/// its offer's publishes.
+fn azure_work(
+    list: &mut WorkList,
+    item: &PlanItem,
+    d: &PlannedDestination,
+    source_bucket: &str,
+    source_key: &str,
+) -> Result<(), StepError> {
+    let target = d.azure.as_ref().ok_or_else(|| {
+        StepError::invalid(format!(
+            "{}: {} is no Azure offer/plan destination",
+            item.source, d.destination
+        ))
+    })?;
+    let upload = match list.azure_uploads.iter().position(|u| {
+        u.account == d.account && u.source_key == source_key && u.source_bucket == source_bucket
+    }) {
+        Some(i) => &list.azure_uploads[i],
+        None => {
+            list.azure_uploads.push(AzureUploadWork {
+                id: node_id("au", &[&d.account, source_bucket, source_key]),
+                account: d.account.clone(),
+                container: d.bucket.clone(),
+                blob: blob_name(&item.name).to_string(),
+                source_bucket: source_bucket.to_string(),
+                source_key: source_key.to_string(),
+                size: item.size,
+                sha256: item.sha256sum.clone(),
+                tags: d
+                    .tags
+                    .iter()
+                    .map(|(k, v)| {
+                        let v = v.as_str().map_or_else(|| v.to_string(), str::to_string);
+                        (k.clone(), v)
+                    })
+                    .collect(),
+                build: item.build.clone(),
+            });
+            list.azure_uploads.last().expect("just pushed")
+        }
+    };
+    let upload_id = upload.id.clone();
+    let offer = match list
+        .azure_offers
+        .iter()
+        .position(|o| o.account == d.account && o.offer == target.offer)
+    {
+        Some(i) => &mut list.azure_offers[i],
+        None => {
+            list.azure_offers.push(AzureOfferWork {
+                id: node_id("ao", &[&d.account, &target.offer]),
+                account: d.account.clone(),
+                offer: target.offer.clone(),
+                destinations: Vec::new(),
+            });
+            list.azure_offers.last_mut().expect("just pushed")
+        }
+    };
+    offer.destinations.push(AzureDestinationWork {
+        id: node_id("ad", &[&offer.id, &upload_id, &target.plan]),
+        upload: upload_id,
+        source: item.source.clone(),
+        destination: d.clone(),
+    });
+    Ok(())
 }
 
 /// Derives the work list of a plan whose items come from `sources` (indexed by staged
@@ -176,6 +323,8 @@ pub fn work_list(
     let mut list = WorkList {
         push_id: push_id.to_string(),
         uploads: Vec::new(),
+        azure_uploads: Vec::new(),
+        azure_offers: Vec::new(),
         skipped: plan.skipped.clone(),
         starmap: plan.starmap.clone(),
     };
@@ -197,6 +346,10 @@ pub fn work_list(
         })?;
         let source_key = format!("{}/{}", source.prefix, item.source);
         for d in &item.destinations {
+            if d.provider == CloudProvider::Azure {
+                azure_work(&mut list, item, d, &source.bucket, &source_key)?;
+                continue;
+            }
             let region = d.region.clone().ok_or_else(|| {
                 StepError::invalid(format!("{}: {} has no region", item.source, d.destination))
             })?;

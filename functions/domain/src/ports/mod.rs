@@ -1,9 +1,10 @@
 //! Every trait through which a step reaches the world, with the vocabulary it speaks: object
-//! stores and staged trees, Step Functions executions, EC2 (imports, snapshot copies, AMIs),
+//! stores and staged trees, Azure page blobs, Step Functions executions, EC2 (imports, snapshot copies, AMIs),
 //! the AWS Marketplace Catalog, RHSM, StArMap and notification topics. Adapters in
 //! `vmpush-cloud` implement them over the AWS SDK and HTTP; tests implement them in memory. (Staged trees themselves are read
 //! through [`crate::inputs::tree::FileTree`], whose implementations are the domain's own.)
 
+mod blobs;
 mod catalog;
 mod ec2;
 mod executions;
@@ -14,6 +15,7 @@ mod starmap;
 mod store;
 mod topic;
 
+pub use blobs::*;
 pub use catalog::*;
 pub use ec2::*;
 pub use executions::*;

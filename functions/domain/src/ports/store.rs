@@ -68,8 +68,24 @@ pub struct NewObject {
     pub checksums: bool,
 }
 
+/// Staged files, as every upload (S3 or Azure) reads them.
+pub trait StagedFiles: Sync {
+    /// The size and version of a staged file.
+    fn source(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> impl Future<Output = Result<SourceObject, StepError>> + Send;
+    /// Reads a whole staged file.
+    fn read(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> impl Future<Output = Result<Reader, StepError>> + Send;
+}
+
 /// Buckets, objects and multipart uploads of one account.
-pub trait ObjectStore: Sync {
+pub trait ObjectStore: StagedFiles {
     /// Whether `bucket` exists and is ours (`HeadBucket`: no `s3:ListAllMyBuckets` needed).
     fn bucket_exists(&self, bucket: &str) -> impl Future<Output = Result<bool, StepError>> + Send;
     /// Creates `bucket` in `region`.
@@ -84,18 +100,6 @@ pub trait ObjectStore: Sync {
         bucket: &str,
         key: &str,
     ) -> impl Future<Output = Result<Option<StoredObject>, StepError>> + Send;
-    /// The size and version of a staged file.
-    fn source(
-        &self,
-        bucket: &str,
-        key: &str,
-    ) -> impl Future<Output = Result<SourceObject, StepError>> + Send;
-    /// Reads a whole staged file.
-    fn read(
-        &self,
-        bucket: &str,
-        key: &str,
-    ) -> impl Future<Output = Result<Reader, StepError>> + Send;
     /// Every unfinished multipart upload of exactly `key` (all pages).
     fn pending_uploads(
         &self,

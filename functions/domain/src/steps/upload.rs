@@ -65,7 +65,7 @@ pub struct Budget {
 impl Budget {
     /// Whether no more part may be sent after `sent`; every invocation sends at least one,
     /// so a loop on continuations always ends.
-    fn exhausted(&self, sent: u32) -> bool {
+    pub(crate) fn exhausted(&self, sent: u32) -> bool {
         sent > 0
             && (self.max_parts.is_some_and(|m| sent >= m)
                 || self.deadline.is_some_and(|d| Instant::now() >= d))

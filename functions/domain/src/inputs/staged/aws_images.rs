@@ -176,6 +176,7 @@ impl StagedMetadata {
             build_info: None,
             release,
             attributes,
+            vhd: Default::default(),
         })
     }
 }

@@ -198,6 +198,7 @@ fn read_resources(
                 release_type: release_type.clone(),
             },
             attributes: attributes.clone(),
+            vhd: Default::default(),
         });
     }
     staged.items.extend(items);

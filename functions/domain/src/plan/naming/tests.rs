@@ -42,6 +42,7 @@ fn item(
             }),
             ..Attributes::default()
         },
+        vhd: Default::default(),
     }
 }
 

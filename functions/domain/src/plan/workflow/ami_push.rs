@@ -103,6 +103,7 @@ pub(crate) fn expand(
                 .unwrap_or_default(),
             tags,
             marketplace: None,
+            azure: None,
             features: ImageFeatures::default(),
         },
     );

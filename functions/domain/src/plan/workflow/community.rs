@@ -94,6 +94,7 @@ pub(crate) fn expand(
                                 .unwrap_or_default(),
                             tags,
                             marketplace: None,
+                            azure: None,
                             features: ImageFeatures::read(&dest.meta, &label)?,
                         },
                     ));

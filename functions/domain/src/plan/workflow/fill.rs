@@ -8,7 +8,8 @@ use crate::error::Error;
 use crate::error::Result;
 use crate::inputs::fields::{truthy, type_name};
 use crate::inputs::item::{
-    ATTRIBUTE_KEYS, PushItem, RELEASE_KEYS, attributes_from_map, release_from_map,
+    ATTRIBUTE_KEYS, ImageKind, PushItem, RELEASE_KEYS, VHD_ATTRIBUTE_KEYS, attributes_from_map,
+    release_from_map, vhd_attributes_from_map,
 };
 
 /// The attributes the marketplace workflow fills before upload
@@ -72,6 +73,19 @@ pub(crate) fn fill_from_meta(
     }
     if changed {
         out.attributes = attributes_from_map(file, "meta", attributes)?;
+    }
+    if item.kind == ImageKind::Vhd {
+        let mut vhd = item.vhd.to_map();
+        let mut changed = false;
+        for key in VHD_ATTRIBUTE_KEYS.iter().filter(|k| is_allowed(k)) {
+            if !truthy(vhd.get(*key)) && truthy(meta.get(*key)) {
+                vhd.insert(key.to_string(), meta[*key].clone());
+                changed = true;
+            }
+        }
+        if changed {
+            out.vhd = vhd_attributes_from_map(file, "meta", vhd)?;
+        }
     }
     Ok(out)
 }

@@ -9,10 +9,12 @@ use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
 use crate::inputs::credentials::{CloudProvider, CredentialSet, UPLOAD_CONTAINER_NAME};
-use crate::inputs::item::PushItem;
-use crate::inputs::starmap::{Entity, dict_merge};
+use crate::inputs::fields::truthy;
+use crate::inputs::item::{PushItem, is_disk_version};
+use crate::inputs::starmap::{Destination, Entity, dict_merge};
 use crate::plan::model::{
-    ImageFeatures, MarketplaceTarget, PlanOptions, VersionRequest, aws_defaults, provider_of,
+    AzureTarget, ImageFeatures, MarketplaceTarget, PlanOptions, VersionRequest, aws_defaults,
+    provider_of,
 };
 use crate::plan::naming::{FormatValue, NameStyle, ami_name, azure_image_name, python_format};
 
@@ -126,27 +128,34 @@ pub(crate) fn expand(
                             .unwrap_or_default(),
                         tags,
                         marketplace,
+                        azure: None,
                         features: ImageFeatures::read(&dest.meta, &dest_label)?,
                     }
                 }
-                CloudProvider::Azure => Placement {
-                    account: mapping.account.clone(),
-                    provider,
-                    destination: dest.destination.clone(),
-                    region: None,
-                    billing_type: None,
-                    ami_name: None,
-                    image_name: azure_image_name(&account_item, "V2"),
-                    public: false,
-                    rhsm: None,
-                    bucket: UPLOAD_CONTAINER_NAME.into(),
-                    sharing_accounts: Vec::new(),
-                    snapshot_accounts: Vec::new(),
-                    groups: Vec::new(),
-                    tags: build_tags(&account_item),
-                    marketplace: None,
-                    features: ImageFeatures::default(),
-                },
+                CloudProvider::Azure => {
+                    let generation = account_item.vhd.generation.as_deref().unwrap_or("V2");
+                    let mut tags = build_tags(&account_item);
+                    tags.extend(custom_tags.clone());
+                    Placement {
+                        account: mapping.account.clone(),
+                        provider,
+                        destination: dest.destination.clone(),
+                        region: None,
+                        billing_type: None,
+                        ami_name: None,
+                        image_name: azure_image_name(&account_item, generation),
+                        public: false,
+                        rhsm: None,
+                        bucket: UPLOAD_CONTAINER_NAME.into(),
+                        sharing_accounts: Vec::new(),
+                        snapshot_accounts: Vec::new(),
+                        groups: Vec::new(),
+                        tags,
+                        marketplace: None,
+                        azure: Some(azure_target(&pi, dest, &dest_label, &options.hour)?),
+                        features: ImageFeatures::default(),
+                    }
+                }
             };
             out.destinations.push(planned(&pi, placement));
         }
@@ -158,6 +167,87 @@ pub(crate) fn expand(
         ));
     }
     Ok(out)
+}
+
+/// What Partner Center is asked for a destination `offer/plan` (spec §3.6.9), from the item
+/// filled with the destination's meta; `hour` (`YYYYMMDDHH`) is the generated disk version's
+/// patch.
+fn azure_target(
+    item: &PushItem,
+    dest: &Destination,
+    label: &str,
+    hour: &str,
+) -> Result<AzureTarget> {
+    let (offer, plan) = dest
+        .destination
+        .split_once('/')
+        .filter(|(offer, plan)| !offer.is_empty() && !plan.is_empty() && !plan.contains('/'))
+        .ok_or_else(|| {
+            Error::invalid(
+                label,
+                "destination",
+                format!("'{}' is not <offer>/<plan>", dest.destination),
+            )
+        })?;
+    let vhd = &item.vhd;
+    let disk_version = match &vhd.disk_version {
+        Some(v) => v.clone(),
+        None => {
+            let version = item
+                .build_info
+                .as_ref()
+                .map(|b| b.version.as_str())
+                .or(item.release.version.as_deref())
+                .unwrap_or_default();
+            match version.split('.').collect::<Vec<_>>().as_slice() {
+                [major, minor, ..] if !major.is_empty() && !minor.is_empty() => {
+                    format!("{major}.{minor}.{hour}")
+                }
+                _ => {
+                    return Err(Error::invalid(
+                        label,
+                        "build.version",
+                        format!(
+                            "'{version}' has no minor version, which the Azure disk version <major>.<minor>.<YYYYMMDDHH> needs (or set meta.disk_version)"
+                        ),
+                    ));
+                }
+            }
+        }
+    };
+    if !is_disk_version(&disk_version) {
+        return Err(Error::invalid(
+            label,
+            "build.version",
+            format!("the disk version '{disk_version}' is not <major>.<minor>.<patch>"),
+        ));
+    }
+    let architecture = match item.release.arch.as_str() {
+        "x86_64" => "x64",
+        "aarch64" | "arm64" => "arm64",
+        other => {
+            return Err(Error::invalid(
+                label,
+                "release.arch",
+                format!("'{other}' is not x86_64 or aarch64, the architectures Azure takes"),
+            ));
+        }
+    };
+    let support_legacy = vhd.support_legacy.unwrap_or(false);
+    Ok(AzureTarget {
+        offer: offer.to_string(),
+        plan: plan.to_string(),
+        disk_version,
+        generation: vhd.generation.clone().unwrap_or_else(|| "V2".into()),
+        sku_id: vhd.sku_id.clone(),
+        support_legacy,
+        legacy_sku_id: vhd.legacy_sku_id.clone(),
+        recommended_sizes: vhd.recommended_sizes.clone(),
+        architecture: architecture.to_string(),
+        overwrite: dest.overwrite,
+        check_base_sas_only: dest.vhd_check_base_sas_only.unwrap_or(false),
+        modular_push: truthy(dest.meta.get("modular_push")),
+    })
 }
 
 /// The product's entity type: `marketplace_entity_type`, which every change set names.

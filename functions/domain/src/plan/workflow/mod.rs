@@ -9,7 +9,9 @@ use serde_json::{Map, Value};
 
 use crate::inputs::credentials::CloudProvider;
 use crate::inputs::item::PushItem;
-use crate::plan::model::{ImageFeatures, MarketplaceTarget, PlannedDestination, Skip, partition};
+use crate::plan::model::{
+    AzureTarget, ImageFeatures, MarketplaceTarget, PlannedDestination, Skip, partition,
+};
 
 /// What a workflow made of one item.
 #[derive(Debug, Default)]
@@ -41,6 +43,7 @@ pub(crate) struct Placement {
     pub groups: Vec<String>,
     pub tags: Map<String, Value>,
     pub marketplace: Option<MarketplaceTarget>,
+    pub azure: Option<AzureTarget>,
     pub features: ImageFeatures,
 }
 
@@ -98,6 +101,7 @@ pub(crate) fn planned(item: &PushItem, p: Placement) -> PlannedDestination {
         sriov_net_support: a.sriov_net_support.clone(),
         release: item.release.clone(),
         marketplace: p.marketplace,
+        azure: p.azure,
         features: p.features,
     }
 }

@@ -79,6 +79,31 @@ impl Memory {
     }
 }
 
+impl StagedFiles for Arc<Memory> {
+    async fn source(&self, bucket: &str, key: &str) -> Result<SourceObject, StepError> {
+        self.objects
+            .lock()
+            .unwrap()
+            .get(&(bucket.into(), key.into()))
+            .map(|o| SourceObject {
+                size: o.0.len() as u64,
+                etag: etag_of(&o.0),
+            })
+            .ok_or_else(|| StepError::new(ErrorKind::NotFound, key))
+    }
+    async fn read(&self, bucket: &str, key: &str) -> Result<Reader, StepError> {
+        self.log(format!("GetObject {key}"));
+        let data = self
+            .objects
+            .lock()
+            .unwrap()
+            .get(&(bucket.into(), key.into()))
+            .map(|o| o.0.clone())
+            .ok_or_else(|| StepError::new(ErrorKind::NotFound, key))?;
+        Ok(Box::new(std::io::Cursor::new(data)))
+    }
+}
+
 impl ObjectStore for Arc<Memory> {
     async fn bucket_exists(&self, bucket: &str) -> Result<bool, StepError> {
         Ok(!self.race && self.buckets.lock().unwrap().iter().any(|b| b == bucket))
@@ -102,28 +127,6 @@ impl ObjectStore for Arc<Memory> {
                 size: data.len() as u64,
                 sha256: sha.clone(),
             }))
-    }
-    async fn source(&self, bucket: &str, key: &str) -> Result<SourceObject, StepError> {
-        self.objects
-            .lock()
-            .unwrap()
-            .get(&(bucket.into(), key.into()))
-            .map(|o| SourceObject {
-                size: o.0.len() as u64,
-                etag: etag_of(&o.0),
-            })
-            .ok_or_else(|| StepError::new(ErrorKind::NotFound, key))
-    }
-    async fn read(&self, bucket: &str, key: &str) -> Result<Reader, StepError> {
-        self.log(format!("GetObject {key}"));
-        let data = self
-            .objects
-            .lock()
-            .unwrap()
-            .get(&(bucket.into(), key.into()))
-            .map(|o| o.0.clone())
-            .ok_or_else(|| StepError::new(ErrorKind::NotFound, key))?;
-        Ok(Box::new(std::io::Cursor::new(data)))
     }
     async fn pending_uploads(
         &self,
