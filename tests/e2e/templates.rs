@@ -197,6 +197,10 @@ fn each_function_gets_the_settings_and_permissions_its_code_uses() {
             &[("VMPUSH_CREDENTIALS_SECRET", "CredentialsSecretArn")],
         ),
         (
+            "AzureUploadFunction",
+            &[("VMPUSH_CREDENTIALS_SECRET", "CredentialsSecretArn")],
+        ),
+        (
             "ImportSnapshotFunction",
             &[
                 ("VMPUSH_CREDENTIALS_SECRET", "CredentialsSecretArn"),

@@ -4,6 +4,8 @@
 
 #[cfg(feature = "aws")]
 pub mod aws;
+#[cfg(feature = "azure")]
+pub mod azure;
 #[cfg(all(test, feature = "aws"))]
 mod canned;
 #[cfg(feature = "ec2")]

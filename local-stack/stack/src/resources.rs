@@ -54,11 +54,12 @@ pub fn api_url(endpoint: &str) -> String {
 
 /// The functions: binary (and function) name, and the stem of its ASL substitution
 /// (`${<stem>FunctionArn}`).
-pub const FUNCTIONS: [(&str, &str); 11] = [
+pub const FUNCTIONS: [(&str, &str); 12] = [
     ("vmpush-start-push", "StartPush"),
     ("vmpush-push-status", "PushStatus"),
     ("vmpush-resolve-mapping", "ResolveMapping"),
     ("vmpush-upload", "Upload"),
+    ("vmpush-azure-upload", "AzureUpload"),
     ("vmpush-import-snapshot", "ImportSnapshot"),
     ("vmpush-copy-regions", "CopyRegions"),
     ("vmpush-publish", "Publish"),

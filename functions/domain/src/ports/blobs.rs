@@ -42,6 +42,9 @@ pub const MAX_PAGE_WRITE: u64 = 4 * 1024 * 1024;
 /// Page blobs are written in pages of this many bytes.
 pub const PAGE: u64 = 512;
 
+/// How long a blob's read-only SAS lives (the reference's 1095 days).
+pub const READ_SAS_DAYS: u64 = 1095;
+
 /// Containers and page blobs of one storage account.
 pub trait PageBlobs: Sync {
     /// Creates `container` unless it exists (race-safe).
@@ -93,4 +96,8 @@ pub trait PageBlobs: Sync {
     ) -> impl Future<Output = Result<(), StepError>> + Send;
     /// The blob's URL, without any query (no SAS).
     fn blob_url(&self, container: &str, name: &str) -> String;
+    /// The blob's URL with a read-only SAS valid for [`READ_SAS_DAYS`] (the URI Partner
+    /// Center copies the disk from). Only the publish step asks for it, and never keeps it
+    /// in a state, a log or a result.
+    fn read_url(&self, container: &str, name: &str) -> Result<String, StepError>;
 }

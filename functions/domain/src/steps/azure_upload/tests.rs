@@ -183,6 +183,12 @@ impl PageBlobs for Arc<Memory> {
     fn blob_url(&self, container: &str, name: &str) -> String {
         format!("https://account.blob.core.windows.net/{container}/{name}")
     }
+    fn read_url(&self, container: &str, name: &str) -> Result<String, StepError> {
+        Ok(format!(
+            "{}?sp=r&sr=b&sig=x",
+            self.blob_url(container, name)
+        ))
+    }
 }
 
 /// A fixed VHD of 8 MiB: 4 MiB of data, 4 MiB of zeros, its footer.

@@ -129,3 +129,55 @@ async fn a_product_missing_in_rhsm_fails_before_anything() {
         "RHSM URL not provided for the RHSM client (VMPUSH_RHSM_URL)"
     );
 }
+
+/// A staged VHD, for the Azure guard.
+struct VhdTrees;
+
+impl StagedTrees for VhdTrees {
+    async fn staged_tree(&self, bucket: &str, prefix: &str) -> Result<MemoryTree, StepError> {
+        let dir = "starmap/CLOUD_IMAGES/rhel-azure-9.4-1";
+        let resources = "api: v1\nresource: CloudImage\ndescription: RHEL for Azure\ntype: VHD\n\
+                         build: {name: rhel-azure, version: \"9.4\", respin: \"1\"}\nrelease: {date: \"20240501\"}\n\
+                         images:\n  - {path: rhel-azure-9.4-1.x86_64.vhd.xz, architecture: x86_64}\n";
+        Ok(MemoryTree::from_contents(
+            format!("s3://{bucket}/{prefix}"),
+            [
+                (
+                    format!("{dir}/resources.yaml").as_str(),
+                    resources.as_bytes(),
+                ),
+                (
+                    format!("{dir}/rhel-azure-9.4-1.x86_64.vhd.xz").as_str(),
+                    b"xz".as_slice(),
+                ),
+            ],
+        )?)
+    }
+}
+
+#[tokio::test]
+async fn azure_destinations_fail_the_push_before_anything_naming_them() {
+    let repo = json!([{"name": "rhel-azure", "cloud": "azure", "workflow": "stratosphere",
+        "mappings": {"azure-na": {"destinations": [
+            {"architecture": "x86_64", "destination": "rhel-offer/rhel-9", "overwrite": false,
+             "restrict_version": false}]}}}]);
+    let request = json!({"push_id": "p1", "sources": ["staged:s3://staging/drops/p1"],
+        "workflow": "marketplace", "starmap": {"mode": "offline", "repo": repo}});
+    let push = parse_request("push.json", request.to_string().as_bytes())
+        .unwrap()
+        .validate(None)
+        .unwrap();
+    let context = Context {
+        trees: &VhdTrees,
+        rhsm: None::<&Groups>,
+        starmap: None::<NoServer>,
+        credentials: None,
+        require_billing_codes: true,
+    };
+    let err = run(&push, context).await.unwrap_err();
+    assert_eq!(err.kind, ErrorKind::InvalidInput);
+    assert_eq!(
+        err.message,
+        "Azure destinations cannot be pushed by this version (VHD upload is ready, Partner Center publishing is not): azure-na rhel-offer/rhel-9"
+    );
+}
