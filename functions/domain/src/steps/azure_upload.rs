@@ -27,7 +27,7 @@ use crate::payloads::{
     AzureContinuation, AzureUploadInput, AzureUploadOutput, ChunkCounts, UploadStatus,
 };
 use crate::ports::{MAX_PAGE_WRITE, PageBlob, PageBlobs, StagedFiles};
-use crate::steps::upload::{Budget, Source, Sums};
+use crate::steps::upload::{Budget, Source, Sums, staged_sha256, tags_with_sha256};
 use crate::steps::{ErrorKind, StepError};
 
 /// The tag (and metadata key) carrying the VHD's sha256.
@@ -75,9 +75,7 @@ where
     B: PageBlobs + Clone + Send + 'static,
 {
     let work = &input.work;
-    if let Some(m) = input.max_chunks {
-        budget.max_parts = Some(budget.max_parts.map_or(m, |b| b.min(m)));
-    }
+    budget.cap(input.max_chunks);
     let label = format!("s3://{}/{}", work.source_bucket, work.source_key);
     let staged = staged_sha256(&label, work.sha256.as_deref())?;
     let (container, name) = (work.container.as_str(), work.blob.as_str());
@@ -94,6 +92,16 @@ where
         chunks,
         continuation,
     };
+    let reused = |verified: &Verified| {
+        info!(container, blob = name, "already uploaded");
+        output(
+            UploadStatus::Done,
+            true,
+            verified,
+            ChunkCounts::default(),
+            None,
+        )
+    };
     let existing = blobs.blob(container, name).await?;
     let verified = match &input.continuation {
         Some(c) => Verified {
@@ -106,37 +114,21 @@ where
                 && let Some(done) = complete(blob)
                 && (done == staged || blob.meta(FILE_SHA256_META) == Some(staged))
             {
-                info!(container, blob = name, "already uploaded");
-                let verified = Verified {
+                return Ok(reused(&Verified {
                     sha256: done.to_string(),
                     file_sha256: blob.meta(FILE_SHA256_META).unwrap_or_default().to_string(),
                     size: blob.size,
-                };
-                return Ok(output(
-                    UploadStatus::Done,
-                    true,
-                    &verified,
-                    ChunkCounts::default(),
-                    None,
-                ));
+                }));
             }
             verify(files, work, &label, staged.as_deref()).await?
         }
     };
     match existing.as_ref().map(|b| (complete(b), b)) {
         Some((Some(done), blob)) if done == verified.sha256 => {
-            info!(container, blob = name, "already uploaded");
-            let verified = Verified {
+            return Ok(reused(&Verified {
                 size: blob.size,
                 ..verified
-            };
-            return Ok(output(
-                UploadStatus::Done,
-                true,
-                &verified,
-                ChunkCounts::default(),
-                None,
-            ));
+            }));
         }
         Some((Some(done), _)) => {
             return Err(StepError::invalid(format!(
@@ -216,13 +208,7 @@ where
             ),
         ));
     }
-    let mut tags: Vec<(String, String)> = work
-        .tags
-        .iter()
-        .filter(|(k, _)| k != SHA256_TAG)
-        .cloned()
-        .collect();
-    tags.push((SHA256_TAG.to_string(), verified.sha256.clone()));
+    let tags = tags_with_sha256(&work.tags, SHA256_TAG, &verified.sha256);
     blobs.set_tags(container, name, &tags).await?;
     info!(container, blob = name, ?chunks, "uploaded");
     Ok(output(UploadStatus::Done, false, &verified, chunks, None))
@@ -231,19 +217,6 @@ where
 /// The sha256 a complete blob's tag names.
 fn complete(blob: &PageBlob) -> Option<&str> {
     blob.tag(SHA256_TAG)
-}
-
-/// The staged `sha256sum`, lower case, checked to be 64 hex digits.
-fn staged_sha256(label: &str, staged: Option<&str>) -> Result<Option<String>, StepError> {
-    match staged {
-        Some(s) if s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()) => {
-            Ok(Some(s.to_ascii_lowercase()))
-        }
-        Some(s) => Err(StepError::invalid(format!(
-            "{label}: sha256sum: {s:?} is not 64 hex digits"
-        ))),
-        None => Ok(None),
-    }
 }
 
 async fn create<B: PageBlobs>(

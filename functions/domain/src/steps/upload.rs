@@ -41,16 +41,32 @@ pub use source::{Source, Sums, hash_file};
 /// The tag carrying the source sha256 (awspub's tag set).
 pub const SHA256_TAG: &str = "awspub:source:sha256";
 
-/// The tags of the object: the work's, and the source sha256.
-fn object_tags(work: &UploadWork, sha: &str) -> Vec<(String, String)> {
-    let mut tags: Vec<(String, String)> = work
-        .tags
-        .iter()
-        .filter(|(k, _)| k != SHA256_TAG)
-        .cloned()
-        .collect();
-    tags.push((SHA256_TAG.to_string(), sha.to_string()));
+/// `tags` with `key` set to `sha` (replacing any planned value): the tags of an uploaded
+/// object or blob, whose checksum tag marks it as vmpush's.
+pub(crate) fn tags_with_sha256(
+    tags: &[(String, String)],
+    key: &str,
+    sha: &str,
+) -> Vec<(String, String)> {
+    let mut tags: Vec<(String, String)> = tags.iter().filter(|(k, _)| k != key).cloned().collect();
+    tags.push((key.to_string(), sha.to_string()));
     tags
+}
+
+/// The staged `sha256sum` of the file `label`, lower case, checked to be 64 hex digits.
+pub(crate) fn staged_sha256(
+    label: &str,
+    staged: Option<&str>,
+) -> Result<Option<String>, StepError> {
+    match staged {
+        Some(s) if s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()) => {
+            Ok(Some(s.to_ascii_lowercase()))
+        }
+        Some(s) => Err(StepError::invalid(format!(
+            "{label}: sha256sum: {s:?} is not 64 hex digits"
+        ))),
+        None => Ok(None),
+    }
 }
 
 /// When an invocation stops sending parts.
@@ -63,6 +79,13 @@ pub struct Budget {
 }
 
 impl Budget {
+    /// Sends no more than `max` parts as well, when given (an input's own limit).
+    pub(crate) fn cap(&mut self, max: Option<u32>) {
+        if let Some(m) = max {
+            self.max_parts = Some(self.max_parts.map_or(m, |b| b.min(m)));
+        }
+    }
+
     /// Whether no more part may be sent after `sent`; every invocation sends at least one,
     /// so a loop on continuations always ends.
     pub(crate) fn exhausted(&self, sent: u32) -> bool {
@@ -80,21 +103,9 @@ pub async fn run<S: ObjectStore + Clone + Send + 'static>(
     mut budget: Budget,
 ) -> Result<UploadOutput, StepError> {
     let work = &input.work;
-    if let Some(m) = input.max_parts {
-        budget.max_parts = Some(budget.max_parts.map_or(m, |b| b.min(m)));
-    }
+    budget.cap(input.max_parts);
     let label = format!("s3://{}/{}", work.source_bucket, work.source_key);
-    let staged = match &work.sha256 {
-        Some(s) if s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()) => {
-            Some(s.to_ascii_lowercase())
-        }
-        Some(s) => {
-            return Err(StepError::invalid(format!(
-                "{label}: sha256sum: {s:?} is not 64 hex digits"
-            )));
-        }
-        None => None,
-    };
+    let staged = staged_sha256(&label, work.sha256.as_deref())?;
     let streamed = work.source_key.ends_with(".xz");
     ensure_bucket(store, &work.bucket, &work.region).await?;
     // a copy also needs the version whose sha256 was verified
@@ -127,7 +138,7 @@ pub async fn run<S: ObjectStore + Clone + Send + 'static>(
         size,
         parts,
         continuation,
-        tags: object_tags(work, &sha),
+        tags: tags_with_sha256(&work.tags, SHA256_TAG, &sha),
     };
     if let Some(object) = store.object(&work.bucket, &sha).await? {
         if object.sha256.as_deref() == Some(sha.as_str()) {
@@ -257,7 +268,7 @@ async fn multipart<S: ObjectStore>(
         None => {
             let object = NewObject {
                 sha256: sha.to_string(),
-                tags: object_tags(work, sha),
+                tags: tags_with_sha256(&work.tags, SHA256_TAG, sha),
                 checksums,
             };
             store.create_upload(&work.bucket, sha, &object).await?

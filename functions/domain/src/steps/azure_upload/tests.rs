@@ -6,7 +6,7 @@ use async_compression::tokio::bufread::XzEncoder;
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncReadExt;
 
-use super::vhd::fixed_footer;
+use super::vhd::{fixed_footer, seal};
 use super::*;
 use crate::hex;
 use crate::plan::worklist::AzureUploadWork;
@@ -319,13 +319,7 @@ async fn bad_files_fail_before_anything_is_written() {
     dynamic.truncate(dynamic.len() - 512);
     let mut footer = fixed_footer(8 * MIB as u64);
     footer[63] = 3;
-    let sum: u32 = footer
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| !(64..68).contains(i))
-        .map(|(_, b)| u32::from(*b))
-        .sum();
-    footer[64..68].copy_from_slice(&(!sum).to_be_bytes());
+    seal(&mut footer);
     dynamic.extend_from_slice(&footer);
     let label = format!("s3://staging/{KEY}");
     for (disk, staged, expected) in [

@@ -24,17 +24,10 @@ pub fn check_footer(label: &str, footer: &[u8], size: u64) -> Result<(), StepErr
         return bad("not a VHD: the last 512 bytes do not start with the 'conectix' cookie".into());
     }
     let be32 = |at: usize| u32::from_be_bytes(footer[at..at + 4].try_into().expect("4 bytes"));
-    let stored = be32(64);
-    let sum: u32 = footer
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| !(64..68).contains(i))
-        .map(|(_, b)| u32::from(*b))
-        .sum();
-    if stored != !sum {
+    let (stored, computed) = (be32(64), checksum(footer));
+    if stored != computed {
         return bad(format!(
-            "the VHD footer's checksum is {stored:#010x}, its bytes give {:#010x}: the footer is corrupt",
-            !sum
+            "the VHD footer's checksum is {stored:#010x}, its bytes give {computed:#010x}: the footer is corrupt"
         ));
     }
     match be32(60) {
@@ -69,9 +62,26 @@ pub fn fixed_footer(disk: u64) -> [u8; FOOTER] {
     f[40..48].copy_from_slice(&disk.to_be_bytes()); // original size
     f[48..56].copy_from_slice(&disk.to_be_bytes()); // current size
     f[60..64].copy_from_slice(&2u32.to_be_bytes()); // fixed
-    let sum: u32 = f.iter().map(|b| u32::from(*b)).sum();
-    f[64..68].copy_from_slice(&(!sum).to_be_bytes());
+    seal(&mut f);
     f
+}
+
+/// The checksum a footer must carry: the one's complement of the sum of its bytes but the
+/// checksum's own (64..68).
+fn checksum(footer: &[u8]) -> u32 {
+    let sum: u32 = footer
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !(64..68).contains(i))
+        .map(|(_, b)| u32::from(*b))
+        .sum();
+    !sum
+}
+
+/// Writes a footer's checksum into it, after its fields changed (for tests and fixtures).
+pub fn seal(footer: &mut [u8; FOOTER]) {
+    let sum = checksum(footer);
+    footer[64..68].copy_from_slice(&sum.to_be_bytes());
 }
 
 #[cfg(test)]
@@ -99,13 +109,7 @@ mod tests {
         checksum[100] = 1;
         let mut dynamic = fixed_footer(DISK);
         dynamic[63] = 3;
-        let sum: u32 = dynamic
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| !(64..68).contains(i))
-            .map(|(_, b)| u32::from(*b))
-            .sum();
-        dynamic[64..68].copy_from_slice(&(!sum).to_be_bytes());
+        seal(&mut dynamic);
         let odd = fixed_footer(DISK + 512);
         for (footer, size, message) in [
             (
