@@ -58,7 +58,7 @@ pub fn log_filter(debug: u8) -> Option<&'static str> {
 
 impl PubtoolsFlags {
     /// `--azure-allow-draft-push` or pubtools' `AZURE_ALLOW_DRAFT_PUSH=true`.
-    fn azure_draft(&self) -> bool {
+    pub fn azure_draft(&self) -> bool {
         self.azure_allow_draft_push
             || std::env::var("AZURE_ALLOW_DRAFT_PUSH").is_ok_and(|v| v.eq_ignore_ascii_case("true"))
     }
@@ -74,11 +74,6 @@ impl PubtoolsFlags {
         if self.rhsm_cert.is_some() || self.rhsm_key.is_some() {
             notes.push(
                 "--rhsm-cert/--rhsm-key (RHSM_CERT/RHSM_KEY): not applied: a push presents its deployment's RHSM certificate (template parameter RhsmCertificateSecretArn)".into(),
-            );
-        }
-        if self.azure_draft() {
-            notes.push(
-                "--azure-allow-draft-push: not applied: this version plans Azure offer destinations but does not publish them yet".into(),
             );
         }
         notes

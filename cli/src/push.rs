@@ -130,6 +130,7 @@ fn request(args: &Args, push_id: &str, sources: Vec<String>) -> Result<PushReque
         workflow: args.workflow.into(),
         pre_push: args.pre_push,
         beta: args.beta,
+        azure_allow_draft_push: args.pubtools.azure_draft(),
         starmap: StarmapSettings {
             mode,
             url: args.starmap_url.clone(),

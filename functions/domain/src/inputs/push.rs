@@ -132,6 +132,10 @@ pub struct PushRequest {
     /// Release type `beta`.
     #[serde(default)]
     pub beta: bool,
+    /// Azure: publish to offers even while they have other changes in draft
+    /// (`--azure-allow-draft-push`, `AZURE_ALLOW_DRAFT_PUSH=true`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub azure_allow_draft_push: bool,
     /// StArMap settings.
     #[serde(default)]
     pub starmap: StarmapSettings,

@@ -9,6 +9,7 @@
 //! | resolve-mapping | [`Push`] | [`WorkList`] |
 //! | upload | [`UploadInput`] | [`UploadOutput`] |
 //! | azure-upload | [`AzureUploadInput`] | [`AzureUploadOutput`] |
+//! | azure-publish | [`AzurePublishInput`] | [`AzurePublishOutput`] |
 //! | import-snapshot | [`ImportInput`] | [`ImportOutput`] |
 //! | copy-regions | [`CopyInput`] | [`CopyOutput`] |
 //! | publish | [`PublishInput`] | [`PublishOutput`] |
@@ -18,6 +19,7 @@
 //! | sns-notify | [`NotifyInput`] | [`NotifyOutput`] |
 //! | push-status | `GET /pushes/{id}` | [`PushStatus`] |
 
+mod azure_publish;
 mod azure_upload;
 mod copy_regions;
 mod import_snapshot;
@@ -30,6 +32,7 @@ mod start_push;
 mod summarize;
 mod upload;
 
+pub use azure_publish::*;
 pub use azure_upload::*;
 pub use copy_regions::*;
 pub use import_snapshot::*;

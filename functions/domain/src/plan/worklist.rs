@@ -137,6 +137,8 @@ pub struct AzureDestinationWork {
     pub id: String,
     /// The id of the upload whose blob it publishes.
     pub upload: String,
+    /// That blob, in the destination's container (`bucket`).
+    pub blob: String,
     /// The image's source, for reports.
     pub source: String,
     /// Everything the plan says about this destination.
@@ -287,7 +289,7 @@ fn azure_work(
             list.azure_uploads.last().expect("just pushed")
         }
     };
-    let upload_id = upload.id.clone();
+    let (upload_id, blob) = (upload.id.clone(), upload.blob.clone());
     let offer = match list
         .azure_offers
         .iter()
@@ -307,6 +309,7 @@ fn azure_work(
     offer.destinations.push(AzureDestinationWork {
         id: node_id("ad", &[&offer.id, &upload_id, &target.plan]),
         upload: upload_id,
+        blob,
         source: item.source.clone(),
         destination: d.clone(),
     });

@@ -1,6 +1,6 @@
 //! Every trait through which a step reaches the world, with the vocabulary it speaks: object
 //! stores and staged trees, Azure page blobs, Step Functions executions, EC2 (imports, snapshot copies, AMIs),
-//! the AWS Marketplace Catalog, RHSM, StArMap and notification topics. Adapters in
+//! the AWS Marketplace Catalog, Partner Center's Product Ingestion API, RHSM, StArMap and notification topics. Adapters in
 //! `vmpush-cloud` implement them over the AWS SDK and HTTP; tests implement them in memory. (Staged trees themselves are read
 //! through [`crate::inputs::tree::FileTree`], whose implementations are the domain's own.)
 
@@ -8,6 +8,7 @@ mod blobs;
 mod catalog;
 mod ec2;
 mod executions;
+mod ingestion;
 #[cfg(any(test, feature = "testing"))]
 pub mod memory;
 mod rhsm;
@@ -19,6 +20,7 @@ pub use blobs::*;
 pub use catalog::*;
 pub use ec2::*;
 pub use executions::*;
+pub use ingestion::*;
 pub use rhsm::*;
 pub use starmap::*;
 pub use store::*;

@@ -3,6 +3,7 @@
 //! Each takes its typed input from [`crate::payloads`], reaches the world through
 //! [`crate::ports`], and fails with a [`StepError`].
 
+pub mod azure_publish;
 pub mod azure_upload;
 pub mod copy_regions;
 mod error;
