@@ -1,11 +1,13 @@
 //! Fakes of the services no emulator covers, each following the documented API of the real
 //! one: RHSM's cloud-access endpoints (spec §5), the StArMap APIv2 query (spec §2.1) and the
-//! AWS Marketplace Catalog API (rest-json). Every fake records the requests it serves
+//! AWS Marketplace Catalog API (rest-json), and Partner Center's Product Ingestion API with its
+//! OAuth2 token endpoint. Every fake records the requests it serves
 //! (`GET /_fake/requests`), can be reset (`POST /_fake/reset`) and can inject seeded faults
 //! (`POST /_fake/faults`), so tests can read back exact payloads and prove retries work.
 
 pub mod control;
 pub mod marketplace;
+pub mod partner;
 pub mod rhsm;
 pub mod starmap;
 pub mod tls;

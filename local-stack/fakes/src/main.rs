@@ -1,4 +1,5 @@
-//! `vmpush-fakes`: serves the RHSM, StArMap and Marketplace Catalog fakes on 127.0.0.1.
+//! `vmpush-fakes`: serves the RHSM, StArMap, Marketplace Catalog and Partner Center fakes on
+//! 127.0.0.1.
 //! Prints one JSON line with the bound ports once every listener is up.
 
 use std::net::SocketAddr;
@@ -9,9 +10,9 @@ use clap::Parser;
 use serde_json::{Map, Value, json};
 use tokio::net::TcpListener;
 use vmpush_fakes::control::FaultConfig;
-use vmpush_fakes::{marketplace, rhsm, starmap, tls};
+use vmpush_fakes::{marketplace, partner, rhsm, starmap, tls};
 
-/// Fakes of RHSM, StArMap and the AWS Marketplace Catalog, for local runs and tests.
+/// Fakes of RHSM, StArMap, the AWS Marketplace Catalog and Partner Center, for local runs and tests.
 #[derive(Debug, Parser)]
 #[command(name = "vmpush-fakes", version)]
 struct Args {
@@ -24,6 +25,12 @@ struct Args {
     /// Marketplace Catalog port (0: any free port).
     #[arg(long, default_value_t = 0)]
     marketplace_port: u16,
+    /// Partner Center (token endpoint and Product Ingestion API) port (0: any free port).
+    #[arg(long, default_value_t = 0)]
+    partner_port: u16,
+    /// Status calls a Partner Center configure job stays running for.
+    #[arg(long, default_value_t = 2)]
+    job_polls: u32,
     /// RHSM products: a JSON list of {"name", "providerShortName"} (default: RHEL, SAP, RHEL_HA...).
     #[arg(long)]
     rhsm_products: Option<PathBuf>,
@@ -119,7 +126,17 @@ async fn run(args: Args) -> Result<(), String> {
         (
             "marketplace",
             bind(args.marketplace_port).await?,
-            marketplace::router(mp_config, faults),
+            marketplace::router(mp_config, faults.clone()),
+        ),
+        (
+            "partner",
+            bind(args.partner_port).await?,
+            partner::router(
+                partner::PartnerConfig {
+                    job_polls: args.job_polls,
+                },
+                faults,
+            ),
         ),
     ];
     for (name, listener, router) in plain {

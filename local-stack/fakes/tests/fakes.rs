@@ -734,3 +734,202 @@ async fn marketplace_locks_fails_and_refuses_a_reused_token_on_request() {
     assert_eq!(seen, [1, 1, 0]);
     assert_eq!(describe(&c, &base, &id).await["Status"], "SUCCEEDED");
 }
+
+/// Polls a configure job until it completes.
+async fn finished_job(c: &Client, api: &str, auth: &str, job: &str) -> Value {
+    for _ in 0..10 {
+        let (_, status) = json_of(
+            c.get(format!("{api}/configure/{job}/status?$version=2022-07-01"))
+                .bearer_auth(auth)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        if status["jobStatus"] == "completed" {
+            return status;
+        }
+        assert_eq!(status["jobStatus"], "running");
+    }
+    panic!("job {job} never completed");
+}
+
+#[tokio::test]
+async fn partner_center_configures_disks_it_can_read_and_moves_submissions() {
+    use vmpush_fakes::partner::{self, CONFIGURE_SCHEMA, DEFAULT_OFFER, PartnerConfig};
+    let base = serve(partner::router(
+        PartnerConfig { job_polls: 2 },
+        FaultConfig::default(),
+    ))
+    .await;
+    // a blob the fake can read through its SAS
+    let blobs = serve(Router::new().route(
+        "/acct/pubupload/{name}",
+        axum::routing::get(|| async { (axum::http::StatusCode::PARTIAL_CONTENT, vec![0u8; 512]) }),
+    ))
+    .await;
+    let c = Client::new();
+    let api = format!("{base}/rp/product-ingestion");
+    // no token, no access; a token needs the client-credentials form
+    let refused = c
+        .get(format!("{api}/product?$version=2022-07-01"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401);
+    let form = [
+        ("grant_type", "client_credentials"),
+        ("client_id", "client-1"),
+        ("client_secret", "secret-1"),
+        ("resource", "https://graph.microsoft.com"),
+    ];
+    let (s, token) = json_of(
+        c.post(format!("{base}/tenant-1/oauth2/token"))
+            .form(&form)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, 200);
+    let auth = token["access_token"].as_str().unwrap().to_string();
+    let unversioned = c
+        .get(format!("{api}/product"))
+        .bearer_auth(&auth)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unversioned.status(), 400);
+    let (_, products) = json_of(
+        c.get(format!("{api}/product?$version=2022-07-01"))
+            .bearer_auth(&auth)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        products["value"][0]["identity"]["externalId"],
+        DEFAULT_OFFER
+    );
+    let id = products["value"][0]["id"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("product/")
+        .to_string();
+    let (_, draft) = json_of(
+        c.get(format!(
+            "{api}/resource-tree/product/{id}?$version=2022-07-01&targetType=draft"
+        ))
+        .bearer_auth(&auth)
+        .send()
+        .await
+        .unwrap(),
+    )
+    .await;
+    let mut config = draft["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| {
+            r["$schema"]
+                .as_str()
+                .unwrap()
+                .contains("technical-configuration")
+                && r["skus"][0]["skuId"] == "rhel-9"
+        })
+        .unwrap()
+        .clone();
+    let configure = |resources: Value| {
+        let c = c.clone();
+        let (api, auth) = (api.clone(), auth.clone());
+        async move {
+            let (s, job) = json_of(
+                c.post(format!("{api}/configure?$version=2022-07-01"))
+                    .bearer_auth(&auth)
+                    .json(&json!({"$schema": CONFIGURE_SCHEMA, "resources": resources}))
+                    .send()
+                    .await
+                    .unwrap(),
+            )
+            .await;
+            assert_eq!(s, 202, "{job}");
+            finished_job(&c, &api, &auth, job["jobId"].as_str().unwrap()).await
+        }
+    };
+    // a disk it cannot read fails the job; one it can is configured
+    let disk = |uri: &str| {
+        json!({"versionNumber": "9.4.2024050112", "lifecycleState": "generallyAvailable",
+        "vmImages": [{"imageType": "x64Gen2", "source": {"sourceType": "sasUri", "osDisk": {"uri": uri}, "dataDisks": []}}]})
+    };
+    config["vmImageVersions"] = json!([disk(
+        "http://127.0.0.1:1/acct/pubupload/x.vhd?sp=r&sig=s3cr3t"
+    )]);
+    let failed = configure(json!([config.clone()])).await;
+    assert_eq!(
+        (&failed["jobResult"], &failed["errors"][0]["code"]),
+        (&json!("failed"), &json!("invalidSasUri"))
+    );
+    config["vmImageVersions"] = json!([disk(&format!(
+        "{blobs}/acct/pubupload/rhel.vhd?sp=r&sig=s3cr3t"
+    ))]);
+    assert_eq!(
+        configure(json!([config.clone()])).await["jobResult"],
+        "succeeded"
+    );
+    // draft → preview → live, each from the previous target's submission
+    let (_, subs) = json_of(
+        c.get(format!("{api}/submission/{id}?$version=2022-07-01"))
+            .bearer_auth(&auth)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let mut draft_sub = subs["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["target"]["targetType"] == "draft")
+        .unwrap()
+        .clone();
+    let mut wrong = draft_sub.clone();
+    wrong["target"]["targetType"] = json!("live");
+    assert_eq!(
+        configure(json!([wrong])).await["errors"][0]["code"],
+        "invalidSubmission"
+    );
+    draft_sub["target"]["targetType"] = json!("preview");
+    assert_eq!(
+        configure(json!([draft_sub])).await["jobResult"],
+        "succeeded"
+    );
+    let state: Value = c
+        .get(format!("{base}/_fake/offers/{DEFAULT_OFFER}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let preview_uris = state["trees"]["preview"].to_string();
+    assert!(preview_uris.contains("/acct/pubupload/rhel.vhd"));
+    assert!(
+        !state["trees"]["live"]
+            .to_string()
+            .contains("/acct/pubupload/rhel.vhd")
+    );
+    // the log shows the disk, never its signature
+    let log: Vec<Recorded> = c
+        .get(format!("{base}/_fake/requests"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let text = serde_json::to_string(&log).unwrap();
+    assert!(
+        text.contains("sig=REDACTED") && !text.contains("s3cr3t") && !text.contains("secret-1")
+    );
+}

@@ -184,7 +184,7 @@ async fn start_all(
     started: &mut Vec<u32>,
 ) -> Result<State> {
     let url = |port: u16| format!("http://127.0.0.1:{port}");
-    let [aws, invoke, rhsm, starmap, marketplace, blob] = process::free_ports::<6>()?;
+    let [aws, invoke, rhsm, starmap, marketplace, blob, partner] = process::free_ports::<7>()?;
     let connection_string = format!(
         "DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};AccountKey={AZURITE_KEY};BlobEndpoint={}/{AZURITE_ACCOUNT};",
         url(blob)
@@ -206,6 +206,12 @@ async fn start_all(
         ("VMPUSH_RHSM_URL", rhsm_url.clone()),
         ("VMPUSH_STARMAP_URL", url(starmap)),
         ("VMPUSH_MARKETPLACE_URL", url(marketplace)),
+        ("VMPUSH_PARTNER_URL", url(partner)),
+        ("VMPUSH_AZURE_LOGIN_URL", url(partner)),
+        (
+            "VMPUSH_AZURE_INGESTION_URL",
+            format!("{}/rp/product-ingestion", url(partner)),
+        ),
         ("VMPUSH_LAMBDA_URL", url(invoke)),
         (
             "VMPUSH_AZURITE_URL",
@@ -273,6 +279,7 @@ async fn start_all(
             &starmap.to_string(),
         ])
         .args(["--marketplace-port", &marketplace.to_string()])
+        .args(["--partner-port", &partner.to_string()])
         .args(["--changeset-polls", &options.changeset_polls.to_string()])
         .arg("--starmap-dir")
         .arg(layout.starmap_dir());
@@ -286,6 +293,7 @@ async fn start_all(
             ("rhsm", rhsm_url),
             ("starmap", url(starmap)),
             ("marketplace", url(marketplace)),
+            ("partner", url(partner)),
         ],
         Probe {
             url: format!("{}/_fake/requests", url(starmap)),

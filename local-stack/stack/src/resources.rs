@@ -54,12 +54,13 @@ pub fn api_url(endpoint: &str) -> String {
 
 /// The functions: binary (and function) name, and the stem of its ASL substitution
 /// (`${<stem>FunctionArn}`).
-pub const FUNCTIONS: [(&str, &str); 12] = [
+pub const FUNCTIONS: [(&str, &str); 13] = [
     ("vmpush-start-push", "StartPush"),
     ("vmpush-push-status", "PushStatus"),
     ("vmpush-resolve-mapping", "ResolveMapping"),
     ("vmpush-upload", "Upload"),
     ("vmpush-azure-upload", "AzureUpload"),
+    ("vmpush-azure-publish", "AzurePublish"),
     ("vmpush-import-snapshot", "ImportSnapshot"),
     ("vmpush-copy-regions", "CopyRegions"),
     ("vmpush-publish", "Publish"),
@@ -71,13 +72,15 @@ pub const FUNCTIONS: [(&str, &str); 12] = [
 
 /// The state machine's settings on the local stack (the template's parameters): short polls,
 /// the same time budget of two hours for imports.
-pub const SETTINGS: [(&str, &str); 9] = [
+pub const SETTINGS: [(&str, &str); 11] = [
     ("ImportPollSeconds", "1"),
     ("ImportMaxPolls", "7200"),
     ("CopyPollSeconds", "1"),
     ("CopyMaxPolls", "7200"),
     ("MarketplacePollSeconds", "1"),
     ("MarketplaceMaxPolls", "600"),
+    ("AzurePollSeconds", "1"),
+    ("AzureMaxPolls", "600"),
     ("MapConcurrency", "8"),
     ("PublicSnapshot", "false"),
     ("NotifyPerFailure", "false"),

@@ -16,13 +16,22 @@ pub struct AzurePublishInput {
     pub destination: PlannedDestination,
     /// The blob of its upload, in the destination's container (`bucket`).
     pub blob: String,
-    /// Publish even while the offer has other changes in draft
-    /// (`--azure-allow-draft-push`).
+    /// What the push request says about Azure offers.
     #[serde(default)]
-    pub allow_draft_push: bool,
+    pub request: AzureRequestFlags,
     /// The step's last answer, when polling.
     #[serde(default)]
     pub progress: Option<AzurePublishOutput>,
+}
+
+/// The push request's Azure flags (the state machine passes the whole request; the rest is
+/// ignored).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AzureRequestFlags {
+    /// Publish even while the offer has other changes in draft
+    /// (`--azure-allow-draft-push`).
+    #[serde(default)]
+    pub azure_allow_draft_push: bool,
 }
 
 /// What the state machine does next.
@@ -58,7 +67,7 @@ pub enum AzurePhase {
 }
 
 /// The step's answer.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AzurePublishOutput {
     /// The destination's id.
     pub id: String,

@@ -80,7 +80,7 @@ impl From<String> for Step {
 pub struct Progress {
     /// AMI name.
     pub name: String,
-    /// Region.
+    /// Region (an Azure destination's account).
     pub region: String,
     /// Destination label.
     pub destination: String,

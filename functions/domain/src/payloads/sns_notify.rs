@@ -34,7 +34,29 @@ pub struct NoticeImage {
     pub regions: BTreeMap<String, NoticeRegion>,
 }
 
-/// A destination that was not pushed.
+/// An Azure destination in the notice: which disk version went where.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoticeDisk {
+    /// Account alias.
+    pub account: String,
+    /// The offer.
+    pub offer: String,
+    /// The plan.
+    pub plan: String,
+    /// The disk version.
+    pub disk_version: String,
+    /// The blob's URL, without a query (no SAS).
+    pub blob_url: Option<String>,
+    /// The staged file.
+    pub source: String,
+    /// The VHD's sha256.
+    pub sha256: Option<String>,
+    /// `PUSHED`, `NOTPUSHED`, `UPLOADFAILED`.
+    pub state: String,
+}
+
+/// A destination that was not pushed (for an Azure one, `name` is its file and `region`
+/// empty).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NoticeFailure {
     /// AMI name.
@@ -62,6 +84,9 @@ pub struct PushNotice {
     pub state: String,
     /// Per AMI name.
     pub images: Vec<NoticeImage>,
+    /// Azure disk versions, one per destination.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub disks: Vec<NoticeDisk>,
     /// Destinations not pushed.
     pub failures: Vec<NoticeFailure>,
     /// Why the whole push failed before any destination (bad input), if it did.

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::azure_publish::AzurePublishOutput;
 use super::marketplace_version::VersionOutput;
 use super::sns_notify::PushNotice;
 use crate::plan::worklist::WorkList;
@@ -58,6 +59,28 @@ pub struct DestinationResult {
     /// What an AWS Marketplace destination's product got.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub marketplace: Option<MarketplaceResult>,
+    /// What an Azure destination's offer got.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub azure: Option<AzureResult>,
+}
+
+/// The disk version of an Azure destination, as the result reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AzureResult {
+    /// The offer.
+    pub offer: String,
+    /// The plan.
+    pub plan: String,
+    /// The disk version.
+    pub disk_version: String,
+    /// The blob's URL, without a query (no SAS).
+    pub blob_url: String,
+    /// Whether the disk was live already (nothing configured or submitted).
+    pub existing: bool,
+    /// Whether this push changed the plan's technical configuration.
+    pub configured: bool,
+    /// The targets this push submitted the offer to.
+    pub submitted: Vec<String>,
 }
 
 /// The product version of an AWS Marketplace destination, as the result reports it.
@@ -151,6 +174,8 @@ pub enum Stage {
     Release,
     /// Publishing it as an AWS Marketplace product version.
     Marketplace,
+    /// Publishing it as a disk version of an Azure offer.
+    Azure,
 }
 
 /// A failed task as a `Catch` records it (`{"Error", "Cause"}`).
@@ -209,6 +234,9 @@ pub struct Outcome {
     /// The Marketplace version step's last answer, for Marketplace destinations.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub marketplace: Option<Box<VersionOutput>>,
+    /// The Azure publish step's last answer, for Azure destinations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub azure: Option<Box<AzurePublishOutput>>,
 }
 
 impl Outcome {

@@ -177,7 +177,7 @@ impl<P: ProductIngestion, B: PageBlobs> Step<'_, P, B> {
         })?;
         let preview = self.tree(&product, "preview").await?;
         let live = self.tree(&product, "live").await?;
-        if !self.input.allow_draft_push && has_target_other_than_draft(&submissions) {
+        if !self.input.request.azure_allow_draft_push && has_target_other_than_draft(&submissions) {
             if let Some(published) = preview.as_ref().or(live.as_ref()) {
                 let changes = pending_changes(&draft, published);
                 if !changes.is_empty() {

@@ -30,6 +30,12 @@ pub mod states {
     pub const RESOLVE_MAPPING: &str = "ResolveMapping";
     /// upload.
     pub const UPLOAD: &str = "Upload";
+    /// azure-upload.
+    pub const AZURE_UPLOAD: &str = "AzureUpload";
+    /// azure-publish, first call.
+    pub const AZURE_PUBLISH: &str = "AzurePublish";
+    /// azure-publish, the calls after a wait.
+    pub const AZURE_PUBLISH_CHECK: &str = "AzurePublishCheck";
     /// import-snapshot, `start`.
     pub const IMPORT_SNAPSHOT: &str = "ImportSnapshot";
     /// import-snapshot, `check`.
@@ -69,6 +75,9 @@ mod tests {
                     all_states(inner, out);
                 }
             }
+            for branch in state["Branches"].as_array().into_iter().flatten() {
+                all_states(branch, out);
+            }
         }
     }
 
@@ -104,6 +113,9 @@ mod tests {
         for constant in [
             states::RESOLVE_MAPPING,
             states::UPLOAD,
+            states::AZURE_UPLOAD,
+            states::AZURE_PUBLISH,
+            states::AZURE_PUBLISH_CHECK,
             states::IMPORT_SNAPSHOT,
             states::IMPORT_SNAPSHOT_CHECK,
             states::COPY_REGIONS,
@@ -121,9 +133,14 @@ mod tests {
                 "the ASL has no Task state {constant}"
             );
         }
-        // every outcome the maps return names its node
+        // every outcome the maps return names its node (a Pass with an OutputPath only
+        // gathers outcomes)
         for (name, state) in &found {
-            if state["Type"] == "Pass" && state["End"] == true && state["Parameters"].is_object() {
+            let outcome = state["Type"] == "Pass"
+                && state["End"] == true
+                && state["Parameters"].is_object()
+                && state["OutputPath"].is_null();
+            if outcome {
                 assert!(
                     state["Parameters"]["id.$"].is_string(),
                     "{name}: an outcome names its node"

@@ -50,7 +50,7 @@ pub fn work_list(calls: &[Call]) -> Option<WorkList> {
     })
 }
 
-/// Every destination's step, in [`WorkList::leaves`] order.
+/// Every destination's step, in [`WorkList::leaves`] order, then the Azure ones'.
 pub fn progress(work: &WorkList, calls: &[Call]) -> Vec<Progress> {
     let mut lines = Vec::new();
     for upload in &work.uploads {
@@ -151,7 +151,43 @@ pub fn progress(work: &WorkList, calls: &[Call]) -> Vec<Progress> {
             }
         }
     }
+    lines.extend(azure_progress(work, calls));
     lines
+}
+
+/// Every Azure destination's step, in [`WorkList::azure_leaves`] order (`region` is its
+/// account; `done` names its disk version).
+fn azure_progress(work: &WorkList, calls: &[Call]) -> Vec<Progress> {
+    work.azure_leaves()
+        .map(|(upload, _, d)| {
+            let uploading = latest(calls, &[states::AZURE_UPLOAD], &upload.id);
+            let uploaded = finished(uploading, "done");
+            let publishing = uploaded.and(latest(
+                calls,
+                &[states::AZURE_PUBLISH, states::AZURE_PUBLISH_CHECK],
+                &d.id,
+            ));
+            let step = if let Some(out) = finished(publishing, "done") {
+                Step::Done(out["disk_version"].as_str().unwrap_or_default().to_string())
+            } else if let Some(f) = failed(publishing).or_else(|| failed(uploading)) {
+                f
+            } else if publishing.is_some() {
+                Step::Publishing
+            } else if uploaded.is_some() {
+                Step::Waiting
+            } else if uploading.is_some() {
+                Step::Uploading
+            } else {
+                Step::Waiting
+            };
+            Progress {
+                name: upload.blob.clone(),
+                region: d.destination.account.clone(),
+                destination: d.destination.destination.clone(),
+                step,
+            }
+        })
+        .collect()
 }
 
 /// Where the push of an execution stands, and its result once it ended (the execution's

@@ -74,27 +74,10 @@ pub async fn run<T: StagedTrees, R: Rhsm, S: StarmapServer>(
         precheck(&plan, &rhsm.image_groups().await?)?;
     }
     let list = work_list(&push.push_id, &plan, &push.sources)?;
-    refuse_azure_publishing(&list)?;
     info!(push_id = %push.push_id, uploads = list.uploads.len(),
-          destinations = list.leaves().count(), skipped = list.skipped.len(), "work list");
+          destinations = list.leaves().count(), azure_uploads = list.azure_uploads.len(),
+          azure_destinations = list.azure_leaves().count(), skipped = list.skipped.len(), "work list");
     Ok(list)
-}
-
-/// Azure destinations are planned and their VHDs can be uploaded (azure-upload), but the state
-/// machine does not publish them to Partner Center yet: a push with any fails here, before
-/// any side effect, naming them, rather than reporting them pushed or dropping them.
-fn refuse_azure_publishing(list: &WorkList) -> Result<(), StepError> {
-    let named: Vec<String> = list
-        .azure_leaves()
-        .map(|(_, _, d)| format!("{} {}", d.destination.account, d.destination.destination))
-        .collect();
-    if named.is_empty() {
-        return Ok(());
-    }
-    Err(StepError::invalid(format!(
-        "Azure destinations cannot be pushed by this version (VHD upload is ready, Partner Center publishing is not): {}",
-        named.join(", ")
-    )))
 }
 
 /// Fails, naming every missing product, when a destination's RHSM product is not in RHSM.

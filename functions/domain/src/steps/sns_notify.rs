@@ -94,13 +94,32 @@ pub fn email(notice: &PushNotice) -> String {
             );
         }
     }
+    if !notice.disks.is_empty() {
+        text.push_str("\nAzure disk versions:\n");
+        for d in &notice.disks {
+            let _ = writeln!(
+                text,
+                "  {}/{} {} on {}: {}",
+                d.offer, d.plan, d.disk_version, d.account, d.state
+            );
+        }
+    }
     if !notice.failures.is_empty() {
         text.push_str("\nNot pushed:\n");
         for f in &notice.failures {
-            let _ = writeln!(text, "  {} in {}: {}", f.name, f.region, f.reason);
+            let _ = writeln!(text, "  {} {}: {}", f.name, place(f), f.reason);
         }
     }
     text
+}
+
+/// Where a failed destination is: `in <region>`, or `on <offer/plan>` for Azure's.
+fn place(failure: &crate::payloads::NoticeFailure) -> String {
+    if failure.region.is_empty() {
+        format!("on {}", failure.destination)
+    } else {
+        format!("in {}", failure.region)
+    }
 }
 
 fn message(notice: &PushNotice, subject: String) -> Message {
@@ -147,14 +166,22 @@ pub fn messages(input: &NotifyInput) -> Vec<Message> {
                     .filter(|i| i.name == failure.name)
                     .cloned()
                     .collect(),
+                disks: notice
+                    .disks
+                    .iter()
+                    .filter(|d| failure.destination == format!("{}/{}", d.offer, d.plan))
+                    .cloned()
+                    .collect(),
                 failures: vec![failure.clone()],
                 ..notice.clone()
             };
             all.push(message(
                 &single,
                 format!(
-                    "vmpush: {} {} in {}",
-                    failure.name, failure.state, failure.region
+                    "vmpush: {} {} {}",
+                    failure.name,
+                    failure.state,
+                    place(failure)
                 ),
             ));
         }

@@ -15,10 +15,11 @@ use crate::payloads::{
 use crate::ports::ObjectWriter;
 use crate::steps::StepError;
 
+mod azure;
 mod clouds;
 mod outcome;
 
-use outcome::spread;
+use outcome::{spread, spread_azure};
 
 /// The result of a push, and the notice for subscribers.
 pub fn summarize(input: &SummaryInput) -> Result<(PushResult, PushNotice), StepError> {
@@ -39,11 +40,7 @@ pub fn summarize(input: &SummaryInput) -> Result<(PushResult, PushNotice), StepE
         let origin = src.rsplit_once('/').map_or(src.as_str(), |(dir, _)| dir);
         let sha256 = outcome.sha256.clone().or_else(|| upload.sha256.clone());
         let reason = outcome.reason();
-        let state = match (reason.is_some(), outcome.failed_at) {
-            (false, _) => "PUSHED",
-            (true, Some(Stage::Upload | Stage::Import)) => "UPLOADFAILED",
-            (true, _) => "NOTPUSHED",
-        };
+        let state = state_of(outcome);
         let name = planned
             .ami_name
             .clone()
@@ -117,7 +114,27 @@ pub fn summarize(input: &SummaryInput) -> Result<(PushResult, PushNotice), StepE
             public: outcome.public,
             error: reason,
             marketplace: outcome.marketplace.as_deref().map(MarketplaceResult::from),
+            azure: None,
         });
+    }
+    let mut disks = Vec::new();
+    let azure_outcomes = spread_azure(work, &input.outcomes)?;
+    for ((upload, _, d), (outcome, sha256)) in work.azure_leaves().zip(azure_outcomes) {
+        let state = state_of(outcome);
+        let reported = azure::report(upload, d, outcome, sha256, state);
+        if state != "PUSHED" {
+            failures.push(NoticeFailure {
+                name: reported.result.name.clone().unwrap_or_default(),
+                region: String::new(),
+                destination: d.destination.destination.clone(),
+                state: state.into(),
+                reason: outcome.reason().unwrap_or_default(),
+            });
+        }
+        destinations.push(reported.result);
+        pushitems.push(reported.pushitem);
+        clouds_json.push(reported.cloud);
+        disks.push(reported.disk);
     }
     for skip in &work.skipped {
         destinations.push(DestinationResult {
@@ -132,6 +149,7 @@ pub fn summarize(input: &SummaryInput) -> Result<(PushResult, PushNotice), StepE
             public: false,
             error: Some(skip.reason.clone()),
             marketplace: None,
+            azure: None,
         });
     }
     let (state, error) = outcome::overall(&input.workflow, work, failures.is_empty());
@@ -151,10 +169,21 @@ pub fn summarize(input: &SummaryInput) -> Result<(PushResult, PushNotice), StepE
         workflow: input.workflow.clone(),
         state: state.into(),
         images: notice_images,
+        disks,
         failures,
         error,
     };
     Ok((result, notice))
+}
+
+/// A destination's state after its outcome: `PUSHED`, `UPLOADFAILED` when the image never
+/// got into the cloud's storage (or never became a snapshot), else `NOTPUSHED`.
+fn state_of(outcome: &crate::payloads::Outcome) -> &'static str {
+    match (outcome.reason().is_some(), outcome.failed_at) {
+        (false, _) => "PUSHED",
+        (true, Some(Stage::Upload | Stage::Import)) => "UPLOADFAILED",
+        (true, _) => "NOTPUSHED",
+    }
 }
 
 /// The result of a push that failed before its work list existed: nothing was done.
@@ -180,6 +209,7 @@ fn failed_early(input: &SummaryInput) -> (PushResult, PushNotice) {
         workflow: input.workflow.clone(),
         state: "FAILED".into(),
         images: Vec::new(),
+        disks: Vec::new(),
         failures: Vec::new(),
         error,
     };

@@ -235,7 +235,7 @@ fn input(progress: Option<AzurePublishOutput>) -> AzurePublishInput {
         id: "ad-0123456789ab".into(),
         destination: destination(false, false),
         blob: "rhel-9.4.vhd".into(),
-        allow_draft_push: false,
+        request: Default::default(),
         progress,
     }
 }
@@ -413,7 +413,7 @@ async fn an_offer_changed_by_someone_else_is_refused_unless_drafts_may_be_pushed
     );
     assert!(center.sent().is_empty());
     let mut allowed = input(None);
-    allowed.allow_draft_push = true;
+    allowed.request.azure_allow_draft_push = true;
     let (out, _) = drive(&center, allowed).await.unwrap();
     assert_eq!(out.status, AzurePublishStatus::Done);
 }

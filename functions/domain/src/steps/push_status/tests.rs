@@ -238,3 +238,57 @@ fn the_work_list_is_the_latest_resolve_mapping_output() {
     };
     assert_eq!(work_list(&[upload]), None);
 }
+
+#[test]
+fn azure_destinations_show_their_upload_then_their_offer() {
+    let mut d = destination("us-east-1", "Access");
+    d["account"] = json!("azure-na");
+    d["destination"] = json!("rhel-offer/rhel-9");
+    let work: WorkList = serde_json::from_value(json!({
+        "push_id": "p1", "skipped": [], "uploads": [],
+        "azure_uploads": [{"id": "au-1", "account": "azure-na", "container": "pubupload", "blob": "x.vhd",
+            "source_bucket": "s", "source_key": "drops/p1/x.vhd.xz", "size": null, "sha256": null}],
+        "azure_offers": [{"id": "ao-1", "account": "azure-na", "offer": "rhel-offer",
+            "destinations": [{"id": "ad-1", "upload": "au-1", "blob": "x.vhd", "source": "x.vhd.xz", "destination": d}]}]}))
+    .unwrap();
+    let line = |calls: &[Call]| {
+        let p = &progress(&work, calls)[0];
+        format!("{} {} {} {}", p.name, p.region, p.destination, p.step)
+    };
+    assert_eq!(line(&[]), "x.vhd azure-na rhel-offer/rhel-9 waiting");
+    let mut calls = vec![call(
+        states::AZURE_UPLOAD,
+        "au-1",
+        ok(json!({"status": "continue"})),
+    )];
+    assert_eq!(line(&calls), "x.vhd azure-na rhel-offer/rhel-9 uploading");
+    calls.push(call(
+        states::AZURE_UPLOAD,
+        "au-1",
+        ok(json!({"status": "done"})),
+    ));
+    calls.push(call(
+        states::AZURE_PUBLISH,
+        "ad-1",
+        ok(json!({"status": "wait"})),
+    ));
+    assert_eq!(line(&calls), "x.vhd azure-na rhel-offer/rhel-9 publishing");
+    calls.push(call(
+        states::AZURE_PUBLISH_CHECK,
+        "ad-1",
+        ok(json!({"status": "done", "disk_version": "9.0.2025010112"})),
+    ));
+    assert_eq!(
+        line(&calls),
+        "x.vhd azure-na rhel-offer/rhel-9 done 9.0.2025010112"
+    );
+    calls.push(call(
+        states::AZURE_PUBLISH_CHECK,
+        "ad-1",
+        Some(CallEnd::Failed("certification failed".into())),
+    ));
+    assert_eq!(
+        line(&calls),
+        "x.vhd azure-na rhel-offer/rhel-9 failed: certification failed"
+    );
+}

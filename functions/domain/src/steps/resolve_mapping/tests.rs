@@ -156,7 +156,7 @@ impl StagedTrees for VhdTrees {
 }
 
 #[tokio::test]
-async fn azure_destinations_fail_the_push_before_anything_naming_them() {
+async fn azure_destinations_become_an_upload_and_an_offer_queue() {
     let repo = json!([{"name": "rhel-azure", "cloud": "azure", "workflow": "stratosphere",
         "mappings": {"azure-na": {"destinations": [
             {"architecture": "x86_64", "destination": "rhel-offer/rhel-9", "overwrite": false,
@@ -174,10 +174,22 @@ async fn azure_destinations_fail_the_push_before_anything_naming_them() {
         credentials: None,
         require_billing_codes: true,
     };
-    let err = run(&push, context).await.unwrap_err();
-    assert_eq!(err.kind, ErrorKind::InvalidInput);
+    let list = run(&push, context).await.unwrap();
+    assert!(list.uploads.is_empty());
+    let upload = &list.azure_uploads[0];
     assert_eq!(
-        err.message,
-        "Azure destinations cannot be pushed by this version (VHD upload is ready, Partner Center publishing is not): azure-na rhel-offer/rhel-9"
+        (upload.container.as_str(), upload.blob.as_str()),
+        ("pubupload", "rhel-azure-9.4-1.x86_64.vhd")
     );
+    let offer = &list.azure_offers[0];
+    assert_eq!(
+        (offer.account.as_str(), offer.offer.as_str()),
+        ("azure-na", "rhel-offer")
+    );
+    let d = &offer.destinations[0];
+    assert_eq!(
+        (d.upload.as_str(), d.blob.as_str()),
+        (upload.id.as_str(), upload.blob.as_str())
+    );
+    assert_eq!(d.destination.azure.as_ref().unwrap().plan, "rhel-9");
 }

@@ -51,6 +51,7 @@ fn region(ami: Option<&str>, state: &str, public: bool) -> NoticeRegion {
 
 fn notice() -> PushNotice {
     PushNotice {
+        disks: Vec::new(),
         event: "push-finished".into(),
         push_id: "p1".into(),
         workflow: "community".into(),

@@ -13,17 +13,7 @@ use crate::steps::StepError;
 /// The outcome of every destination, in [`WorkList::leaves`] order. An outcome naming no node
 /// of the work list, or a destination without one, is an error naming it.
 pub fn spread<'a>(work: &WorkList, results: &'a [Outcomes]) -> Result<Vec<&'a Outcome>, StepError> {
-    let nodes = work.node_ids();
-    let mut by_id: HashMap<&str, &Outcome> = HashMap::new();
-    for outcome in results.iter().flat_map(Outcomes::flatten) {
-        if !nodes.contains(outcome.id.as_str()) {
-            return Err(StepError::invalid(format!(
-                "summary: an outcome names {:?}, which is no node of the work list",
-                outcome.id
-            )));
-        }
-        by_id.entry(&outcome.id).or_insert(outcome);
-    }
+    let by_id = by_id(work, results)?;
     work.leaves()
         .map(|leaf| {
             leaf.lineage()
@@ -39,6 +29,51 @@ pub fn spread<'a>(work: &WorkList, results: &'a [Outcomes]) -> Result<Vec<&'a Ou
         .collect()
 }
 
+/// The outcome of every Azure destination, in [`WorkList::azure_leaves`] order, with the
+/// VHD's sha256 its upload found: a failed upload's outcome stands for its destinations,
+/// else the destination's own, else (a pre-push, which publishes nothing) the upload's.
+pub fn spread_azure<'a>(
+    work: &WorkList,
+    results: &'a [Outcomes],
+) -> Result<Vec<(&'a Outcome, Option<&'a str>)>, StepError> {
+    let by_id = by_id(work, results)?;
+    work.azure_leaves()
+        .map(|(upload, _, d)| {
+            let uploaded = by_id.get(upload.id.as_str()).copied();
+            let own = by_id.get(d.id.as_str()).copied();
+            let sha256 = uploaded.and_then(|u| u.sha256.as_deref());
+            match (uploaded, own) {
+                (Some(u), _) if u.reason().is_some() => Ok((u, sha256)),
+                (_, Some(own)) => Ok((own, sha256)),
+                (Some(u), None) => Ok((u, sha256)),
+                (None, None) => Err(StepError::invalid(format!(
+                    "summary: no outcome for {} of {} ({})",
+                    d.destination.destination, d.destination.account, d.id
+                ))),
+            }
+        })
+        .collect()
+}
+
+/// The outcomes by the node they name; one naming no node is an error.
+fn by_id<'a>(
+    work: &WorkList,
+    results: &'a [Outcomes],
+) -> Result<HashMap<&'a str, &'a Outcome>, StepError> {
+    let nodes = work.node_ids();
+    let mut by_id: HashMap<&str, &Outcome> = HashMap::new();
+    for outcome in results.iter().flat_map(Outcomes::flatten) {
+        if !nodes.contains(outcome.id.as_str()) {
+            return Err(StepError::invalid(format!(
+                "summary: an outcome names {:?}, which is no node of the work list",
+                outcome.id
+            )));
+        }
+        by_id.entry(&outcome.id).or_insert(outcome);
+    }
+    Ok(by_id)
+}
+
 /// The push's state and, when it failed as a whole, why (spec §3.8, §3.11): `FAILED` when a
 /// destination was not pushed, or when nothing was to be pushed (`No push item was
 /// processed.`; with `workflow: all`, the reference's `both workflows were empty`).
@@ -48,7 +83,7 @@ pub fn overall(
     all_pushed: bool,
 ) -> (&'static str, Option<String>) {
     let combined = workflow == PlanWorkflow::All.as_str();
-    let empty = work.leaves().next().is_none();
+    let empty = work.leaves().next().is_none() && work.azure_leaves().next().is_none();
     match (combined, all_pushed, empty) {
         (true, false, _) => (
             "FAILED",

@@ -493,3 +493,129 @@ fn combined_and_single_pushes_fail_as_a_whole_by_the_reference_rules() {
         ("FAILED", Some("No push item was processed."))
     );
 }
+
+fn azure_destination(plan: &str) -> Value {
+    let mut d = destination("us-east-1", "access");
+    d["account"] = json!("azure-na");
+    d["provider"] = json!("Azure");
+    d["destination"] = json!(format!("rhel-offer/{plan}"));
+    d["region"] = json!(null);
+    d["bucket"] = json!("pubupload");
+    d["azure"] = json!({"offer": "rhel-offer", "plan": plan, "disk_version": "9.0.2025010112",
+        "generation": "V2", "sku_id": null, "support_legacy": false, "legacy_sku_id": null,
+        "architecture": "x64", "overwrite": false, "check_base_sas_only": false, "modular_push": false});
+    d
+}
+
+const VHD: &str = "drops/p1/rhel-azure-9.0-10.x86_64.vhd.xz";
+
+fn azure_work() -> WorkList {
+    let dest = |id: &str, plan: &str| {
+        json!({"id": id, "upload": "au-1", "blob": "rhel-azure-9.0-10.x86_64.vhd",
+        "source": "rhel-azure-9.0-10.x86_64.vhd.xz", "destination": azure_destination(plan)})
+    };
+    serde_json::from_value(json!({
+        "push_id": "p1", "uploads": [], "skipped": [],
+        "azure_uploads": [{"id": "au-1", "account": "azure-na", "container": "pubupload",
+            "blob": "rhel-azure-9.0-10.x86_64.vhd", "source_bucket": "vmpush-staging", "source_key": VHD,
+            "size": null, "sha256": null, "tags": [], "build": {"name": "rhel-azure", "version": "9.0", "release": "10"}}],
+        "azure_offers": [{"id": "ao-1", "account": "azure-na", "offer": "rhel-offer",
+            "destinations": [dest("ad-1", "rhel-9"), dest("ad-2", "rhel-9-gen1")]}],
+    }))
+    .unwrap()
+}
+
+fn azure_input(outcomes: Value) -> SummaryInput {
+    SummaryInput {
+        workflow: "marketplace".into(),
+        push_id: None,
+        work: Some(azure_work()),
+        outcomes: serde_json::from_value(outcomes).unwrap(),
+        failure: None,
+    }
+}
+
+#[test]
+fn azure_destinations_report_their_disk_versions_and_an_upload_failure_stands_for_them() {
+    let url = "https://acct.blob.core.windows.net/pubupload/rhel-azure-9.0-10.x86_64.vhd";
+    let published = json!({"id": "ad-1", "azure": {"id": "ad-1", "status": "done", "phase": "tag",
+        "offer": "rhel-offer", "plan": "rhel-9", "disk_version": "9.0.2025010112", "blob_url": url,
+        "configured": true, "submitted": ["preview", "live"]}});
+    let refused = json!({"id": "ad-2", "failed_at": "azure",
+        "failure": {"Error": "Conflict", "Cause": json!({"errorType": "Conflict",
+            "errorMessage": "Can't update the offer rhel-offer as it's already being changed: listing/x"}).to_string()}});
+    // as the state machine returns them: [AWS outcomes, [Azure uploads, Azure offers]]
+    let outcomes =
+        json!([[], [[{"id": "au-1", "sha256": "cd".repeat(32)}], [[published, refused]]]]);
+    let (result, notice) = summarize(&azure_input(outcomes)).unwrap();
+    assert_eq!(result.state, "FAILED");
+    let first = &result.destinations[0];
+    assert_eq!(
+        (
+            first.state.as_str(),
+            first.name.as_deref(),
+            first.destination.as_deref()
+        ),
+        (
+            "PUSHED",
+            Some("rhel-azure-9.0-10.x86_64.vhd.xz"),
+            Some("rhel-offer/rhel-9")
+        )
+    );
+    let azure = first.azure.as_ref().unwrap();
+    assert_eq!(
+        (azure.disk_version.as_str(), azure.blob_url.as_str()),
+        ("9.0.2025010112", url)
+    );
+    assert_eq!(azure.submitted, ["preview", "live"]);
+    assert_eq!(result.destinations[1].state, "NOTPUSHED");
+    assert_eq!(
+        result.destinations[1].error.as_deref(),
+        Some("Can't update the offer rhel-offer as it's already being changed: listing/x")
+    );
+    assert!(result.images.is_empty());
+    assert_eq!(
+        result.pushitems[0]["filename"],
+        "rhel-azure-9.0-10.x86_64.vhd.xz"
+    );
+    assert_eq!(result.pushitems[0]["checksums"]["sha256"], "cd".repeat(32));
+    assert_eq!(
+        result.clouds[0]["cloud_info"],
+        json!({"account": "azure-na", "provider": "azure"})
+    );
+    assert_eq!(result.clouds[0]["disk_version"], "9.0.2025010112");
+    assert_eq!(
+        (
+            notice.disks.len(),
+            notice.disks[0].state.as_str(),
+            notice.disks[1].state.as_str()
+        ),
+        (2, "PUSHED", "NOTPUSHED")
+    );
+    assert_eq!(notice.failures[0].destination, "rhel-offer/rhel-9-gen1");
+
+    // a failed upload is UPLOADFAILED for both, with its reason, whatever publish said
+    let upload_failed =
+        json!({"id": "au-1", "failed_at": "upload", "error": "VHD footer: not a fixed disk"});
+    let missing =
+        json!({"id": "ad-1", "failed_at": "upload", "error": "the upload's blob is not complete"});
+    let outcomes = json!([[], [[upload_failed], [[missing]]]]);
+    let (result, _) = summarize(&azure_input(outcomes)).unwrap();
+    let states: Vec<(&str, Option<&str>)> = result
+        .destinations
+        .iter()
+        .map(|d| (d.state.as_str(), d.error.as_deref()))
+        .collect();
+    assert_eq!(
+        states,
+        [("UPLOADFAILED", Some("VHD footer: not a fixed disk")); 2]
+    );
+
+    // a pre-push uploads only: its uploaded destinations are PUSHED
+    let (result, _) = summarize(&azure_input(
+        json!([[], [{"id": "au-1", "sha256": "cd".repeat(32)}]]),
+    ))
+    .unwrap();
+    assert_eq!(result.state, "PUSHED");
+    assert!(result.destinations.iter().all(|d| d.state == "PUSHED"));
+}
