@@ -305,6 +305,34 @@ impl TestStack {
         self.send(method, &url, Some(body)).await;
     }
 
+    /// The requests the Partner Center fake received since its last reset (SAS signatures
+    /// redacted).
+    pub async fn partner_requests(&self) -> Vec<Value> {
+        let url = format!("{}/_fake/requests", self.var("VMPUSH_PARTNER_URL"));
+        match self.get_json(&url).await {
+            Value::Array(requests) => requests,
+            other => panic!("{url}: {other}"),
+        }
+    }
+
+    /// The bodies of the `POST /configure` calls Partner Center accepted since its last reset.
+    pub async fn partner_configures(&self) -> Vec<Value> {
+        let mut requests = self.partner_requests().await;
+        requests.retain(|r| r["path"] == "/rp/product-ingestion/configure" && r["status"] == 202);
+        requests.into_iter().map(|r| r["body"].clone()).collect()
+    }
+
+    /// Posts to one of the Partner Center fake's controls (`running`, `certification`,
+    /// `draft-change`, `reset`), or with a `DELETE` of `requests` clears its log.
+    pub async fn partner_control(&self, control: &str, body: &Value) {
+        let url = format!("{}/_fake/{control}", self.var("VMPUSH_PARTNER_URL"));
+        if control == "requests" {
+            self.send(reqwest::Method::DELETE, &url, None).await;
+        } else {
+            self.send(reqwest::Method::POST, &url, Some(body)).await;
+        }
+    }
+
     async fn send(&self, method: reqwest::Method, url: &str, body: Option<&Value>) {
         let mut request = self.client().request(method.clone(), url);
         if let Some(body) = body {

@@ -1,0 +1,346 @@
+//! Azure pushes through the real state machine, the real function binaries, Azurite and the
+//! Partner Center fake: `vmpush push --workflow marketplace` of a staged VHD becomes a page
+//! blob of its content and a disk version of the offer's plan, configured with the blob's SAS
+//! and submitted to preview then live; a re-run uploads and configures nothing; a submission
+//! in progress is waited for; an offer someone else is changing is NOTPUSHED unless drafts may
+//! be pushed; a failed certification fails only its destination. No SAS, key or client secret
+//! is in any output, log, history or notice.
+
+// shared with the other e2e tests, which use the rest of them
+#[allow(dead_code)]
+mod pushes;
+#[allow(dead_code)]
+mod staged;
+
+use pushes::{everything_written, local_credentials, notices, store_secret, vmpush};
+use serde_json::{Value, json};
+use staged::{image, sha, workspace, xz};
+use vmpush_cloud::azure::StorageAccount;
+use vmpush_cloud::azure::blobs::AzureBlobs;
+use vmpush_domain::ports::PageBlobs;
+use vmpush_domain::steps::azure_upload::vhd::fixed_footer;
+use vmpush_local::Options;
+use vmpush_local::testing::TestStack;
+
+const OFFER: &str = "vmpush-example-offer";
+const SECRET: &str = "client-secret-azure-e2e";
+
+/// A fixed VHD of `mib` MiB (zeros with a random block in every MiB) and its footer.
+fn vhd(mib: usize, seed: u64) -> Vec<u8> {
+    let mut disk = image(mib << 20, seed);
+    disk.extend_from_slice(&fixed_footer((mib as u64) << 20));
+    disk
+}
+
+/// Stages build `rhel-azure-<version>-<respin>` (one x86_64 VHD, xz-compressed) under `dir`;
+/// returns the VHD.
+async fn staged_vhd(dir: &std::path::Path, version: &str, respin: &str, seed: u64) -> Vec<u8> {
+    let build = format!("rhel-azure-{version}-{respin}");
+    let folder = dir.join(format!("starmap/CLOUD_IMAGES/{build}"));
+    std::fs::create_dir_all(&folder).unwrap();
+    let disk = vhd(6, seed);
+    std::fs::write(
+        folder.join(format!("{build}.x86_64.vhd.xz")),
+        xz(&disk).await,
+    )
+    .unwrap();
+    let resources = format!(
+        "api: v1\nresource: CloudImage\ntype: VHD\ndescription: RHEL for Azure\n\
+         build: {{name: rhel-azure, version: \"{version}\", respin: \"{respin}\"}}\n\
+         release: {{date: \"20250101\"}}\n\
+         images:\n  - path: {build}.x86_64.vhd.xz\n    architecture: x86_64\n    sha256sum: {}\n",
+        sha(&disk)
+    );
+    std::fs::write(folder.join("resources.yaml"), resources).unwrap();
+    disk
+}
+
+/// The mapping of `rhel-azure`: the fake's offer, plan `rhel-9`.
+fn mapping(stack: &TestStack) -> String {
+    let mapping = json!([{"name": "rhel-azure", "cloud": "azure", "workflow": "stratosphere",
+        "mappings": {"azure-na": {"destinations": [
+            {"architecture": "x86_64", "destination": format!("{OFFER}/rhel-9"),
+             "overwrite": false, "restrict_version": false}]}},
+        "meta": {"description": "RHEL for Azure", "generation": "V2",
+                 "release": {"product": "RHEL", "type": "ga"}}}]);
+    let path = stack.scratch().join("azure-mapping.yaml");
+    std::fs::write(&path, serde_yaml_ng::to_string(&mapping).unwrap()).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+/// `vmpush push -w marketplace` of build `<version>-<respin>`; (exit code, result, VHD).
+async fn push(
+    stack: &TestStack,
+    (version, respin, seed): (&str, &str, u64),
+    push_id: &str,
+    flags: &[&str],
+) -> (i32, Value, Vec<u8>) {
+    let dir = stack.scratch().join(push_id);
+    let disk = staged_vhd(&dir, version, respin, seed).await;
+    let source = format!("staged:{}", dir.display());
+    let mapping = mapping(stack);
+    let mut args = vec![
+        "push",
+        "--local",
+        "--offline",
+        "--repo-file",
+        &mapping,
+        "-w",
+    ];
+    args.push("marketplace");
+    args.extend(flags);
+    args.extend(["--push-id", push_id, &source]);
+    let (code, stdout, stderr) = vmpush(stack, &args);
+    let result: Value = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("{push_id}: {e}: {stdout}\n{stderr}"));
+    (code, result, disk)
+}
+
+/// The kinds of resources of each configure call: `virtual-machine-plan-technical-
+/// configuration` or `submission:<target>`.
+fn configured(bodies: &[Value]) -> Vec<String> {
+    bodies
+        .iter()
+        .map(|b| {
+            let kinds: Vec<String> = b["resources"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| {
+                    let schema = r["$schema"].as_str().unwrap();
+                    let kind = schema.rsplit('/').nth(1).unwrap();
+                    match kind {
+                        "submission" => {
+                            format!("submission:{}", r["target"]["targetType"].as_str().unwrap())
+                        }
+                        other => other.to_string(),
+                    }
+                })
+                .collect();
+            kinds.join("+")
+        })
+        .collect()
+}
+
+const TECH: &str = "virtual-machine-plan-technical-configuration";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_vhd_becomes_a_live_disk_version_once_waiting_for_submissions_and_refusing_busy_offers() {
+    let stack = TestStack::up(workspace(), &Options::default()).await;
+    let connection = stack.var("AZURE_STORAGE_CONNECTION_STRING").to_string();
+    let mut documents = local_credentials(&stack);
+    documents.push(json!({"marketplace_account": "azure-na", "auth": {
+        "AZURE_TENANT_ID": "tenant-e2e", "AZURE_CLIENT_ID": "client-e2e", "AZURE_API_SECRET": SECRET,
+        "AZURE_STORAGE_CONNECTION_STRING": connection}}));
+    store_secret(&stack, &documents);
+    let account = StorageAccount::parse("azure-na", &connection).unwrap();
+    let blobs = AzureBlobs::new(&account).unwrap();
+    stack.partner_control("reset", &json!({})).await;
+
+    // GIVEN a staged VHD for the fake's offer/plan
+    // WHEN it is pushed
+    let (code, result, disk) = push(&stack, ("9.4", "1", 21), "az-1", &[]).await;
+    // THEN the page blob holds the VHD, a disk version points at it, and the offer is live
+    assert_eq!(
+        (code, result["state"].as_str()),
+        (0, Some("PUSHED")),
+        "{result}"
+    );
+    let d = &result["destinations"][0];
+    let blob = "rhel-azure-9.4-1.x86_64.vhd";
+    let url = format!("{}/pubupload/{blob}", stack.var("VMPUSH_AZURITE_URL"));
+    assert_eq!(
+        (&d["state"], &d["name"], &d["destination"], &d["account"]),
+        (
+            &json!("PUSHED"),
+            &json!("rhel-azure-9.4-1.x86_64.vhd.xz"),
+            &json!(format!("{OFFER}/rhel-9")),
+            &json!("azure-na")
+        )
+    );
+    let version = d["azure"]["disk_version"].as_str().unwrap().to_string();
+    assert!(
+        version.starts_with("9.4.") && version.len() == "9.4.2026120314".len(),
+        "{version}"
+    );
+    assert_eq!(d["azure"]["blob_url"], url);
+    assert_eq!(d["azure"]["submitted"], json!(["preview", "live"]));
+    let stored = blobs.blob("pubupload", blob).await.unwrap().unwrap();
+    assert_eq!(stored.tag("sha256"), Some(sha(&disk).as_str()));
+    assert!(stored.tag("release_date").is_some_and(|t| t.contains("::")));
+    let content = reqwest::get(blobs.read_url("pubupload", blob).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(sha(&content.bytes().await.unwrap()), sha(&disk));
+    let bodies = stack.partner_configures().await;
+    assert_eq!(
+        configured(&bodies),
+        [TECH, "submission:preview", "submission:live"]
+    );
+    let config = &bodies[0]["resources"][0];
+    let versions = config["vmImageVersions"].as_array().unwrap();
+    let ours = versions.last().unwrap();
+    assert_eq!(ours["versionNumber"], version.as_str());
+    let uri = ours["vmImages"][0]["source"]["osDisk"]["uri"]
+        .as_str()
+        .unwrap();
+    assert!(
+        uri.starts_with(&format!("{url}?")) && uri.contains("sp=r") && uri.contains("sig=REDACTED"),
+        "{uri}"
+    );
+    assert_eq!(
+        config["skus"],
+        json!([{"imageType": "x64Gen2", "skuId": "rhel-9", "securityType": ["trusted"]}])
+    );
+    let offer = stack
+        .get_json(&format!(
+            "{}/_fake/offers/{OFFER}",
+            stack.var("VMPUSH_PARTNER_URL")
+        ))
+        .await;
+    assert!(offer["trees"]["live"].to_string().contains(&url));
+    // the notice says which disk version went where
+    let (_, notice, _) = notices(&stack)
+        .into_iter()
+        .find(|(_, n, _)| n["push_id"] == "az-1")
+        .unwrap();
+    let line = &notice["disks"][0];
+    assert_eq!(
+        (
+            &line["offer"],
+            &line["plan"],
+            &line["disk_version"],
+            &line["state"],
+            &line["blob_url"]
+        ),
+        (
+            &json!(OFFER),
+            &json!("rhel-9"),
+            &json!(version),
+            &json!("PUSHED"),
+            &json!(url)
+        )
+    );
+
+    // WHEN the same build is pushed again THEN nothing is uploaded or configured
+    stack.partner_control("requests", &json!({})).await;
+    let (code, again, _) = push(&stack, ("9.4", "1", 21), "az-2", &[]).await;
+    assert_eq!(
+        (code, again["state"].as_str()),
+        (0, Some("PUSHED")),
+        "{again}"
+    );
+    assert_eq!(again["destinations"][0]["azure"]["existing"], true);
+    assert!(stack.partner_configures().await.is_empty());
+
+    // WHEN a submission is in progress for 3 polls THEN the push waits for it
+    stack
+        .partner_control("running", &json!({"offer": OFFER, "polls": 3}))
+        .await;
+    stack.partner_control("requests", &json!({})).await;
+    let (code, waited, _) = push(&stack, ("9.4", "2", 22), "az-3", &[]).await;
+    assert_eq!(
+        (code, waited["state"].as_str()),
+        (0, Some("PUSHED")),
+        "{waited}"
+    );
+    let requests = stack.partner_requests().await;
+    let first_configure = requests
+        .iter()
+        .position(|r| r["method"] == "POST" && r["path"] == "/rp/product-ingestion/configure")
+        .unwrap();
+    let polls_before = requests[..first_configure]
+        .iter()
+        .filter(|r| {
+            r["path"]
+                .as_str()
+                .unwrap()
+                .starts_with("/rp/product-ingestion/submission/")
+        })
+        .count();
+    assert!(
+        polls_before >= 4,
+        "{polls_before} submission checks before configuring"
+    );
+
+    // WHEN someone else changes the offer's listing THEN the push is NOTPUSHED with the reason
+    stack
+        .partner_control("draft-change", &json!({"offer": OFFER}))
+        .await;
+    stack.partner_control("requests", &json!({})).await;
+    let (code, refused, _) = push(&stack, ("9.4", "3", 23), "az-4", &[]).await;
+    assert_eq!(
+        (code, refused["state"].as_str()),
+        (30, Some("FAILED")),
+        "{refused}"
+    );
+    let d = &refused["destinations"][0];
+    assert_eq!(d["state"], "NOTPUSHED");
+    assert!(
+        d["error"].as_str().unwrap().starts_with(&format!(
+            "Can't update the offer {OFFER} as it's already being changed: listing/"
+        )),
+        "{d}"
+    );
+    assert!(stack.partner_configures().await.is_empty());
+    // AND with --azure-allow-draft-push it is pushed
+    let (code, allowed, _) = push(
+        &stack,
+        ("9.4", "3", 23),
+        "az-5",
+        &["--azure-allow-draft-push"],
+    )
+    .await;
+    assert_eq!(
+        (code, allowed["state"].as_str()),
+        (0, Some("PUSHED")),
+        "{allowed}"
+    );
+
+    // WHEN the offer fails certification THEN the destination is NOTPUSHED at once
+    stack
+        .partner_control("certification", &json!({"offer": OFFER}))
+        .await;
+    stack.partner_control("requests", &json!({})).await;
+    let (code, failed, _) = push(
+        &stack,
+        ("9.4", "4", 24),
+        "az-6",
+        &["--azure-allow-draft-push"],
+    )
+    .await;
+    assert_eq!(
+        (code, failed["destinations"][0]["state"].as_str()),
+        (30, Some("NOTPUSHED")),
+        "{failed}"
+    );
+    assert!(
+        failed["destinations"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("Certification failed"),
+        "{failed}"
+    );
+    assert_eq!(
+        configured(&stack.partner_configures().await),
+        [TECH, "submission:preview"]
+    );
+
+    // no signature, key or client secret anywhere a push writes (Azurite's own log aside:
+    // the storage service logs the SAS it receives)
+    let key = connection
+        .split("AccountKey=")
+        .nth(1)
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap();
+    // the fake's request log shows which disk was configured, its signature redacted
+    let text = everything_written(&stack).replace("sig=REDACTED", "");
+    for secret in ["sig=", key, SECRET] {
+        if let Some(at) = text.find(secret) {
+            let context = &text[at.saturating_sub(300)..(at + 100).min(text.len())];
+            panic!("{secret} leaked: {context}");
+        }
+    }
+}
