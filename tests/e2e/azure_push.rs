@@ -3,8 +3,10 @@
 //! blob of its content and a disk version of the offer's plan, configured with the blob's SAS
 //! and submitted to preview then live; a re-run uploads and configures nothing; a submission
 //! in progress is waited for; an offer someone else is changing is NOTPUSHED unless drafts may
-//! be pushed; a failed certification fails only its destination. No SAS, key or client secret
-//! is in any output, log, history or notice.
+//! be pushed; a failed certification fails only its destination, also in a combined push
+//! (`-w all`) of a build with community, AWS Marketplace and Azure destinations, whose AWS
+//! destinations are PUSHED. No SAS, key or client secret is in any output, log, history or
+//! notice.
 
 // shared with the other e2e tests, which use the rest of them
 #[allow(dead_code)]
@@ -12,7 +14,10 @@ mod pushes;
 #[allow(dead_code)]
 mod staged;
 
-use pushes::{everything_written, local_credentials, notices, store_secret, vmpush};
+use pushes::{
+    everything_written, local_credentials, mapping_document, notices, staged_build, store_secret,
+    vmpush,
+};
 use serde_json::{Value, json};
 use staged::{image, sha, workspace, xz};
 use vmpush_cloud::azure::StorageAccount;
@@ -123,6 +128,81 @@ fn configured(bodies: &[Value]) -> Vec<String> {
 }
 
 const TECH: &str = "virtual-machine-plan-technical-configuration";
+
+/// The peer kit's marketplace entity and its community one (us-east-1 only), and the Azure
+/// entity of `rhel-azure`, in one mapping file.
+fn combined_mapping(stack: &TestStack) -> String {
+    let text = std::fs::read_to_string(
+        workspace().join("tests/fixtures/peer-kit-1image/mapping-marketplace.yaml"),
+    )
+    .unwrap();
+    let mut all: Value = serde_yaml_ng::from_str(&text).unwrap();
+    let mut community = mapping_document();
+    let destinations = &mut community[0]["mappings"]["aws-us-storage"]["destinations"];
+    let east: Vec<Value> = destinations
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["destination"].as_str().unwrap().starts_with("us-east-1-"))
+        .cloned()
+        .collect();
+    *destinations = Value::Array(east);
+    let azure: Value =
+        serde_yaml_ng::from_str(&std::fs::read_to_string(mapping(stack)).unwrap()).unwrap();
+    let list = all.as_array_mut().unwrap();
+    list.push(community[0].clone());
+    list.push(azure[0].clone());
+    let path = stack.scratch().join("combined-mapping.yaml");
+    std::fs::write(&path, serde_yaml_ng::to_string(&all).unwrap()).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+/// `vmpush push -w all` of an AMI build and a VHD build of `version`; (exit code, result).
+async fn push_all(
+    stack: &TestStack,
+    mapping: &str,
+    (version, seed): (&str, u64),
+    push_id: &str,
+) -> (i32, Value) {
+    let dir = stack.scratch().join(push_id);
+    staged_build(&dir, version, "1", seed).await;
+    staged_vhd(&dir, version, "1", seed).await;
+    let source = format!("staged:{}", dir.display());
+    let args = [
+        "push",
+        "--local",
+        "--offline",
+        "--repo-file",
+        mapping,
+        "-w",
+        "all",
+    ];
+    let (code, stdout, stderr) = vmpush(
+        stack,
+        &[&args[..], &["--push-id", push_id, &source]].concat(),
+    );
+    let result = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("{push_id}: {e}: {stdout}\n{stderr}"));
+    (code, result)
+}
+
+/// (account, state) of every destination of a result but the skipped ones, sorted.
+fn kinds(result: &Value) -> Vec<(String, String)> {
+    let mut all: Vec<(String, String)> = result["destinations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["state"] != "SKIPPED")
+        .map(|d| {
+            (
+                d["account"].as_str().unwrap_or_default().to_string(),
+                d["state"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    all.sort();
+    all
+}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_vhd_becomes_a_live_disk_version_once_waiting_for_submissions_and_refusing_busy_offers() {
@@ -325,6 +405,54 @@ async fn a_vhd_becomes_a_live_disk_version_once_waiting_for_submissions_and_refu
         configured(&stack.partner_configures().await),
         [TECH, "submission:preview"]
     );
+
+    // GIVEN one build with an AMI image (community and AWS Marketplace destinations) and a
+    // VHD (the Azure offer), pushed with -w all
+    let both = combined_mapping(&stack);
+    stack
+        .partner_control("certification", &json!({"offer": OFFER}))
+        .await;
+    let (code, mixed) = push_all(&stack, &both, ("9.7", 31), "mix-1").await;
+    // THEN the failing Azure publish fails only its destination
+    assert_eq!(
+        (code, mixed["state"].as_str(), mixed["error"].as_str()),
+        (
+            30,
+            Some("FAILED"),
+            Some("Combined VM push failed: at least one workflow failed.")
+        ),
+        "{mixed}"
+    );
+    // (the community workflow skips the VHD, as pubtools drops what is no AMI)
+    let skipped: Vec<&Value> = mixed["destinations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["state"] == "SKIPPED")
+        .collect();
+    assert_eq!(skipped.len(), 1, "{mixed}");
+    assert!(
+        skipped[0]["source"].as_str().unwrap().ends_with(".vhd.xz"),
+        "{mixed}"
+    );
+    assert_eq!(
+        kinds(&mixed),
+        [
+            ("aws-na".to_string(), "PUSHED".to_string()),
+            ("aws-us-storage".into(), "PUSHED".into()),
+            ("aws-us-storage".into(), "PUSHED".into()),
+            ("azure-na".into(), "NOTPUSHED".into()),
+        ]
+    );
+    // AND WHEN the next build is pushed THEN every kind is PUSHED
+    let (code, mixed) = push_all(&stack, &both, ("9.8", 32), "mix-2").await;
+    assert_eq!(
+        (code, mixed["state"].as_str()),
+        (0, Some("PUSHED")),
+        "{mixed}"
+    );
+    assert!(kinds(&mixed).iter().all(|(_, state)| state == "PUSHED"));
+    assert_eq!(kinds(&mixed).len(), 4);
 
     // no signature, key or client secret anywhere a push writes (Azurite's own log aside:
     // the storage service logs the SAS it receives)
