@@ -34,7 +34,10 @@ One invocation:
    ``pubtools-marketplacesvm-push --workflow marketplace`` against ``vmpush push -w
    marketplace``, both on the stack's Marketplace Catalog fake (the peer through botocore's
    ``AWS_ENDPOINT_URL_MARKETPLACE_CATALOG``), whose change sets succeed at their first
-   ``DescribeChangeSet`` as the peer kit's do; its Catalog calls count as AWS calls;
+   ``DescribeChangeSet`` as the peer kit's do; its Catalog calls count as AWS calls; and
+   ``vhd`` (vmpush only: the peer kit emulates no Azure): a fixed VHD of ``--vhd-gib`` GiB,
+   xz-compressed, pushed to one Azure offer/plan of the stack's Partner Center fake through
+   Azurite: the azure-upload function's throughput and peak RSS;
 5. writes ``bench/results.md`` (medians of the runs, min-max, the machine and versions) and
    prints it; the raw figures of every run go beside it, to ``bench/runs.jsonl``, each with the
    vmpush version it measured. ``--merge`` keeps the runs of ``bench/runs.jsonl`` for the cases
@@ -70,6 +73,8 @@ FUNCTIONS = (
     "vmpush-push-status",
     "vmpush-resolve-mapping",
     "vmpush-upload",
+    "vmpush-azure-upload",
+    "vmpush-azure-publish",
     "vmpush-import-snapshot",
     "vmpush-copy-regions",
     "vmpush-publish",
@@ -354,6 +359,11 @@ WORKFLOWS = {
          "--credentials", "credentials-aws-na.json"],
         ["-w", "marketplace", "--repo-file", "mapping-marketplace.yaml", "--credentials", "credentials-aws-na.json"],
     ),
+    # vmpush only: the peer kit has no Azure emulator
+    "azure": (
+        None,
+        ["-w", "marketplace", "--repo-file", "mapping-azure.yaml", "--credentials", "credentials-azure-na.json"],
+    ),
 }
 
 
@@ -560,6 +570,83 @@ def upload(args, kit, stack, record):
         )
         record("vmpush", "upload", rep, account(stack, figures, 1))
     os.remove(raw)
+
+
+def fixed_vhd_footer(size):
+    """The 512-byte footer of a fixed VHD of `size` bytes (as the domain's `fixed_footer`)."""
+    f = bytearray(512)
+    f[0:8] = b"conectix"
+    f[8:12] = (2).to_bytes(4, "big")
+    f[12:16] = (0x00010000).to_bytes(4, "big")
+    f[16:24] = (2**64 - 1).to_bytes(8, "big")
+    f[28:32] = b"vmpu"
+    f[40:48] = size.to_bytes(8, "big")
+    f[48:56] = size.to_bytes(8, "big")
+    f[60:64] = (2).to_bytes(4, "big")
+    checksum = ~sum(b for i, b in enumerate(f) if not 64 <= i < 68) & 0xFFFFFFFF
+    f[64:68] = checksum.to_bytes(4, "big")
+    return bytes(f)
+
+
+def vhd(args, stack, record):
+    """The large-VHD case: a `--vhd-gib` GiB fixed VHD (zeros with a random MiB every 64 MiB),
+    xz-compressed, pushed by vmpush to one Azure destination of the stack's Partner Center fake:
+    the azure-upload function's throughput and peak RSS (Azurite in memory behind it). Each
+    repetition pushes the same content as another respin (another blob: the stack's reset
+    leaves Azurite's blobs, which a push would reuse)."""
+    raw = os.path.join(args.work, "disk.vhd")
+    log(f"writing a {args.vhd_gib} GiB VHD and compressing it (xz -0)")
+    sparse_image(raw, args.vhd_gib)
+    with open(raw, "ab") as f:
+        f.write(fixed_vhd_footer(args.vhd_gib << 30))
+    sha = hashlib.sha256()
+    with open(raw, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            sha.update(block)
+    compressed = os.path.join(args.work, "disk.vhd.xz")
+    with open(compressed, "wb") as out:
+        run(["xz", "-0", "-T0", "-c", raw], stdout=out)
+    os.remove(raw)
+    disk_bytes = (args.vhd_gib << 30) + 512
+    for rep in range(1, args.reps + 1):
+        case_dir = os.path.join(args.work, "input", f"vhd-{rep}")
+        build = f"rhel-azure-9.4-{rep}"
+        folder = os.path.join(case_dir, "staged", "starmap", "CLOUD_IMAGES", build)
+        os.makedirs(folder, exist_ok=True)
+        os.link(compressed, os.path.join(folder, f"{build}.x86_64.vhd.xz"))
+        with open(os.path.join(folder, "resources.yaml"), "w", encoding="utf-8") as f:
+            f.write("api: v1\nresource: CloudImage\ntype: VHD\ndescription: RHEL for Azure\n"
+                    f"build: {{name: rhel-azure, version: \"9.4\", respin: \"{rep}\"}}\n"
+                    "release: {date: \"20250101\"}\n"
+                    f"images:\n  - path: {build}.x86_64.vhd.xz\n    architecture: x86_64\n"
+                    f"    sha256sum: {sha.hexdigest()}\n")
+        mapping = [{"name": "rhel-azure", "cloud": "azure", "workflow": "stratosphere",
+                    "mappings": {"azure-na": {"destinations": [
+                        {"architecture": "x86_64", "destination": "vmpush-example-offer/rhel-9",
+                         "overwrite": False, "restrict_version": False}]}},
+                    "meta": {"description": "RHEL for Azure", "release": {"product": "RHEL", "type": "ga"}}}]
+        with open(os.path.join(case_dir, "mapping-azure.yaml"), "w", encoding="utf-8") as f:
+            json.dump(mapping, f)
+        credentials = {"marketplace_account": "azure-na", "auth": {
+            "AZURE_TENANT_ID": "bench", "AZURE_CLIENT_ID": "bench", "AZURE_API_SECRET": "bench-secret",
+            "AZURE_STORAGE_CONNECTION_STRING": stack.env["AZURE_STORAGE_CONNECTION_STRING"]}}
+        path = os.path.join(case_dir, "credentials-azure-na.json")
+        with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as f:
+            json.dump(credentials, f)
+        stack.reset()
+        label = f"vmpush-vhd-{rep}"
+        log(label)
+        figures = run_vmpush(args, stack, case_dir, f"vhd-{rep}", label, "azure")
+        busy = sum(i["ms"] for i in stack.invocations() if i["function"] == "vmpush-azure-upload") / 1000
+        figures.update(
+            upload_busy_s=busy,
+            mb_per_s=disk_bytes / 1e6 / busy if busy else 0.0,
+            upload_rss_kib=figures["function_peaks_kib"].get("vmpush-azure-upload", 0),
+            compressed_bytes=os.path.getsize(compressed),
+            vhd_gib=args.vhd_gib,
+        )
+        record("vmpush", "vhd", rep, figures)
+    os.remove(compressed)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -796,6 +883,27 @@ def report(args, kit, runs):
         fn_rss = max((median([r["function_peaks_kib"].get(n, 0) / 1024 for r in ups]) for n in FUNCTIONS), default=0)
         targets.append(("peak RSS of any function ≤ 64 MiB (upload)", f"{fn_rss:.1f} MiB", fn_rss <= 64))
 
+    vhds = [r for r in runs if r["tool"] == "vmpush" and r["case"] == "vhd"]
+    if vhds:
+        gib = max(r["vhd_gib"] for r in vhds)
+        lines += [
+            f"## Azure: a {gib} GiB VHD (xz: {median([r['compressed_bytes'] for r in vhds]) / (1 << 20):.0f} MiB), "
+            "one offer/plan of the Partner Center fake, Azurite behind the blobs",
+            "",
+            f"vmpush {', '.join(sorted({r.get('vmpush_version', OLD_VERSION) for r in vhds}))}.",
+            "",
+            "| figure | vmpush azure-upload function |",
+            "|---|---|",
+            f"| throughput, MB/s of VHD | {spread([r['mb_per_s'] for r in vhds], '{:.0f}')} |",
+            f"| busy time, s | {spread([r['upload_busy_s'] for r in vhds], '{:.1f}')} |",
+            f"| peak RSS, MiB | {spread([r['upload_rss_kib'] / 1024 for r in vhds], '{:.1f}')} |",
+            f"| whole push (drop, upload, disk version live), wall s | {spread([r['wall_s'] for r in vhds], '{:.1f}')} |",
+            f"| exit codes | {', '.join(str(r.get('exit')) for r in vhds)} |",
+            "",
+        ]
+        rss = median([r["upload_rss_kib"] / 1024 for r in vhds])
+        targets.append((f"the {gib} GiB VHD upload with ≤ 128 MiB RSS", f"{rss:.1f} MiB", rss <= 128))
+
     if targets:
         lines += ["## Targets", "", "| target | measured | met |", "|---|---|---|"]
         lines += [f"| {name} | {value} | {'yes' if ok else '**no**'} |" for name, value, ok in targets]
@@ -812,11 +920,12 @@ def report(args, kit, runs):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--reps", type=int, default=3)
-    parser.add_argument("--cases", default="img1,repush,img5,upload,mkt1",
-                        help="comma list of img1, repush, img5, upload, mkt1")
+    parser.add_argument("--cases", default="img1,repush,img5,upload,mkt1,vhd",
+                        help="comma list of img1, repush, img5, upload, mkt1, vhd")
     parser.add_argument("--merge", action="store_true",
                         help="keep bench/runs.jsonl's runs of the cases not run this time")
     parser.add_argument("--upload-gib", type=int, default=4)
+    parser.add_argument("--vhd-gib", type=int, default=2)
     parser.add_argument("--peer-kit", default=os.environ.get("VMPUSH_PEER_KIT", os.path.join(ROOT, "..", "shared", "peer-kit")))
     parser.add_argument("--peer-venv", default=os.environ.get("PEER_VENV", "/tmp/peer-venv"))
     parser.add_argument("--work", default=os.environ.get("BENCH_WORK", "/tmp/vmpush-bench"))
@@ -872,6 +981,8 @@ def main():
             upload(args, kit, stack, record)
         if "mkt1" in args.cases:
             marketplace(args, kit, stack, record)
+        if "vhd" in args.cases:
+            vhd(args, stack, record)
     finally:
         stack.down()
         raw_log.close()
