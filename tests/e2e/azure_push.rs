@@ -1,7 +1,8 @@
 //! Azure pushes through the real state machine, the real function binaries, Azurite and the
 //! Partner Center fake: `vmpush push --workflow marketplace` of a staged VHD becomes a page
 //! blob of its content and a disk version of the offer's plan, configured with the blob's SAS
-//! and submitted to preview then live; a re-run uploads and configures nothing; a submission
+//! and submitted to preview then live; a re-run uploads and configures nothing; a pre-push
+//! uploads only; a submission
 //! in progress is waited for; an offer someone else is changing is NOTPUSHED unless drafts may
 //! be pushed; a failed certification fails only its destination, also in a combined push
 //! (`-w all`) of a build with community, AWS Marketplace and Azure destinations, whose AWS
@@ -312,6 +313,18 @@ async fn a_vhd_becomes_a_live_disk_version_once_waiting_for_submissions_and_refu
     );
     assert_eq!(again["destinations"][0]["azure"]["existing"], true);
     assert!(stack.partner_configures().await.is_empty());
+
+    // WHEN a build is pre-pushed THEN its VHD is uploaded and nothing is published
+    stack.partner_control("requests", &json!({})).await;
+    let (code, pre, disk) = push(&stack, ("9.4", "9", 29), "az-pre", &["--pre-push"]).await;
+    assert_eq!((code, pre["state"].as_str()), (0, Some("PUSHED")), "{pre}");
+    let uploaded = blobs
+        .blob("pubupload", "rhel-azure-9.4-9.x86_64.vhd")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(uploaded.tag("sha256"), Some(sha(&disk).as_str()));
+    assert!(stack.partner_requests().await.is_empty());
 
     // WHEN a submission is in progress for 3 polls THEN the push waits for it
     stack

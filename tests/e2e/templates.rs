@@ -201,6 +201,14 @@ fn each_function_gets_the_settings_and_permissions_its_code_uses() {
             &[("VMPUSH_CREDENTIALS_SECRET", "CredentialsSecretArn")],
         ),
         (
+            "AzurePublishFunction",
+            &[
+                ("VMPUSH_CREDENTIALS_SECRET", "CredentialsSecretArn"),
+                ("VMPUSH_AZURE_INGESTION_URL", "AzureIngestionUrl"),
+                ("VMPUSH_AZURE_LOGIN_URL", "AzureLoginUrl"),
+            ],
+        ),
+        (
             "ImportSnapshotFunction",
             &[
                 ("VMPUSH_CREDENTIALS_SECRET", "CredentialsSecretArn"),

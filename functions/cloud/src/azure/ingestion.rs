@@ -13,6 +13,7 @@ use serde_json::Value;
 use tracing::{debug, warn};
 use vmpush_domain::inputs::credentials::{Auth, CredentialSet};
 use vmpush_domain::ports::{JobStatus, ProductIngestion};
+use vmpush_domain::steps::azure_publish::resources::redact_sas;
 use vmpush_domain::steps::{ErrorKind, StepError};
 
 /// Microsoft's login endpoint.
@@ -78,7 +79,7 @@ fn status_error(call: &str, status: StatusCode, body: &str) -> StepError {
         404 => ErrorKind::NotFound,
         _ => ErrorKind::Fatal,
     };
-    let detail: String = body.chars().take(300).collect();
+    let detail: String = redact_sas(body).chars().take(300).collect();
     StepError::new(
         kind,
         format!("Partner Center {call}: HTTP {status}: {detail}"),

@@ -433,7 +433,7 @@ fn find<'a>(submissions: &'a [Value], target: &str) -> Option<&'a Value> {
         .find(|s| s["target"]["targetType"] == target)
 }
 
-/// A job's errors, as one line.
+/// A job's errors, as one line, without any SAS signature they quote.
 fn errors(job: &JobStatus) -> String {
     let lines: Vec<String> = job
         .errors
@@ -447,7 +447,7 @@ fn errors(job: &JobStatus) -> String {
     if lines.is_empty() {
         "none given".into()
     } else {
-        lines.join("; ")
+        resources::redact_sas(&lines.join("; "))
     }
 }
 

@@ -72,6 +72,24 @@ pub fn is_sas_eq(a: &str, b: &str, base_only: bool) -> bool {
     params(query_a) == params(query_b)
 }
 
+/// `text` with every SAS signature (`sig=...`) replaced by `sig=REDACTED`: Partner Center's
+/// messages may quote a disk's URI, and none of it may reach an error, a log or a history.
+pub fn redact_sas(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("sig=") {
+        out.push_str(&rest[..at + 4]);
+        out.push_str("REDACTED");
+        rest = &rest[at + 4..];
+        let end = rest
+            .find(|c: char| c == '&' || c == '"' || c == '\'' || c.is_whitespace())
+            .unwrap_or(rest.len());
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// The disk URIs of a technical configuration.
 fn disk_uris(config: &Value) -> impl Iterator<Item = &str> {
     config["vmImageVersions"]

@@ -155,3 +155,12 @@ fn changes_besides_technical_configurations_make_an_offer_busy() {
         ["listing/p-1/l-1"]
     );
 }
+
+#[test]
+fn signatures_are_redacted_wherever_they_are_quoted() {
+    assert_eq!(
+        redact_sas("cannot read https://a/b.vhd?sp=r&sig=abc%2F123&se=x, nor 'https://c?sig=zz'"),
+        "cannot read https://a/b.vhd?sp=r&sig=REDACTED&se=x, nor 'https://c?sig=REDACTED'"
+    );
+    assert_eq!(redact_sas("no signature"), "no signature");
+}
