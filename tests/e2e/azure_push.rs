@@ -305,6 +305,7 @@ async fn a_vhd_becomes_a_live_disk_version_once_waiting_for_submissions_and_refu
 
     // WHEN the same build is pushed again THEN nothing is uploaded or configured
     stack.partner_control("requests", &json!({})).await;
+    let invoked = stack.invocations().await.len();
     let (code, again, _) = push(&stack, ("9.4", "1", 21), "az-2", &[]).await;
     assert_eq!(
         (code, again["state"].as_str()),
@@ -313,6 +314,17 @@ async fn a_vhd_becomes_a_live_disk_version_once_waiting_for_submissions_and_refu
     );
     assert_eq!(again["destinations"][0]["azure"]["existing"], true);
     assert!(stack.partner_configures().await.is_empty());
+    let uploads: Vec<Value> = stack.invocations().await[invoked..]
+        .iter()
+        .filter(|i| i["function"] == "vmpush-azure-upload")
+        .map(|i| i["result"].clone())
+        .collect();
+    assert_eq!(uploads.len(), 1, "{uploads:?}");
+    assert_eq!(
+        (&uploads[0]["skipped"], &uploads[0]["chunks"]["written"]),
+        (&json!(true), &json!(0)),
+        "{uploads:?}"
+    );
 
     // WHEN a build is pre-pushed THEN its VHD is uploaded and nothing is published
     stack.partner_control("requests", &json!({})).await;
