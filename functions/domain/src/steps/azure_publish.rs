@@ -162,11 +162,7 @@ impl<P: ProductIngestion, B: PageBlobs> Step<'_, P, B> {
         }
         let product = self.product(out).await?;
         let submissions = self.cx.ingestion.submissions(&product).await?;
-        if let Some(running) = running(&submissions) {
-            out.waiting_for = Some(format!(
-                "a submission of offer {} to {running} is in progress",
-                self.target.offer
-            ));
+        if self.wait_for_running(out, &submissions) {
             return Ok(());
         }
         let draft = self.tree(&product, "draft").await?.ok_or_else(|| {
@@ -234,6 +230,19 @@ impl<P: ProductIngestion, B: PageBlobs> Step<'_, P, B> {
         let base_only = self.target.check_base_sas_only;
         let versions = config["vmImageVersions"].as_array().map_or(0, Vec::len);
         has_disk(config, sas, base_only) && (!self.target.overwrite || versions == 1)
+    }
+
+    /// Whether a submission of the offer to preview or live is running: then the step waits
+    /// for it.
+    fn wait_for_running(&self, out: &mut AzurePublishOutput, submissions: &[Value]) -> bool {
+        let Some(running) = running(submissions) else {
+            return false;
+        };
+        out.waiting_for = Some(format!(
+            "a submission of offer {} to {running} is in progress",
+            self.target.offer
+        ));
+        true
     }
 
     /// The plan's id and technical configuration in `tree`.
@@ -333,11 +342,7 @@ impl<P: ProductIngestion, B: PageBlobs> Step<'_, P, B> {
             return Ok(());
         }
         let submissions = self.cx.ingestion.submissions(&product).await?;
-        if let Some(running) = running(&submissions) {
-            out.waiting_for = Some(format!(
-                "a submission of offer {} to {running} is in progress",
-                self.target.offer
-            ));
+        if self.wait_for_running(out, &submissions) {
             return Ok(());
         }
         let sas = self.cx.blobs.read_url(self.container(), &self.input.blob)?;

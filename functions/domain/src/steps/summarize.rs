@@ -36,8 +36,8 @@ pub fn summarize(input: &SummaryInput) -> Result<(PushResult, PushNotice), StepE
     for (leaf, outcome) in work.leaves().zip(&outcomes) {
         let (d, upload) = (leaf.work, leaf.upload);
         let planned = &d.destination;
-        let src = format!("s3://{}/{}", upload.source_bucket, upload.source_key);
-        let origin = src.rsplit_once('/').map_or(src.as_str(), |(dir, _)| dir);
+        let src = staged_src(&upload.source_bucket, &upload.source_key);
+        let origin = origin_of(&src);
         let sha256 = outcome.sha256.clone().or_else(|| upload.sha256.clone());
         let reason = outcome.reason();
         let state = state_of(outcome);
@@ -73,11 +73,13 @@ pub fn summarize(input: &SummaryInput) -> Result<(PushResult, PushNotice), StepE
             },
             &work.starmap,
         ));
-        pushitems.push(json!({
-            "build": null, "checksums": sha256.as_ref().map(|s| json!({"sha256": s})),
-            "dest": planned.destination, "filename": name, "origin": origin,
-            "signing_key": null, "src": src, "state": state,
-        }));
+        pushitems.push(pushitem(
+            &src,
+            &planned.destination,
+            &name,
+            sha256.as_deref(),
+            state,
+        ));
         let position = notice_images.iter().position(|i| i.name == name);
         let image = match position {
             Some(i) => &mut notice_images[i],
@@ -174,6 +176,25 @@ pub fn summarize(input: &SummaryInput) -> Result<(PushResult, PushNotice), StepE
         error,
     };
     Ok((result, notice))
+}
+
+/// The staged file of an upload, as push items name it (`s3://<bucket>/<key>`).
+fn staged_src(bucket: &str, key: &str) -> String {
+    format!("s3://{bucket}/{key}")
+}
+
+/// A staged file's directory (`origin`).
+fn origin_of(src: &str) -> &str {
+    src.rsplit_once('/').map_or(src, |(dir, _)| dir)
+}
+
+/// A destination's `pushitems.jsonl` record (spec §3.10).
+fn pushitem(src: &str, dest: &str, filename: &str, sha256: Option<&str>, state: &str) -> Value {
+    json!({
+        "build": null, "checksums": sha256.map(|s| json!({"sha256": s})),
+        "dest": dest, "filename": filename, "origin": origin_of(src),
+        "signing_key": null, "src": src, "state": state,
+    })
 }
 
 /// A destination's state after its outcome: `PUSHED`, `UPLOADFAILED` when the image never

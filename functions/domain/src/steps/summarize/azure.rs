@@ -31,8 +31,8 @@ pub fn report(
 ) -> Reported {
     let planned = &d.destination;
     let target = planned.azure.as_ref();
-    let src = format!("s3://{}/{}", upload.source_bucket, upload.source_key);
-    let origin = src.rsplit_once('/').map_or(src.as_str(), |(dir, _)| dir);
+    let src = super::staged_src(&upload.source_bucket, &upload.source_key);
+    let origin = super::origin_of(&src);
     let filename = upload
         .source_key
         .rsplit('/')
@@ -51,10 +51,7 @@ pub fn report(
         submitted: published.map(|p| p.submitted.clone()).unwrap_or_default(),
     };
     let blob_url = Some(azure.blob_url.clone()).filter(|u| !u.is_empty());
-    let build = upload
-        .build
-        .as_ref()
-        .map(|b| json!({"id": null, "name": b.name, "release": b.release, "version": b.version}));
+    let build = super::clouds::build_info(upload.build.as_ref());
     let element = json!({
         "build_info": build,
         "cloud_info": {"account": planned.account, "provider": "azure"},
@@ -82,11 +79,13 @@ pub fn report(
         ),
         other => other,
     };
-    let pushitem = json!({
-        "build": null, "checksums": sha256.as_ref().map(|s| json!({"sha256": s})),
-        "dest": planned.destination, "filename": filename, "origin": origin,
-        "signing_key": null, "src": src, "state": state,
-    });
+    let pushitem = super::pushitem(
+        &src,
+        &planned.destination,
+        filename,
+        sha256.as_deref(),
+        state,
+    );
     let disk = NoticeDisk {
         account: planned.account.clone(),
         offer: azure.offer.clone(),

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
 
+use crate::inputs::item::BuildInfo;
 use crate::payloads::Outcome;
 use crate::plan::MarketplaceTarget;
 use crate::plan::worklist::Leaf;
@@ -27,14 +28,16 @@ pub struct Shipped<'a> {
     pub sha256: Option<&'a str>,
 }
 
+/// A push item's `build_info`, as pubtools writes it (no build id).
+pub fn build_info(build: Option<&BuildInfo>) -> Option<Value> {
+    build.map(|b| json!({"id": null, "name": b.name, "release": b.release, "version": b.version}))
+}
+
 /// The `clouds.json` element of a destination; `starmap` holds the work list's StArMap
 /// answers.
 pub fn element(leaf: &Leaf<'_>, shipped: &Shipped<'_>, starmap: &BTreeMap<String, Value>) -> Value {
     let d = &leaf.work.destination;
-    let build =
-        leaf.upload.build.as_ref().map(
-            |b| json!({"id": null, "name": b.name, "release": b.release, "version": b.version}),
-        );
+    let build = build_info(leaf.upload.build.as_ref());
     let item = json!({
         "billing_codes": d.billing_codes,
         "boot_mode": null,
