@@ -29,6 +29,34 @@ pub mod sfn;
 pub mod sns;
 pub mod starmap;
 
+/// The version of the credentials secret a push reads, pinned for one function invocation.
+///
+/// resolve-mapping reads the secret's current version once and the work list names it
+/// (`credentials_version`); every later step's event carries it, [`lambda::serve`] scopes it
+/// around the step, and [`secrets::CredentialSource`] reads that version, from its cache when
+/// the warm process read it before. One push acts with one set of credentials, and a warm
+/// function reads the secret once per version, not once per invocation.
+pub mod pinned {
+    use std::future::Future;
+
+    tokio::task_local! {
+        static CREDENTIALS_VERSION: Option<String>;
+    }
+
+    /// Runs `step` with `version` as its credentials version.
+    pub async fn with_credentials_version<F: Future>(
+        version: Option<String>,
+        step: F,
+    ) -> F::Output {
+        CREDENTIALS_VERSION.scope(version, step).await
+    }
+
+    /// The credentials version of the running step, when its event named one.
+    pub fn credentials_version() -> Option<String> {
+        CREDENTIALS_VERSION.try_with(Clone::clone).ok().flatten()
+    }
+}
+
 /// An optional environment variable (unset and empty are the same).
 pub fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())

@@ -30,7 +30,7 @@ async fn main() -> Result<(), Error> {
         let url = push.request.starmap.server_url(servers)?;
         let starmap = url.map(|u| HttpStarmap::new(u, StarmapParams::default()));
         let starmap = starmap.transpose()?;
-        let credentials = credentials.current().await?;
+        let (credentials, version) = credentials.pin_current().await?;
         let rhsm = rhsm.as_ref().map_err(Clone::clone)?.as_ref();
         let credentials = credentials.as_ref();
         let context = Context {
@@ -40,7 +40,9 @@ async fn main() -> Result<(), Error> {
             credentials,
             require_billing_codes,
         };
-        run(&push, context).await
+        let mut list = run(&push, context).await?;
+        list.credentials_version = version;
+        Ok(list)
     })
     .await
 }

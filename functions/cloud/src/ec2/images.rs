@@ -70,6 +70,7 @@ impl Images for Ec2Images {
                 id: i.image_id().unwrap_or_default().to_string(),
                 state: i.state().map_or("unknown", |s| s.as_str()).to_string(),
                 snapshot_id: root_snapshot(i),
+                public: i.public().unwrap_or(false),
             })
             .filter(|i| i.state != "deregistered")
             .collect())

@@ -19,6 +19,8 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use vmpush_domain::steps::StepError;
 
+use crate::pinned::with_credentials_version;
+
 /// A step error on its way out of a function.
 #[derive(Debug)]
 pub struct Failure(pub StepError);
@@ -47,6 +49,19 @@ pub fn decode<T: DeserializeOwned>(step: &str, payload: Value) -> Result<T, Step
         .map_err(|e| StepError::invalid(located(&format!("{step} input"), &e)))
 }
 
+/// The event's `credentials_version` (see [`crate::pinned`]), taken out of it: the steps'
+/// inputs do not know it.
+pub fn take_credentials_version(mut payload: Value) -> (Value, Option<String>) {
+    let version = payload
+        .as_object_mut()
+        .and_then(|o| o.remove(CREDENTIALS_VERSION))
+        .and_then(|v| v.as_str().map(str::to_string));
+    (payload, version)
+}
+
+/// The event field naming the credentials secret's version.
+pub const CREDENTIALS_VERSION: &str = "credentials_version";
+
 /// Runs the function of `step`: every event is decoded as `In`, handed to `handler` with the
 /// invocation's context, and its output (or error) returned to Lambda.
 pub async fn serve<In, Out, F, Fut>(
@@ -62,11 +77,14 @@ where
     lambda_runtime::tracing::init_default_subscriber();
     let handler = &handler;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        let input = decode::<In>(step, event.payload).map_err(Failure)?;
+        let (payload, version) = take_credentials_version(event.payload);
+        let input = decode::<In>(step, payload).map_err(Failure)?;
         // boxed: the step's future (SDK calls and all) stays out of the runtime's type
         let step: Pin<Box<dyn Future<Output = Result<Out, StepError>> + '_>> =
             Box::pin(handler(input, event.context));
-        step.await.map_err(Failure)
+        with_credentials_version(version, step)
+            .await
+            .map_err(Failure)
     }))
     .await
 }
@@ -124,6 +142,20 @@ mod tests {
             (d.error_type.as_str(), d.error_message.as_str()),
             ("Throttled", "StartExecution x: slow down")
         );
+    }
+
+    #[test]
+    fn the_credentials_version_is_taken_out_of_the_event() {
+        let (payload, version) = take_credentials_version(
+            json!({"id": "ds-1", "credentials_version": "v-2", "region": "r"}),
+        );
+        assert_eq!(payload, json!({"id": "ds-1", "region": "r"}));
+        assert_eq!(version.as_deref(), Some("v-2"));
+        let (payload, version) =
+            take_credentials_version(json!({"id": "ds-1", "credentials_version": null}));
+        assert_eq!((payload, version), (json!({"id": "ds-1"}), None));
+        let (payload, version) = take_credentials_version(json!(["not", "an", "object"]));
+        assert_eq!((payload, version), (json!(["not", "an", "object"]), None));
     }
 
     #[test]

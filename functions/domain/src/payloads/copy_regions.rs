@@ -40,6 +40,9 @@ pub struct CopyInput {
     /// Whether `start` started the copy (echoed).
     #[serde(default)]
     pub started: bool,
+    /// How the next check is paced.
+    #[serde(default)]
+    pub pacing: crate::payloads::Pacing,
 }
 
 /// `active` while the copy is pending, `completed` once it is usable.
@@ -69,4 +72,8 @@ pub struct CopyOutput {
     pub progress: Option<String>,
     /// Whether this run started the copy.
     pub started: bool,
+    /// While active: how long to wait before the next check, seconds (from the progress
+    /// between the last two checks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wait_seconds: Option<u64>,
 }

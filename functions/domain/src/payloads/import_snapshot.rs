@@ -33,6 +33,9 @@ pub struct ImportInput {
     /// The task to check (from `start`).
     #[serde(default)]
     pub task_id: Option<String>,
+    /// How the next check is paced.
+    #[serde(default)]
+    pub pacing: crate::payloads::Pacing,
 }
 
 /// `start` or `check`.
@@ -76,4 +79,8 @@ pub struct ImportOutput {
     pub message: Option<String>,
     /// Whether this call started a new import.
     pub started: bool,
+    /// While active: how long to wait before the next check, seconds (from the progress
+    /// between the last two checks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wait_seconds: Option<u64>,
 }

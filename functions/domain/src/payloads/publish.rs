@@ -39,6 +39,13 @@ pub struct PublishInput {
     /// `billing_type`).
     #[serde(default)]
     pub tags: Vec<(String, String)>,
+    /// For a release: the AMI the share step registered or found (its output's `ami`), so
+    /// that the release looks nothing up by name; the share step checked it is this image's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ami: Option<String>,
+    /// For a release: whether the share step found the AMI public already.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub public: bool,
 }
 
 /// The step's output.

@@ -50,7 +50,12 @@ fn upload_work() -> Value {
 fn the_work_list_and_the_upload() {
     let work: WorkList = round_trip(json!({"push_id": "p1", "uploads": [upload_work()],
         "skipped": [{"source": "sap.raw.xz", "destination": "us-east-1-access",
-                     "reason": "pushed only to hourly destinations"}]}));
+                     "reason": "pushed only to hourly destinations"}],
+        "credentials_version": "a1b2c3d4-5678-90ab-cdef-EXAMPLE11111"}));
+    assert_eq!(
+        work.credentials_version.as_deref(),
+        Some("a1b2c3d4-5678-90ab-cdef-EXAMPLE11111")
+    );
     let leaf = work.leaves().next().unwrap();
     assert_eq!(
         leaf.lineage(),
@@ -80,17 +85,19 @@ fn import_copy_publish_and_rhsm() {
     round_trip::<ImportInput>(
         json!({"id": "im-1", "action": "check", "account": "aws-us-gov-storage", "region": "us-gov-west-1",
         "bucket": "b", "key": "k", "sha256": "k", "format": "raw", "billing_codes": ["bp-1"],
-        "tags": [["nvra", "x"]], "task_id": "import-snap-1"}),
+        "tags": [["nvra", "x"]], "task_id": "import-snap-1",
+        "pacing": {"poll_seconds": 30, "progress": "45", "waited": 30}}),
     );
     round_trip::<ImportOutput>(
         json!({"id": "im-1", "status": "active", "snapshot_name": "s",
         "task_id": "import-snap-1", "snapshot_id": null, "progress": "45",
-        "message": "converting", "started": true}),
+        "message": "converting", "started": true, "wait_seconds": 60}),
     );
     round_trip::<CopyInput>(
         json!({"id": "cp-1", "action": "check", "account": "aws-us-storage", "source_region": "us-east-1",
         "snapshot_id": "snap-1", "snapshot_name": "s", "region": "eu-west-1",
-        "tags": [["nvra", "x"]], "copy_snapshot_id": "snap-2", "started": true}),
+        "tags": [["nvra", "x"]], "copy_snapshot_id": "snap-2", "started": true,
+        "pacing": {"poll_seconds": 30, "progress": null, "waited": null}}),
     );
     round_trip::<CopyOutput>(
         json!({"id": "cp-1", "status": "completed", "snapshot_name": "s",
@@ -101,6 +108,13 @@ fn import_copy_publish_and_rhsm() {
             "destination": destination(), "snapshot_id": "snap-2", "pre_push": false,
             "public_snapshot": false, "tags": [["nvra", "x"]]}));
     }
+    let handed = round_trip::<PublishInput>(json!({"id": "ds-1", "action": "release",
+        "destination": destination(), "snapshot_id": "snap-2", "pre_push": false,
+        "public_snapshot": false, "tags": [], "ami": "ami-1", "public": true}));
+    assert_eq!(
+        (handed.ami.as_deref(), handed.public),
+        (Some("ami-1"), true)
+    );
     let mut featured = destination();
     featured["features"] = json!({"tpm_support": "v2.0", "imds_support": "v2.0",
         "uefi_data": "QU1aTlVFRkk=", "root_device_volume_size": 20});
@@ -129,7 +143,8 @@ fn summarize_and_notify() {
         "failures": [{"name": "n", "region": "eu-west-1", "destination": "eu-west-1-hourly",
                       "state": "NOTPUSHED", "reason": "denied"}]});
     let input: SummaryInput = round_trip(json!({"workflow": "community", "push_id": "p1",
-        "work": {"push_id": "p1", "uploads": [upload_work()], "skipped": []},
+        "work": {"push_id": "p1", "uploads": [upload_work()], "skipped": [],
+                 "credentials_version": null},
         "outcomes": [[[[{"id": "ds-0a1b2c3d4e5f", "ami": "ami-1", "snapshot": "snap-1",
                          "sha256": "k", "public": true, "failed_at": null, "error": null,
                          "failure": null}]]],

@@ -164,6 +164,11 @@ pub struct WorkList {
     /// [`crate::plan::MarketplaceTarget::starmap_query`]); once per entity, not per destination.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub starmap: BTreeMap<String, Value>,
+    /// The version of the credentials secret the push acts with (resolve-mapping pins it; every
+    /// later step reads that version), `null` without a secret. Always written: the state
+    /// machine passes it on by path.
+    #[serde(default)]
+    pub credentials_version: Option<String>,
 }
 
 /// A destination of the tree with the nodes above it.
@@ -330,6 +335,7 @@ pub fn work_list(
         azure_offers: Vec::new(),
         skipped: plan.skipped.clone(),
         starmap: plan.starmap.clone(),
+        credentials_version: None,
     };
     for item in &plan.items {
         let source = sources

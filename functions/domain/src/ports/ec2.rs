@@ -138,6 +138,8 @@ pub struct Image {
     pub state: String,
     /// The snapshot of its root volume (`None` when EC2 shows none).
     pub snapshot_id: Option<String>,
+    /// Whether everyone may launch it (EC2's `Public`).
+    pub public: bool,
 }
 
 /// What `RegisterImage` is asked.

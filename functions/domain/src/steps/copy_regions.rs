@@ -12,6 +12,7 @@ use tracing::warn;
 
 use crate::payloads::{CopyAction, CopyInput, CopyOutput, CopyStatus};
 use crate::ports::{CopyRequest, RegionSnapshots, SnapshotState};
+use crate::steps::pacing::next_wait;
 use crate::steps::{ErrorKind, StepError};
 
 /// The output for a snapshot as EC2 describes it; a snapshot that is neither pending nor
@@ -51,6 +52,7 @@ fn settled(
             .then(|| snapshot.progress.clone())
             .flatten(),
         started,
+        wait_seconds: None,
     })
 }
 
@@ -69,6 +71,7 @@ async fn start<S: RegionSnapshots>(
             snapshot_id: input.snapshot_id.clone(),
             progress: None,
             started: false,
+            wait_seconds: None,
         });
     }
     let name = &input.snapshot_name;
@@ -94,6 +97,7 @@ async fn start<S: RegionSnapshots>(
                 snapshot_id: id,
                 progress: None,
                 started: true,
+                wait_seconds: None,
             })
         }
     }
@@ -148,9 +152,21 @@ async fn ours<S: RegionSnapshots>(
     }
 }
 
-/// Runs `start` or `check`. `check` follows the region's copy by name (so a second copy made
-/// behind the step's back is found and deleted), else, while the listing lags, by its id.
+/// Runs `start` or `check`; a copy still pending says when to check it next.
 pub async fn run<S: RegionSnapshots>(
+    snapshots: &S,
+    input: &CopyInput,
+) -> Result<CopyOutput, StepError> {
+    let mut out = step(snapshots, input).await?;
+    if out.status == CopyStatus::Active {
+        out.wait_seconds = Some(next_wait(&input.pacing, out.progress.as_deref()));
+    }
+    Ok(out)
+}
+
+/// `start` or `check`. `check` follows the region's copy by name (so a second copy made
+/// behind the step's back is found and deleted), else, while the listing lags, by its id.
+async fn step<S: RegionSnapshots>(
     snapshots: &S,
     input: &CopyInput,
 ) -> Result<CopyOutput, StepError> {

@@ -9,6 +9,7 @@ use sha2::{Digest, Sha256};
 use crate::hex;
 use crate::payloads::{ImportAction, ImportInput, ImportOutput, ImportStatus};
 use crate::ports::{ImportRequest, ImportTask, Snapshots};
+use crate::steps::pacing::next_wait;
 use crate::steps::{ErrorKind, StepError};
 
 /// The snapshot name: the image's sha256, or, with billing codes, the sha256 of the image's
@@ -35,11 +36,20 @@ fn tags_of(input: &ImportInput, name: &str) -> Vec<(String, String)> {
     tags
 }
 
-/// Runs `start` or `check`.
+/// Runs `start` or `check`; an import still active says when to check it next.
 pub async fn run<S: Snapshots>(
     snapshots: &S,
     input: &ImportInput,
 ) -> Result<ImportOutput, StepError> {
+    let mut out = step(snapshots, input).await?;
+    if out.status == ImportStatus::Active {
+        out.wait_seconds = Some(next_wait(&input.pacing, out.progress.as_deref()));
+    }
+    Ok(out)
+}
+
+/// `start` or `check`.
+async fn step<S: Snapshots>(snapshots: &S, input: &ImportInput) -> Result<ImportOutput, StepError> {
     let name = snapshot_name(&input.sha256, &input.billing_codes);
     let out = |status, task: Option<&ImportTask>| ImportOutput {
         id: input.id.clone(),
@@ -50,6 +60,7 @@ pub async fn run<S: Snapshots>(
         progress: task.and_then(|t| t.progress.clone()),
         message: task.and_then(|t| t.message.clone()),
         started: false,
+        wait_seconds: None,
     };
     let task = match input.action {
         ImportAction::Check => {

@@ -9,6 +9,7 @@ pub mod copy_regions;
 mod error;
 pub mod import_snapshot;
 pub mod marketplace_version;
+mod pacing;
 pub mod publish;
 pub mod push_status;
 pub mod resolve_mapping;

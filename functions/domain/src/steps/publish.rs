@@ -156,10 +156,12 @@ async fn share<I: Images>(images: &I, input: &PublishInput) -> Result<PublishOut
     let snapshot_id = &input.snapshot_id;
     let tags = tags_of(input);
     let release = release_due(input);
-    if release {
+    let found = existing(images, &name, &region).await?;
+    // an image public already needs no check: nothing new becomes public
+    if release && !found.as_ref().is_some_and(|i| i.public) {
         check_public_sharing(images, &name, &region, "nothing was registered or shared").await?;
     }
-    let (image, created) = match existing(images, &name, &region).await? {
+    let (image, created) = match found {
         Some(image) => (image, false),
         None => {
             let request = RegisterRequest {
@@ -193,6 +195,7 @@ async fn share<I: Images>(images: &I, input: &PublishInput) -> Result<PublishOut
                             id,
                             state: "pending".into(),
                             snapshot_id: Some(snapshot_id.clone()),
+                            public: false,
                         },
                         true,
                     )
@@ -217,9 +220,17 @@ async fn share<I: Images>(images: &I, input: &PublishInput) -> Result<PublishOut
         ));
     }
 
-    // an image registered just now is shared with no one yet
-    let current = if created {
-        LaunchPermissions::default()
+    // an image registered just now is shared with no one yet; one that shares with no one
+    // needs only its public state, which DescribeImages gave
+    let current = if created || wanted.is_empty() {
+        LaunchPermissions {
+            groups: if image.public {
+                vec![PUBLIC_GROUP.into()]
+            } else {
+                Vec::new()
+            },
+            ..LaunchPermissions::default()
+        }
     } else {
         images.launch_permissions(&image.id).await?
     };
@@ -266,22 +277,31 @@ async fn release<I: Images>(images: &I, input: &PublishInput) -> Result<PublishO
             "{name} in {region}: a release was asked for a destination that is not to be public"
         )));
     }
-    let image = existing(images, &name, &region).await?.ok_or_else(|| {
-        StepError::new(
-            ErrorKind::NotFound,
-            format!("{name} in {region}: no such AMI to release (the share step registers it)"),
-        )
-    })?;
-    check_same_image(&image, input, &name, &region)?;
-    check_public_sharing(images, &name, &region, "the image stays private").await?;
-    let current = images.launch_permissions(&image.id).await?;
-    if !current.groups.iter().any(|g| g == PUBLIC_GROUP) {
+    // the share step's AMI, checked there to be this image's; else the one of the name
+    let (ami, public) = match &input.ami {
+        Some(ami) => (ami.clone(), input.public),
+        None => {
+            let image = existing(images, &name, &region).await?.ok_or_else(|| {
+                StepError::new(
+                    ErrorKind::NotFound,
+                    format!(
+                        "{name} in {region}: no such AMI to release (the share step registers it)"
+                    ),
+                )
+            })?;
+            check_same_image(&image, input, &name, &region)?;
+            (image.id, image.public)
+        }
+    };
+    if !public {
+        check_public_sharing(images, &name, &region, "the image stays private").await?;
+        // adding `all` to an image that has it already changes nothing
         let public = LaunchPermissions {
             groups: vec![PUBLIC_GROUP.into()],
             ..LaunchPermissions::default()
         };
-        images.add_launch_permissions(&image.id, &public).await?;
-        info!(ami = %image.id, %name, %region, "released publicly");
+        images.add_launch_permissions(&ami, &public).await?;
+        info!(%ami, %name, %region, "released publicly");
     }
     let snapshot_id = &input.snapshot_id;
     let mut snapshot_add = Vec::new();
@@ -296,7 +316,7 @@ async fn release<I: Images>(images: &I, input: &PublishInput) -> Result<PublishO
     }
     Ok(PublishOutput {
         id: input.id.clone(),
-        ami: image.id,
+        ami,
         name,
         region,
         snapshot: snapshot_id.clone(),

@@ -1,6 +1,7 @@
 use std::sync::Mutex;
 
 use super::*;
+use crate::payloads::Pacing;
 use crate::payloads::{CopyAction, CopyInput, CopyOutput, CopyStatus};
 
 /// Snapshots of several regions in memory; `fail` makes a region's calls fail.
@@ -91,6 +92,10 @@ fn input(action: CopyAction, region: &str) -> CopyInput {
         tags: vec![("nvra".into(), "rhel-9.4-1.x86_64".into())],
         copy_snapshot_id: None,
         started: false,
+        pacing: Pacing {
+            poll_seconds: Some(30),
+            ..Pacing::default()
+        },
     }
 }
 
@@ -99,6 +104,11 @@ fn check_after(out: &CopyOutput) -> CopyInput {
     CopyInput {
         copy_snapshot_id: Some(out.snapshot_id.clone()),
         started: out.started,
+        pacing: Pacing {
+            poll_seconds: Some(30),
+            progress: out.progress.clone(),
+            waited: out.wait_seconds,
+        },
         ..input(CopyAction::Check, &out.region)
     }
 }
@@ -119,6 +129,7 @@ async fn a_copy_starts_once_tagged_and_is_followed() {
             snapshot_id: "snap-us-west-2".into(),
             progress: None,
             started: true,
+            wait_seconds: Some(30),
         }
     );
     let copies = ec2.copies.lock().unwrap().clone();

@@ -96,6 +96,10 @@ fn input(action: ImportAction) -> ImportInput {
             ("Name".into(), "ignored".into()),
         ],
         task_id: None,
+        pacing: Pacing {
+            poll_seconds: Some(30),
+            ..Pacing::default()
+        },
     }
 }
 

@@ -38,13 +38,23 @@ impl Region {
 impl Images for Region {
     async fn find(&self, name: &str) -> Result<Vec<Image>, StepError> {
         self.log("DescribeImages");
+        let public = self
+            .launch
+            .lock()
+            .unwrap()
+            .groups
+            .iter()
+            .any(|g| g == "all");
         Ok(self
             .images
             .lock()
             .unwrap()
             .iter()
             .filter(|(_, n)| n == name)
-            .map(|(i, _)| i.clone())
+            .map(|(i, _)| Image {
+                public,
+                ..i.clone()
+            })
             .collect())
     }
     async fn register(&self, request: &RegisterRequest) -> Result<Registered, StepError> {
@@ -53,6 +63,7 @@ impl Images for Region {
             id: id.into(),
             state: "available".into(),
             snapshot_id: Some(request.snapshot_id.clone()),
+            public: false,
         };
         if self.race {
             self.images
@@ -134,6 +145,8 @@ fn input(public: bool) -> PublishInput {
         pre_push: false,
         public_snapshot: false,
         tags: vec![("vmpush:push-id".into(), "p1".into())],
+        ami: None,
+        public: false,
     }
 }
 
@@ -412,6 +425,7 @@ async fn a_lost_registration_race_reuses_the_winner_and_duplicates_conflict() {
                 id: id.into(),
                 state: "available".into(),
                 snapshot_id: Some("snap-1".into()),
+                public: false,
             },
             NAME.into(),
         ));
@@ -431,6 +445,7 @@ async fn an_ami_of_the_name_from_another_snapshot_fails_the_destination_untouche
             id: "ami-old".into(),
             state: "available".into(),
             snapshot_id: Some("snap-other".into()),
+            public: false,
         },
         NAME.into(),
     ));
@@ -448,4 +463,45 @@ async fn an_ami_of_the_name_from_another_snapshot_fails_the_destination_untouche
     assert_eq!(region.count("ModifyImageAttribute"), 0);
     assert_eq!(region.count("ModifySnapshotAttribute"), 0);
     assert!(region.launch.lock().unwrap().users.is_empty());
+}
+
+#[tokio::test]
+async fn a_release_of_the_share_steps_ami_looks_nothing_up_and_a_public_one_calls_nothing() {
+    let region = Region::default();
+    let shared = run(&region, &input(true)).await.unwrap();
+    let calls = |region: &Region| region.calls.lock().unwrap().len();
+    let before = calls(&region);
+    let mut handed = release(input(true));
+    handed.ami = Some(shared.ami.clone());
+    handed.public = shared.public;
+    let out = run(&region, &handed).await.unwrap();
+    assert_eq!((out.ami.as_str(), out.public), ("ami-new", true));
+    assert_eq!(
+        region.calls.lock().unwrap()[before..],
+        ["GetImageBlockPublicAccessState", "ModifyImageAttribute"],
+        "no lookup by name, no read of the launch permissions"
+    );
+    assert_eq!(region.launch.lock().unwrap().groups, ["all"]);
+
+    // a re-push: the share finds it public (DescribeImages says so), the release calls nothing
+    let mut private = input(true);
+    private.destination.sharing_accounts.clear();
+    private.destination.snapshot_accounts.clear();
+    let before = calls(&region);
+    let again = run(&region, &private).await.unwrap();
+    assert_eq!(
+        (again.public, again.release, again.created),
+        (true, true, false)
+    );
+    assert_eq!(
+        region.calls.lock().unwrap()[before..],
+        ["DescribeImages"],
+        "public already: no block check; shared with no one: no launch permissions read"
+    );
+    let before = calls(&region);
+    let mut handed = release(private);
+    handed.ami = Some(again.ami);
+    handed.public = again.public;
+    run(&region, &handed).await.unwrap();
+    assert_eq!(calls(&region), before, "nothing to do, nothing called");
 }
