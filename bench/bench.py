@@ -94,6 +94,9 @@ ORCHESTRATION = "lambda"
 PRODUCT = "d87bcebf-9cf4-47f5-9b5b-5470d4490f3d"
 # The version of runs recorded before runs named theirs (bench/results.md of 2026-11-21).
 OLD_VERSION = "d43c409-dirty"
+# A function's own time, as vmpush_cloud::lambda::serve logs it.
+_RUN = re.compile(r"invocation done\s+step=\"?([a-z-]+)\"?\s+run_ms=(\d+)")
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _INVOKE = re.compile(r"^POST /2015-03-31/functions/(?:arn:[^/]*:function:)?([^/:]+)/invocations$")
 
 
@@ -212,6 +215,31 @@ class Stack:
 
     def invocations(self):
         return http("GET", f"{self.aws}/_local/invocations")
+
+    @property
+    def lambda_log(self):
+        return os.path.join(self.state_dir, "logs", "lambda.log")
+
+    def log_offset(self):
+        try:
+            return os.path.getsize(self.lambda_log)
+        except OSError:
+            return 0
+
+    def run_times(self, offset):
+        """The functions' own run time since ``offset`` of the lambda log (each invocation logs
+        ``invocation done step=… run_ms=…``): seconds by function, without the wait for an
+        instance."""
+        run_s = collections.Counter()
+        try:
+            with open(self.lambda_log, "rb") as f:
+                f.seek(offset)
+                text = f.read().decode("utf-8", "replace")
+        except OSError:
+            return {}
+        for m in _RUN.finditer(_ANSI.sub("", text)):
+            run_s["vmpush-" + m.group(1)] += int(m.group(2)) / 1000
+        return dict(run_s)
 
     def rhsm_calls(self):
         return http("GET", f"{self.rhsm}/_fake/requests")
@@ -392,8 +420,10 @@ def run_vmpush(args, stack, case_dir, push_id, label, workflow="community"):
     ]
     stack.credentials(case_dir)
     stack.clear_logs()
+    offset = stack.log_offset()
     with FunctionMeter() as meter:
         figures = timed(cmd, env, ROOT, os.path.join(args.work, label))
+    figures["function_run_s"] = stack.run_times(offset)
     largest = max(meter.peaks.items(), key=lambda kv: kv[1], default=("-", 0))
     peak_process, peak = ("vmpush (CLI)", figures["rss_kib"]) if figures["rss_kib"] >= largest[1] else largest
     figures.update(
@@ -817,6 +847,12 @@ def report(args, kit, runs):
                 + ", ".join(f"{name} {median(values):.2f}" for name, values in top)
                 + " | |"
             )
+            if all("function_run_s" in r for r in v_runs):
+                ran = [sum(r["function_run_s"].values()) for r in v_runs]
+                queued = [max(0.0, t - u) for t, u in zip(total, ran)]
+                lines.append(
+                    f"| vmpush: the functions' own run time / the wait for an instance (queueing), s | | {spread(ran)} / {spread(queued)} | |"
+                )
         lines += ["", "AWS calls by action (median per run):", "", "| action | peer | vmpush |", "|---|---|---|"]
         actions = sorted({a for r in runs if r["case"] == case for a in r.get("aws_by_action", {})})
         for action in actions:

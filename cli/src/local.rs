@@ -47,6 +47,10 @@ enum Action {
         /// (`vmpush-UploadFunction-3KX9Q2…`), as a deployed push sees them.
         #[arg(long)]
         cfn_function_names: bool,
+        /// Invocations of one function that run at a time, each in a process of its own (as
+        /// Lambda runs a Map's iterations).
+        #[arg(long, default_value_t = vmpush_local::DEFAULT_CONCURRENCY)]
+        concurrency: u32,
     },
     /// Stop exactly the processes `up` started.
     Down,
@@ -90,6 +94,7 @@ pub async fn run(args: Args) -> Result<ExitCode, Failure> {
             rhsm_tls,
             profile,
             cfn_function_names,
+            concurrency,
         } => {
             let options = Options {
                 import_snapshot_polls,
@@ -97,6 +102,7 @@ pub async fn run(args: Args) -> Result<ExitCode, Failure> {
                 rhsm_tls,
                 profile,
                 cfn_function_names,
+                concurrency,
             };
             let state = vmpush_local::up(&layout, &options, &progress)
                 .await

@@ -416,6 +416,19 @@ async fn a_drop_becomes_eight_amis_best_effort_and_re_runs_create_nothing() {
     let output: Value = serde_json::from_str(execution["output"].as_str().unwrap()).unwrap();
     assert_eq!(states(&output), second);
     assert_eq!(stack.aws_counts(&CREATES).await, [0; 8]);
+    // and the AMIs are looked up by resolve-mapping's survey alone: one DescribeImages per
+    // region for all its names; no block state (the images to be public are) and no write
+    assert_eq!(
+        stack
+            .aws_counts(&[
+                "DescribeImages",
+                "GetImageBlockPublicAccessState",
+                "CreateTags",
+                "ModifySnapshotAttribute"
+            ])
+            .await,
+        [4, 0, 0, 0]
+    );
     assert_eq!(
         calls(&stack.rhsm_writes().await),
         vec![("PUT".to_string(), "amis".to_string(), 200); 8]

@@ -7,7 +7,7 @@ use vmpush_domain::inputs::push::StagedSource;
 use vmpush_domain::inputs::staged::read_staged;
 use vmpush_domain::inputs::starmap::{NoServer, Resolver, decode_entities};
 use vmpush_domain::inputs::tree::MemoryTree;
-use vmpush_domain::plan::worklist::work_list;
+use vmpush_domain::plan::worklist::{DestinationWork, check_state_size, work_list};
 use vmpush_domain::plan::{
     AmiPushOptions, ImageFeatures, Plan, PlanOptions, PlanWorkflow, build_plan,
 };
@@ -250,6 +250,54 @@ async fn every_work_list_node_has_a_stable_id_of_its_own() {
         other.uploads[0].imports[0].copies[0].destinations[0].id,
         list.uploads[0].imports[0].copies[0].destinations[0].id
     );
+}
+
+#[tokio::test]
+async fn a_push_too_large_for_one_execution_is_refused_when_planned() {
+    let source = StagedSource {
+        bucket: "staging".into(),
+        prefix: "drops/p1".into(),
+    };
+    let tree = stage_in(
+        "s3://staging/drops/p1",
+        "rhel-ec2",
+        "rhel-ec2-9.4-1",
+        &["x86_64"],
+    );
+    let plan = plan_with(&tree, community_mapping(), None, &PlanOptions::default())
+        .await
+        .unwrap();
+    let mut list = work_list("p1", &plan, std::slice::from_ref(&source)).unwrap();
+    let with = |list: &mut vmpush_domain::plan::worklist::WorkList, n: usize| {
+        let copy = &mut list.uploads[0].imports[0].copies[0];
+        let one = copy.destinations[0].clone();
+        copy.destinations = (0..n)
+            .map(|i| DestinationWork {
+                id: format!("ds-{i:012x}"),
+                ..one.clone()
+            })
+            .collect();
+    };
+    let others = list.leaves().count() - 1;
+    with(&mut list, 400);
+    let err = check_state_size(&list).unwrap_err();
+    assert_eq!(err.kind, vmpush_domain::steps::ErrorKind::InvalidInput);
+    assert!(
+        err.message.starts_with(&format!(
+            "push p1: {} destinations need about ",
+            400 + others
+        )),
+        "{err}"
+    );
+    let (_, split) = err
+        .message
+        .split_once("over Step Functions' limit of 262144 bytes (256 KiB) per state; split it into pushes of at most ")
+        .unwrap_or_else(|| panic!("{err}"));
+    let fits: usize = split.trim_end_matches(" destinations").parse().unwrap();
+    assert!((50..400).contains(&fits), "{err}");
+    // the size it names fits
+    with(&mut list, fits - others);
+    check_state_size(&list).unwrap();
 }
 
 #[tokio::test]

@@ -1,10 +1,13 @@
-//! `vmpush-resolve-mapping`: wiring only; the step is [`vmpush_domain::steps::resolve_mapping`].
+//! `vmpush-resolve-mapping`: wiring only; the step is [`vmpush_domain::steps::resolve_mapping`],
+//! its survey of what exists [`Ec2Surveys`] (each account's regions as that account).
 //! Environment: `VMPUSH_RHSM_URL` (with the client certificate of
 //! [`HttpRhsm::from_env`]), `VMPUSH_STARMAP_URL` (the StArMap server of requests naming none)
 //! and `VMPUSH_STARMAP_ALLOWED_URLS` (others they may name, comma-separated),
 //! `VMPUSH_CREDENTIALS_SECRET` or `CLOUD_CREDENTIALS`, `COMMUNITY_PUSH_REQUIRE_BILLING_CODES`.
 
 use lambda_runtime::Error;
+use vmpush_cloud::ec2::images::Ec2Surveys;
+use vmpush_cloud::identity::Identities;
 use vmpush_cloud::lambda::{env, serve};
 use vmpush_cloud::rhsm::HttpRhsm;
 use vmpush_cloud::s3::S3Objects;
@@ -16,10 +19,10 @@ use vmpush_domain::steps::resolve_mapping::{Context, run};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    let sdk = vmpush_cloud::aws::sdk_config().await;
-    let trees = &S3Objects::new(vmpush_cloud::s3::client(&sdk));
-    let rhsm = &HttpRhsm::from_env(&sdk).await;
-    let credentials = &CredentialSource::from_env(&sdk)?;
+    let sdk = &vmpush_cloud::aws::sdk_config().await;
+    let trees = &S3Objects::new(vmpush_cloud::s3::client(sdk));
+    let rhsm = &HttpRhsm::from_env(sdk).await;
+    let credentials = &CredentialSource::from_env(sdk)?;
     let servers = &StarmapServers::new(
         env("VMPUSH_STARMAP_URL").as_deref(),
         env("VMPUSH_STARMAP_ALLOWED_URLS").as_deref(),
@@ -32,6 +35,7 @@ async fn main() -> Result<(), Error> {
         let starmap = starmap.transpose()?;
         let (credentials, version) = credentials.pin_current().await?;
         let rhsm = rhsm.as_ref().map_err(Clone::clone)?.as_ref();
+        let surveys = &Ec2Surveys::new(Identities::new(sdk, credentials.clone()));
         let credentials = credentials.as_ref();
         let context = Context {
             trees,
@@ -39,6 +43,7 @@ async fn main() -> Result<(), Error> {
             starmap,
             credentials,
             require_billing_codes,
+            surveys: Some(surveys),
         };
         let mut list = run(&push, context).await?;
         list.credentials_version = version;

@@ -63,7 +63,15 @@ pub struct Options {
     /// Name the functions as CloudFormation names a SAM stack's (`vmpush-UploadFunction-
     /// 3KX9Q2…`) instead of after their binaries, as a deployed push sees them.
     pub cfn_function_names: bool,
+    /// Invocations of one function that run at a time (`cargo lambda watch --concurrency`):
+    /// Lambda runs a Map's iterations in instances of their own, so the local stack does not
+    /// queue them behind one process either.
+    pub concurrency: u32,
 }
+
+/// Invocations of one function at a time, by default: enough that a Map's iterations do not
+/// wait for one another on a 2-core machine (each instance is a process of its own).
+pub const DEFAULT_CONCURRENCY: u32 = 4;
 
 impl Default for Options {
     fn default() -> Self {
@@ -73,6 +81,7 @@ impl Default for Options {
             rhsm_tls: false,
             profile: "dev".into(),
             cfn_function_names: false,
+            concurrency: DEFAULT_CONCURRENCY,
         }
     }
 }
@@ -355,6 +364,8 @@ async fn start_all(
             // Lambda's own limit: long steps (uploads) are cut by their deadline, not here
             "--timeout",
             "900",
+            "--concurrency",
+            &options.concurrency.max(1).to_string(),
         ])
         // the functions read the client certificate from its secret, as deployed
         .envs(

@@ -11,7 +11,8 @@ use aws_sdk_ec2::types::{
 use snafu::{IntoError, OptionExt, ResultExt};
 use tracing::{info, instrument};
 use vmpush_domain::ports::{
-    Image, Images, LaunchPermissions, OwnedImage, ProductImages, RegisterRequest, Registered,
+    Image, Images, LaunchPermissions, MAX_FILTER_VALUES, OwnedImage, ProductImages, RegionSurvey,
+    RegisterRequest, Registered,
 };
 use vmpush_domain::steps::StepError;
 
@@ -47,6 +48,55 @@ fn root_snapshot(image: &aws_sdk_ec2::types::Image) -> Option<String> {
         .or_else(|| mappings.iter().find_map(snapshot))
 }
 
+/// An AMI as the domain sees it.
+fn image_of(i: &aws_sdk_ec2::types::Image) -> Image {
+    Image {
+        id: i.image_id().unwrap_or_default().to_string(),
+        state: i.state().map_or("unknown", |s| s.as_str()).to_string(),
+        snapshot_id: root_snapshot(i),
+        public: i.public().unwrap_or(false),
+    }
+}
+
+impl RegionSurvey for Ec2Images {
+    #[instrument(skip(self, names), fields(names = names.len(), region = %self.region))]
+    async fn images_named(&self, names: &[String]) -> Result<Vec<(String, Image)>, StepError> {
+        let mut found = Vec::new();
+        for chunk in names.chunks(MAX_FILTER_VALUES) {
+            let mut pages = self
+                .client
+                .describe_images()
+                .owners("self")
+                .filters(
+                    Filter::builder()
+                        .name("name")
+                        .set_values(Some(chunk.to_vec()))
+                        .build(),
+                )
+                .max_results(1000)
+                .into_paginator()
+                .send();
+            while let Some(page) = pages.next().await {
+                let page = page.failure().context(error::DescribeImagesSnafu {
+                    name: format!("{} names", chunk.len()),
+                    region: &self.region,
+                })?;
+                for i in page.images() {
+                    let image = image_of(i);
+                    if let (Some(name), false) = (i.name(), image.state == "deregistered") {
+                        found.push((name.to_string(), image));
+                    }
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    async fn sharing_blocked(&self) -> Result<bool, StepError> {
+        self.public_sharing_blocked().await
+    }
+}
+
 impl Images for Ec2Images {
     #[instrument(skip(self))]
     async fn find(&self, name: &str) -> Result<Vec<Image>, StepError> {
@@ -66,12 +116,7 @@ impl Images for Ec2Images {
             .images()
             .iter()
             .filter(|i| i.name() == Some(name))
-            .map(|i| Image {
-                id: i.image_id().unwrap_or_default().to_string(),
-                state: i.state().map_or("unknown", |s| s.as_str()).to_string(),
-                snapshot_id: root_snapshot(i),
-                public: i.public().unwrap_or(false),
-            })
+            .map(image_of)
             .filter(|i| i.state != "deregistered")
             .collect())
     }
@@ -389,5 +434,31 @@ impl ProductImages for Ec2Images {
             .into_error(failure)
             .into()),
         }
+    }
+}
+
+/// The survey of each account's regions, as that account: resolve-mapping's look-up of what a
+/// push's destinations already have.
+#[cfg(feature = "secrets")]
+#[derive(Debug)]
+pub struct Ec2Surveys {
+    identities: crate::identity::Identities,
+}
+
+#[cfg(feature = "secrets")]
+impl Ec2Surveys {
+    /// Surveys acting with `identities`.
+    pub fn new(identities: crate::identity::Identities) -> Self {
+        Ec2Surveys { identities }
+    }
+}
+
+#[cfg(feature = "secrets")]
+impl vmpush_domain::ports::Surveys for Ec2Surveys {
+    type Region = Ec2Images;
+
+    async fn region(&self, account: &str, region: &str) -> Result<Ec2Images, StepError> {
+        let config = self.identities.config(account, region).await?;
+        Ok(Ec2Images::new(super::client(&config, region), region))
     }
 }

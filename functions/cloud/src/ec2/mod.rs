@@ -449,4 +449,90 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.kind, ErrorKind::Throttled, "{err}");
     }
+
+    #[tokio::test]
+    async fn the_survey_asks_for_200_names_at_a_time_and_reads_every_page() {
+        use vmpush_domain::ports::RegionSurvey;
+
+        let requests = std::sync::Arc::new(std::sync::Mutex::new(Vec::<Vec<String>>::new()));
+        let seen = requests.clone();
+        let sdk = crate::canned::config(move |request| {
+            let fields = form(request);
+            let token = fields.iter().any(|f| f == "NextToken=page-2");
+            let names = fields
+                .iter()
+                .filter(|f| f.starts_with("Filter.1.Value."))
+                .count();
+            seen.lock().unwrap().push(fields);
+            let image = |id: &str, name: &str, state: &str, public: bool| {
+                format!(
+                    "<item><imageId>{id}</imageId><name>{name}</name><imageState>{state}</imageState><isPublic>{public}</isPublic><rootDeviceName>/dev/sda1</rootDeviceName><blockDeviceMapping><item><deviceName>/dev/sda1</deviceName><ebs><snapshotId>snap-{id}</snapshotId></ebs></item></blockDeviceMapping></item>"
+                )
+            };
+            let body = match (names, token) {
+                // the first 200 names: two pages
+                (200, false) => format!(
+                    "<DescribeImagesResponse><imagesSet>{}{}</imagesSet><nextToken>page-2</nextToken></DescribeImagesResponse>",
+                    image("ami-1", "n-0", "available", true),
+                    image("ami-gone", "n-1", "deregistered", false)
+                ),
+                (200, true) => format!(
+                    "<DescribeImagesResponse><imagesSet>{}</imagesSet></DescribeImagesResponse>",
+                    image("ami-2", "n-150", "pending", false)
+                ),
+                _ => format!(
+                    "<DescribeImagesResponse><imagesSet>{}</imagesSet></DescribeImagesResponse>",
+                    image("ami-3", "n-249", "available", false)
+                ),
+            };
+            (200, body)
+        })
+        .await;
+        let images = Ec2Images::new(client(&sdk, "us-east-1"), "us-east-1");
+        let names: Vec<String> = (0..250).map(|i| format!("n-{i}")).collect();
+        let found = images.images_named(&names).await.unwrap();
+        let ids: Vec<(&str, &str, bool, Option<&str>)> = found
+            .iter()
+            .map(|(n, i)| {
+                (
+                    n.as_str(),
+                    i.id.as_str(),
+                    i.public,
+                    i.snapshot_id.as_deref(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            ids,
+            [
+                ("n-0", "ami-1", true, Some("snap-ami-1")),
+                ("n-150", "ami-2", false, Some("snap-ami-2")),
+                ("n-249", "ami-3", false, Some("snap-ami-3")),
+            ],
+            "deregistered images are not found"
+        );
+        let requests = requests.lock().unwrap();
+        assert_eq!(
+            requests.len(),
+            3,
+            "two pages of the first 200 names, one of the other 50"
+        );
+        for fields in requests.iter() {
+            assert!(fields.iter().any(|f| f == "Owner.1=self"), "{fields:?}");
+            assert!(
+                fields.iter().any(|f| f == "Filter.1.Name=name"),
+                "{fields:?}"
+            );
+        }
+        let count = |fields: &Vec<String>| {
+            fields
+                .iter()
+                .filter(|f| f.starts_with("Filter.1.Value."))
+                .count()
+        };
+        assert_eq!(
+            requests.iter().map(count).collect::<Vec<_>>(),
+            [200, 200, 50]
+        );
+    }
 }

@@ -77,14 +77,17 @@ where
     lambda_runtime::tracing::init_default_subscriber();
     let handler = &handler;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        let started = Instant::now();
         let (payload, version) = take_credentials_version(event.payload);
         let input = decode::<In>(step, payload).map_err(Failure)?;
         // boxed: the step's future (SDK calls and all) stays out of the runtime's type
-        let step: Pin<Box<dyn Future<Output = Result<Out, StepError>> + '_>> =
+        let run: Pin<Box<dyn Future<Output = Result<Out, StepError>> + '_>> =
             Box::pin(handler(input, event.context));
-        with_credentials_version(version, step)
-            .await
-            .map_err(Failure)
+        let out = with_credentials_version(version, run).await;
+        // the step's own time, without the wait for an instance (the benchmark's run time)
+        let run_ms = started.elapsed().as_millis();
+        tracing::info!(step, run_ms, ok = out.is_ok(), "invocation done");
+        out.map_err(Failure)
     }))
     .await
 }

@@ -43,6 +43,13 @@ pub struct PublishInput {
     /// that the release looks nothing up by name; the share step checked it is this image's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ami: Option<String>,
+    /// For a share: what resolve-mapping's survey found of the destination (its AMI, the
+    /// region's public sharing block), instead of looking it up again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub surveyed: Option<crate::plan::worklist::Surveyed>,
+    /// For a share: the snapshot was made by this push's copy, so it is shared with no one yet.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub new_snapshot: bool,
     /// For a release: whether the share step found the AMI public already.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub public: bool,

@@ -87,6 +87,58 @@ pub struct DestinationWork {
     pub source: String,
     /// Everything the plan says about this destination.
     pub destination: PlannedDestination,
+    /// What resolve-mapping's survey found before the push (`null`: not surveyed). Always
+    /// written: the state machine passes it on by path.
+    #[serde(default)]
+    pub surveyed: Option<Surveyed>,
+}
+
+/// What resolve-mapping's survey of a destination's account and region found before the push
+/// ([`crate::steps::resolve_mapping::survey`]: one look-up for every name of a region): the
+/// publish step takes it instead of looking each destination up on its own.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Surveyed {
+    /// The AMI of the destination's name, when there was one (`null`: there was none).
+    pub image: Option<SurveyedImage>,
+    /// Whether the region's image block public access blocked new public sharing (looked up
+    /// only when the destination is to become public and is not yet).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sharing_blocked: Option<bool>,
+}
+
+/// An AMI as the survey found it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SurveyedImage {
+    /// `ami-...`.
+    pub id: String,
+    /// `pending`, `available`, `failed`...
+    pub state: String,
+    /// The snapshot of its root volume.
+    pub snapshot_id: Option<String>,
+    /// Whether everyone may launch it.
+    pub public: bool,
+}
+
+impl From<crate::ports::Image> for SurveyedImage {
+    fn from(i: crate::ports::Image) -> Self {
+        SurveyedImage {
+            id: i.id,
+            state: i.state,
+            snapshot_id: i.snapshot_id,
+            public: i.public,
+        }
+    }
+}
+
+impl From<SurveyedImage> for crate::ports::Image {
+    fn from(i: SurveyedImage) -> Self {
+        crate::ports::Image {
+            id: i.id,
+            state: i.state,
+            snapshot_id: i.snapshot_id,
+            public: i.public,
+        }
+    }
 }
 
 /// One Azure upload: a VHD into the storage account of an Azure account, as a page blob.
@@ -169,6 +221,37 @@ pub struct WorkList {
     /// machine passes it on by path.
     #[serde(default)]
     pub credentials_version: Option<String>,
+}
+
+/// Step Functions' limit on a state's input or output (and on a task's payload), bytes.
+pub const STATE_LIMIT_BYTES: usize = 256 * 1024;
+
+/// What one destination's outcome adds to the state at most, bytes (an AMI's ids, or a failure
+/// with its message).
+pub const OUTCOME_BYTES: usize = 512;
+
+/// What the state holds besides the work list and the outcomes (the request, the settings).
+const STATE_OVERHEAD_BYTES: usize = 8 * 1024;
+
+/// Fails a work list whose execution state would outgrow [`STATE_LIMIT_BYTES`]: the work list
+/// travels with the state to the end, where summarize reads it with every destination's
+/// outcome. Checked when the plan is made, before any side effect, so that a push too large
+/// for one execution is refused whole instead of failing in the middle.
+pub fn check_state_size(list: &WorkList) -> Result<(), StepError> {
+    let work = serde_json::to_vec(list).map_or(0, |v| v.len());
+    let destinations = list.leaves().count() + list.azure_leaves().count();
+    let outcomes = destinations * OUTCOME_BYTES;
+    let total = work + outcomes + STATE_OVERHEAD_BYTES;
+    if total <= STATE_LIMIT_BYTES {
+        return Ok(());
+    }
+    // in proportion, with a margin for the parts that do not grow with the destinations
+    let room = STATE_LIMIT_BYTES - STATE_OVERHEAD_BYTES;
+    let fits = destinations * room / (work + outcomes).max(1) * 95 / 100;
+    Err(StepError::invalid(format!(
+        "push {}: {destinations} destinations need about {total} bytes of execution state (work list {work}, outcomes up to {outcomes}): over Step Functions' limit of {STATE_LIMIT_BYTES} bytes (256 KiB) per state; split it into pushes of at most {fits} destinations",
+        list.push_id
+    )))
 }
 
 /// A destination of the tree with the nodes above it.
@@ -423,8 +506,10 @@ pub fn work_list(
                 id: node_id("ds", &[&copy.id, &d.account, &d.destination, name]),
                 source: item.source.clone(),
                 destination: d.clone(),
+                surveyed: None,
             });
         }
     }
+    check_state_size(&list)?;
     Ok(list)
 }

@@ -267,3 +267,31 @@ pub trait Images: Sync {
     /// Whether the region's image block public access blocks new public sharing.
     fn public_sharing_blocked(&self) -> impl Future<Output = Result<bool, StepError>> + Send;
 }
+
+/// The most values EC2 takes in one filter.
+pub const MAX_FILTER_VALUES: usize = 200;
+
+/// Batched look-ups of what exists in one account and region: one call for many names, where
+/// each destination's step would otherwise look up its own.
+pub trait RegionSurvey: Sync {
+    /// Own AMIs (not deregistered) named any of `names`, with their names: every page, the
+    /// names in filters of at most [`MAX_FILTER_VALUES`].
+    fn images_named(
+        &self,
+        names: &[String],
+    ) -> impl Future<Output = Result<Vec<(String, Image)>, StepError>> + Send;
+    /// Whether the region's image block public access blocks new public sharing.
+    fn sharing_blocked(&self) -> impl Future<Output = Result<bool, StepError>> + Send;
+}
+
+/// The surveys of a push's accounts, each region as its account.
+pub trait Surveys: Sync {
+    /// One account's survey of one region.
+    type Region: RegionSurvey + Send;
+    /// The survey of `region` as `account`.
+    fn region(
+        &self,
+        account: &str,
+        region: &str,
+    ) -> impl Future<Output = Result<Self::Region, StepError>> + Send;
+}

@@ -123,6 +123,16 @@ fn version_due(input: &PublishInput) -> bool {
     d.marketplace.as_ref().is_some_and(|m| m.version.is_some()) && !input.pre_push
 }
 
+/// The failure of a destination whose region blocks public sharing.
+fn sharing_blocked(name: &str, region: &str, consequence: &str) -> StepError {
+    StepError::new(
+        ErrorKind::Conflict,
+        format!(
+            "{name} in {region}: image block public access is on in this region; {consequence}"
+        ),
+    )
+}
+
 /// Fails a destination whose region blocks public sharing.
 async fn check_public_sharing<I: Images>(
     images: &I,
@@ -131,12 +141,7 @@ async fn check_public_sharing<I: Images>(
     consequence: &str,
 ) -> Result<(), StepError> {
     if images.public_sharing_blocked().await? {
-        return Err(StepError::new(
-            ErrorKind::Conflict,
-            format!(
-                "{name} in {region}: image block public access is on in this region; {consequence}"
-            ),
-        ));
+        return Err(sharing_blocked(name, region, consequence));
     }
     Ok(())
 }
@@ -156,10 +161,19 @@ async fn share<I: Images>(images: &I, input: &PublishInput) -> Result<PublishOut
     let snapshot_id = &input.snapshot_id;
     let tags = tags_of(input);
     let release = release_due(input);
-    let found = existing(images, &name, &region).await?;
+    // the survey's finding, else a look-up of our own
+    let found = match &input.surveyed {
+        Some(surveyed) => surveyed.image.clone().map(Image::from),
+        None => existing(images, &name, &region).await?,
+    };
     // an image public already needs no check: nothing new becomes public
     if release && !found.as_ref().is_some_and(|i| i.public) {
-        check_public_sharing(images, &name, &region, "nothing was registered or shared").await?;
+        let consequence = "nothing was registered or shared";
+        match input.surveyed.as_ref().and_then(|s| s.sharing_blocked) {
+            Some(true) => return Err(sharing_blocked(&name, &region, consequence)),
+            Some(false) => {}
+            None => check_public_sharing(images, &name, &region, consequence).await?,
+        }
     }
     let (image, created) = match found {
         Some(image) => (image, false),
@@ -240,7 +254,12 @@ async fn share<I: Images>(images: &I, input: &PublishInput) -> Result<PublishOut
     }
     let mut snapshot_add = Vec::new();
     if !snapshot_users.is_empty() {
-        let current = images.volume_permissions(snapshot_id).await?;
+        // a snapshot this push's copy made is shared with no one yet
+        let current = if input.new_snapshot {
+            Vec::new()
+        } else {
+            images.volume_permissions(snapshot_id).await?
+        };
         snapshot_add = snapshot_users
             .into_iter()
             .filter(|a| !current.contains(a))
@@ -261,7 +280,7 @@ async fn share<I: Images>(images: &I, input: &PublishInput) -> Result<PublishOut
         region,
         snapshot: snapshot_id.clone(),
         created,
-        public: current.groups.iter().any(|g| g == PUBLIC_GROUP),
+        public: image.public || current.groups.iter().any(|g| g == PUBLIC_GROUP),
         release,
         version: version_due(input),
         shared_with,

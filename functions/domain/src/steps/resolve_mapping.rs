@@ -1,7 +1,8 @@
 //! Resolving a push: staged trees (the same parser as `vmpush plan`, over an S3 listing) →
 //! StArMap → the workflow's plan → the RHSM pre-check (spec §3.5.5: every destination that
 //! updates RHSM must find its image group for its provider), before any side effect → the
-//! work list of uploads, imports, copies and destinations. Nothing here writes anywhere.
+//! work list of uploads, imports, copies and destinations → the survey of what exists of it
+//! ([`survey`]). Nothing here writes anywhere.
 
 use crate::inputs::credentials::CredentialSet;
 use crate::inputs::push::{Push, StarmapMode};
@@ -12,11 +13,14 @@ use crate::plan::{Plan, PlanOptions, build_plan};
 use crate::ports::Rhsm;
 use crate::ports::StagedTrees;
 use crate::ports::StarmapServer;
+use crate::ports::Surveys;
 use crate::steps::StepError;
 use tracing::info;
 
+pub mod survey;
+
 /// What resolving needs besides the push.
-pub struct Context<'a, T, R, S> {
+pub struct Context<'a, T, R, S, V> {
     /// Staged trees.
     pub trees: &'a T,
     /// RHSM, when configured.
@@ -27,12 +31,15 @@ pub struct Context<'a, T, R, S> {
     pub credentials: Option<&'a CredentialSet>,
     /// `COMMUNITY_PUSH_REQUIRE_BILLING_CODES`.
     pub require_billing_codes: bool,
+    /// The accounts' regions, to survey what exists ([`survey`]); none: each step looks
+    /// itself up.
+    pub surveys: Option<&'a V>,
 }
 
 /// Resolves a push into its work list.
-pub async fn run<T: StagedTrees, R: Rhsm, S: StarmapServer>(
+pub async fn run<T: StagedTrees, R: Rhsm, S: StarmapServer, V: Surveys>(
     push: &Push,
-    context: Context<'_, T, R, S>,
+    context: Context<'_, T, R, S, V>,
 ) -> Result<WorkList, StepError> {
     let mut items = Vec::new();
     for source in &push.sources {
@@ -73,7 +80,10 @@ pub async fn run<T: StagedTrees, R: Rhsm, S: StarmapServer>(
         })?;
         precheck(&plan, &rhsm.image_groups().await?)?;
     }
-    let list = work_list(&push.push_id, &plan, &push.sources)?;
+    let mut list = work_list(&push.push_id, &plan, &push.sources)?;
+    if let Some(surveys) = context.surveys {
+        survey::survey(surveys, &mut list, request.pre_push).await;
+    }
     info!(push_id = %push.push_id, uploads = list.uploads.len(),
           destinations = list.leaves().count(), azure_uploads = list.azure_uploads.len(),
           azure_destinations = list.azure_leaves().count(), skipped = list.skipped.len(), "work list");

@@ -147,6 +147,8 @@ fn input(public: bool) -> PublishInput {
         tags: vec![("vmpush:push-id".into(), "p1".into())],
         ami: None,
         public: false,
+        surveyed: None,
+        new_snapshot: false,
     }
 }
 
@@ -504,4 +506,91 @@ async fn a_release_of_the_share_steps_ami_looks_nothing_up_and_a_public_one_call
     handed.public = again.public;
     run(&region, &handed).await.unwrap();
     assert_eq!(calls(&region), before, "nothing to do, nothing called");
+}
+
+#[tokio::test]
+async fn a_surveyed_destination_is_not_looked_up_again() {
+    use crate::plan::worklist::{Surveyed, SurveyedImage};
+    let calls = |region: &Region| region.calls.lock().unwrap().clone();
+
+    // none of the name, sharing not blocked, the copy new: register, share, nothing read
+    let region = Region::default();
+    let mut i = input(true);
+    i.surveyed = Some(Surveyed {
+        image: None,
+        sharing_blocked: Some(false),
+    });
+    i.new_snapshot = true;
+    let out = run(&region, &i).await.unwrap();
+    assert_eq!((out.ami.as_str(), out.created), ("ami-new", true));
+    assert_eq!(
+        calls(&region),
+        [
+            "RegisterImage",
+            "CreateTags",
+            "ModifyImageAttribute",
+            "ModifySnapshotAttribute"
+        ],
+        "only writes"
+    );
+
+    // found by the survey, this image's and public already: shares looked up, nothing else
+    let region = Region::default();
+    let mut i = input(true);
+    i.surveyed = Some(Surveyed {
+        image: Some(SurveyedImage {
+            id: "ami-old".into(),
+            state: "available".into(),
+            snapshot_id: Some("snap-1".into()),
+            public: true,
+        }),
+        sharing_blocked: None,
+    });
+    region.launch.lock().unwrap().users = vec!["111122223333".into(), "555566667777".into()];
+    region.volume.lock().unwrap().push("777788889999".into());
+    let out = run(&region, &i).await.unwrap();
+    assert_eq!(
+        (out.ami.as_str(), out.created, out.public),
+        ("ami-old", false, true)
+    );
+    assert_eq!(
+        calls(&region),
+        ["DescribeImageAttribute", "DescribeSnapshotAttribute"],
+        "a re-push: reads only"
+    );
+
+    // found, but from another snapshot: the destination fails untouched
+    let region = Region::default();
+    if let Some(image) = i.surveyed.as_mut().and_then(|s| s.image.as_mut()) {
+        image.snapshot_id = Some("snap-other".into());
+    }
+    let err = run(&region, &i).await.unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Fatal, "{err}");
+    assert!(calls(&region).is_empty());
+
+    // the survey saw the region block public sharing: refused before anything
+    let region = Region::default();
+    let mut i = input(true);
+    i.surveyed = Some(Surveyed {
+        image: None,
+        sharing_blocked: Some(true),
+    });
+    let err = run(&region, &i).await.unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Conflict);
+    assert!(
+        err.message.ends_with("nothing was registered or shared"),
+        "{err}"
+    );
+    assert!(calls(&region).is_empty());
+
+    // a stale "none": another invocation registered it meanwhile; its AMI is used
+    let region = Region {
+        race: true,
+        ..Region::default()
+    };
+    let mut i = input(false);
+    i.surveyed = Some(Surveyed::default());
+    let out = run(&region, &i).await.unwrap();
+    assert_eq!((out.ami.as_str(), out.created), ("ami-other", false));
+    assert_eq!(region.count("RegisterImage"), 1);
 }

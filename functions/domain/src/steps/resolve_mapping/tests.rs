@@ -2,6 +2,8 @@ use super::*;
 use crate::inputs::push::parse_request;
 use crate::inputs::starmap::NoServer;
 use crate::inputs::tree::MemoryTree;
+use crate::plan::worklist::{Surveyed, SurveyedImage};
+use crate::ports::{Image, RegionSurvey};
 use crate::steps::ErrorKind;
 use serde_json::json;
 
@@ -55,13 +57,76 @@ fn push(product: Option<&str>) -> Push {
         .unwrap()
 }
 
-fn context<'a>(groups: Option<&'a Groups>) -> Context<'a, Trees, Groups, NoServer> {
+/// EC2 of every region in memory: the AMIs by (account, region), the regions that block
+/// public sharing, the regions whose calls fail, and every call made.
+#[derive(Default)]
+struct Ec2 {
+    images: Vec<(&'static str, &'static str, String, Image)>,
+    blocking: Vec<&'static str>,
+    failing: Vec<&'static str>,
+    calls: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+struct Ec2Region {
+    region: String,
+    images: Vec<(String, Image)>,
+    blocked: bool,
+    fails: bool,
+    calls: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Surveys for Ec2 {
+    type Region = Ec2Region;
+    async fn region(&self, account: &str, region: &str) -> Result<Ec2Region, StepError> {
+        Ok(Ec2Region {
+            region: region.into(),
+            images: self
+                .images
+                .iter()
+                .filter(|(a, r, _, _)| *a == account && *r == region)
+                .map(|(_, _, n, i)| (n.clone(), i.clone()))
+                .collect(),
+            blocked: self.blocking.contains(&region),
+            fails: self.failing.contains(&region),
+            calls: self.calls.clone(),
+        })
+    }
+}
+
+impl RegionSurvey for Ec2Region {
+    async fn images_named(&self, names: &[String]) -> Result<Vec<(String, Image)>, StepError> {
+        self.calls.lock().unwrap().push(format!(
+            "DescribeImages {} ({} names)",
+            self.region,
+            names.len()
+        ));
+        if self.fails {
+            return Err(StepError::new(ErrorKind::Fatal, "UnauthorizedOperation"));
+        }
+        Ok(self
+            .images
+            .iter()
+            .filter(|(n, _)| names.contains(n))
+            .cloned()
+            .collect())
+    }
+    async fn sharing_blocked(&self) -> Result<bool, StepError> {
+        self.calls
+            .lock()
+            .unwrap()
+            .push(format!("GetImageBlockPublicAccessState {}", self.region));
+        Ok(self.blocked)
+    }
+}
+
+fn context<'a>(groups: Option<&'a Groups>) -> Context<'a, Trees, Groups, NoServer, Ec2> {
     Context {
         trees: &Trees,
         rhsm: groups,
         starmap: None,
         credentials: None,
         require_billing_codes: true,
+        surveys: None,
     }
 }
 
@@ -173,6 +238,7 @@ async fn azure_destinations_become_an_upload_and_an_offer_queue() {
         starmap: None::<NoServer>,
         credentials: None,
         require_billing_codes: true,
+        surveys: None::<&Ec2>,
     };
     let list = run(&push, context).await.unwrap();
     assert!(list.uploads.is_empty());
@@ -192,4 +258,161 @@ async fn azure_destinations_become_an_upload_and_an_offer_queue() {
         (upload.id.as_str(), upload.blob.as_str())
     );
     assert_eq!(d.destination.azure.as_ref().unwrap().plan, "rhel-9");
+}
+
+#[tokio::test]
+async fn the_survey_looks_each_region_up_once_and_each_destination_carries_its_findings() {
+    let groups = Groups(vec![("RHEL", "AWS"), ("RHEL_HOURLY", "AWS")]);
+    let plain = run(&push(None), context(Some(&groups))).await.unwrap();
+    assert!(plain.leaves().all(|l| l.work.surveyed.is_none()));
+    let name_of = |region: &str, billing: &str| {
+        plain
+            .leaves()
+            .find(|l| {
+                l.copy.region == region
+                    && l.work.destination.billing_type.as_deref() == Some(billing)
+            })
+            .and_then(|l| l.work.destination.ami_name.clone())
+            .unwrap()
+    };
+    let image = |id: &str, public: bool| Image {
+        id: id.into(),
+        state: "available".into(),
+        snapshot_id: Some(format!("snap-{id}")),
+        public,
+    };
+    let ec2 = Ec2 {
+        images: vec![
+            // pushed before, public: nothing to check
+            (
+                "aws-us-storage",
+                "us-east-1",
+                name_of("us-east-1", "hourly"),
+                image("a1", true),
+            ),
+            (
+                "aws-us-storage",
+                "us-east-1",
+                name_of("us-east-1", "access"),
+                image("a2", false),
+            ),
+            // shared, not yet public
+            (
+                "aws-us-storage",
+                "us-east-2",
+                name_of("us-east-2", "hourly"),
+                image("b1", false),
+            ),
+            // two of a name: left for publish to report
+            (
+                "aws-us-storage",
+                "us-west-1",
+                name_of("us-west-1", "access"),
+                image("c1", false),
+            ),
+            (
+                "aws-us-storage",
+                "us-west-1",
+                name_of("us-west-1", "access"),
+                image("c2", false),
+            ),
+            // another account's AMI of the name is not this push's
+            (
+                "aws-us-other",
+                "us-east-2",
+                name_of("us-east-2", "access"),
+                image("x", false),
+            ),
+        ],
+        blocking: vec!["us-east-2"],
+        failing: vec!["us-west-2"],
+        ..Ec2::default()
+    };
+    let mut with_survey = context(Some(&groups));
+    with_survey.surveys = Some(&ec2);
+    let list = run(&push(None), with_survey).await.unwrap();
+    let mut calls = ec2.calls.lock().unwrap().clone();
+    calls.sort();
+    assert_eq!(
+        calls,
+        [
+            "DescribeImages us-east-1 (2 names)",
+            "DescribeImages us-east-2 (2 names)",
+            "DescribeImages us-west-1 (2 names)",
+            "DescribeImages us-west-2 (2 names)",
+            "GetImageBlockPublicAccessState us-east-2",
+            "GetImageBlockPublicAccessState us-west-1",
+        ],
+        "one look-up per region for all its names; the block state only where an image is still to become public"
+    );
+    let found = |region: &str, billing: &str| {
+        list.leaves()
+            .find(|l| {
+                l.copy.region == region
+                    && l.work.destination.billing_type.as_deref() == Some(billing)
+            })
+            .unwrap()
+            .work
+            .surveyed
+            .clone()
+    };
+    let seen = |id: &str, public: bool| SurveyedImage::from(image(id, public));
+    assert_eq!(
+        found("us-east-1", "hourly"),
+        Some(Surveyed {
+            image: Some(seen("a1", true)),
+            sharing_blocked: None
+        })
+    );
+    assert_eq!(
+        found("us-east-1", "access"),
+        Some(Surveyed {
+            image: Some(seen("a2", false)),
+            sharing_blocked: None
+        }),
+        "access images never become public: no block state"
+    );
+    assert_eq!(
+        found("us-east-2", "hourly"),
+        Some(Surveyed {
+            image: Some(seen("b1", false)),
+            sharing_blocked: Some(true)
+        })
+    );
+    assert_eq!(
+        found("us-east-2", "access"),
+        Some(Surveyed {
+            image: None,
+            sharing_blocked: Some(true)
+        }),
+        "none of this account's of the name"
+    );
+    assert_eq!(found("us-west-1", "access"), None, "two of the name");
+    assert_eq!(
+        found("us-west-1", "hourly"),
+        Some(Surveyed {
+            image: None,
+            sharing_blocked: Some(false)
+        })
+    );
+    assert_eq!(
+        found("us-west-2", "hourly"),
+        None,
+        "a failed region is not surveyed"
+    );
+    assert_eq!(found("us-west-2", "access"), None);
+
+    // a pre-push makes nothing public: no block state anywhere
+    let ec2 = Ec2::default();
+    let mut pre = push(None);
+    pre.request.pre_push = true;
+    let mut with_survey = context(Some(&groups));
+    with_survey.surveys = Some(&ec2);
+    let list = run(&pre, with_survey).await.unwrap();
+    assert_eq!(ec2.calls.lock().unwrap().len(), 4);
+    assert!(list.leaves().all(|l| l.work.surveyed
+        == Some(Surveyed {
+            image: None,
+            sharing_blocked: None
+        })));
 }
