@@ -718,43 +718,52 @@ def vhd(args, stack, record):
 # What lies behind a missed target, from the calls and busy times above (read with them).
 WHY = [
     ("AWS calls ≤ 8 per AMI on a first push",
-     "every step is get-or-create, so each one looks before it writes: per AMI the image by name "
-     "(DescribeImages), the snapshot copy of its region (DescribeSnapshots, also polled until "
-     "completed), the snapshot's volume permissions before adding any (DescribeSnapshotAttribute), "
-     "and a tag on the snapshot the AMI points at (CreateTags). Since every account acts with its "
-     "own identity, every function invocation reads the credentials secret (GetSecretValue, about "
-     "4.4 per AMI: the largest single item; before, 13.1 calls per AMI in all): a cache in the warm "
-     "process, keyed by the secret's version that resolve-mapping read, would remove it. The fixed "
-     "part is the drop (3 PutObject), the 4 result documents and the notice. Under 8 needs that "
-     "cache and per-region batching: one DescribeImages / DescribeSnapshots for every name of a "
-     "region instead of one per destination, and volume permissions set once per snapshot where "
-     "the copy is made."),
+     "most of what is left are writes the reference's behaviour needs per AMI: RegisterImage, a "
+     "CreateTags of its snapshot, ModifyImageAttribute twice for a public image (the shares, then "
+     "public once RHSM knows it), ModifySnapshotAttribute, and per snapshot ImportSnapshot or "
+     "CopySnapshot: about 6 per AMI before any read. The reads left: DescribeSnapshots (the import's "
+     "snapshot and each region's copy, found by name, then followed until completed: about 1.75 per "
+     "AMI), DescribeImportSnapshotTasks, the release's own check of image block public access "
+     "(0.5), the drop (3 PutObject), the staged tree and the result documents. Looked up once per "
+     "region now: the AMIs (DescribeImages: 4 for 40 AMIs, from 60) and the block state; the "
+     "credentials secret is read once per warm instance and version (GetSecretValue 18 for 40 AMIs, "
+     "from 167). Under 8 would need the snapshots surveyed by region too (their names come from the "
+     "uploaded content's sha256, known only once uploaded) and fewer result documents."),
     ("AWS calls ≤ 1.5 per AMI on a re-push",
-     "a re-push runs every destination's lookups again (image, its launch permissions, the "
-     "snapshot and its volume permissions: 4 reads per AMI), reads the credentials secret in every "
-     "invocation (about 3.1 per AMI) and writes the drop and the result documents again; nothing "
-     "is created. Reaching 1.5 per AMI needs resolve-mapping to look up "
-     "all AMI names of a region in one DescribeImages and let the destinations already published "
-     "(found by name, with their permissions) skip the later steps."),
+     "nothing is written to EC2 any more and the AMIs are looked up once per region, but the chain "
+     "still runs: the upload finds its object (3 S3 reads), each import and copy finds its snapshot "
+     "(DescribeSnapshots, 1 per AMI), and each share reads the launch and volume permissions it "
+     "would add (DescribeImageAttribute and DescribeSnapshotAttribute, 2 per AMI, since the "
+     "community mapping shares with accounts); the drop, the staged tree and the result documents are 11 of the 47. "
+     "1.5 per AMI needs the survey to read the permissions of a region's AMIs and snapshots in "
+     "batches (DescribeImages ExecutableUsers, DescribeSnapshots RestorableByUserIds) and the "
+     "state machine to skip the steps of a destination found complete."),
     ("wall time for 5 images",
-     "on this machine the functions run under cargo lambda watch, one invocation per function at a "
-     "time, and moto's interpreter runs the Map iterations on 2 cores: the 40 publish and 40 RHSM "
-     "calls queue behind each other (Step Functions' waits on the functions add up to many times "
-     "the push's wall time), and every import and copy check waits a 1 s Wait state. In AWS each Map iteration has its own Lambda instance; the same "
-     "state machine runs the destinations in parallel up to MapConcurrency."),
+     "the local stack runs 4 instances of each function now (cargo lambda watch --concurrency), "
+     "and the functions' own run time is a third of Step Functions' wait on them; the rest is the "
+     "wait for an instance. Most of that run time is moto answering: one Python process on the "
+     "same 2 cores as the functions, moto's Step Functions interpreter and the peer's share of "
+     "the machine. In AWS each Map iteration has its own Lambda instance and EC2 answers in "
+     "parallel; the same state machine runs the destinations up to MapConcurrency at a time."),
     ("CPU per product version ≤ 1/20 of the peer's",
      "one image is little work for vmpush's fixed costs: the CLI (about 0.08 s: the stack's "
      "settings, the drop, following the execution) and a dozen function invocations, each parsing "
-     "its event and reading the credentials secret. Per AMI of the 8-AMI case, where the same fixed "
-     "costs are shared, vmpush uses 0.04 of the peer's CPU."),
+     "its event. Per AMI of the 8-AMI case, where the same fixed costs are shared, vmpush uses 0.04 "
+     "of the peer's CPU."),
     ("AWS calls per product version ≤ the peer's",
      "a push of one image is mostly vmpush's fixed costs, which the peer does not have: the drop "
      "(3 PutObject: the staged files and push.yaml), the result documents and the notice record (5 "
-     "PutObject), the staged tree's reads, and the credentials secret, which every function invocation "
-     "reads again (GetSecretValue once per invocation: the warm processes keep no cache yet). The "
-     "image's own calls are fewer than the peer's (DescribeImages 2 against 7) and the Catalog calls "
-     "the same 4. A per-process secret cache and fewer result documents would bring it under the "
-     "peer's (issue 18's call budget)."),
+     "PutObject), the staged tree's reads, and the credentials secret (once per function instance "
+     "and version). The image's own calls are fewer than the peer's (DescribeImages 2 against 7) "
+     "and the Catalog calls the same 4. Fewer result documents would bring it under the peer's."),
+    ("1,000 destinations in one push",
+     "the work list (about 1.3 KB per destination) travels inline through the execution to "
+     "summarize, with every destination's outcome, and Step Functions holds a state to 256 KiB: "
+     "resolve-mapping now refuses such a plan before any side effect, naming the limit and the "
+     "largest push that fits (about 130 destinations), instead of failing in the middle. Completing "
+     "it needs the work list and the outcomes in the results bucket: a Distributed Map over an S3 "
+     "item list (moto's interpreter has ItemReader and ResultWriter) and push-status following "
+     "the child executions."),
     ("peak RSS of any function ≤ 64 MiB (upload)",
      "while it streams a 4 GiB image the upload function holds 32 MiB of parts in flight (four 8 MiB "
      "parts, VMPUSH_UPLOAD_IN_FLIGHT_MIB) besides the xz decoder and the HTTP client's buffers: under "
@@ -979,6 +988,10 @@ def report(args, kit, runs):
         rss = median([r["upload_rss_kib"] / 1024 for r in vhds])
         targets.append((f"the {gib} GiB VHD upload with ≤ 128 MiB RSS", f"{rss:.1f} MiB", rss <= 128))
 
+    growth = scaling(args, runs)
+    if growth:
+        lines += growth
+
     scaled = [r for r in runs if r["tool"] == "vmpush" and r["case"] == "img25x20"]
     if scaled:
         version = scaled[0].get("vmpush_version", OLD_VERSION)
@@ -1012,6 +1025,86 @@ def report(args, kit, runs):
             lines += [f"- **{key}…**: {text}" for key, text in reasons]
             lines.append("")
     return "\n".join(lines)
+
+
+def scaling(args, runs):
+    """How vmpush's figures grow from 8 to 40 to 1,000 destinations: a table for the report, and
+    the plot ``scaling.svg`` beside it (calls per AMI, and the largest Task payload against the
+    256 KiB state limit, over the destinations, log scale)."""
+    rows = []
+    for case, n in (("img1", 8), ("img5", 40), ("img25x20", 1000)):
+        mine = [r for r in runs if r["tool"] == "vmpush" and r["case"] == case]
+        if not mine:
+            continue
+        done = all(r["exit"] == 0 for r in mine)
+        rows.append((n, case, done, median([r["wall_s"] for r in mine]),
+                     median([r["tool_cpu_s"] / n * 1000 for r in mine]),
+                     median([r["aws_calls"] / n for r in mine]),
+                     median([r.get("largest_payload_bytes", 0) for r in mine])))
+    if len(rows) < 2:
+        return []
+    lines = [
+        "## How it grows: 8 → 40 → 1,000 destinations (vmpush)",
+        "",
+        "![calls per AMI and the largest Task payload over the destinations](scaling.svg)",
+        "",
+        "| destinations | case | ended | wall, s | CPU per AMI, ms | AWS calls per AMI | largest Task payload, bytes |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for n, case, done, wall, cpu, calls, payload in rows:
+        lines.append(f"| {n} | {case} | {'PUSHED' if done else 'refused at plan time'} | {wall:.2f} | "
+                     f"{cpu:.0f} | {calls:.2f} | {payload:.0f} |")
+    lines.append("")
+    with open(os.path.join(os.path.dirname(os.path.abspath(args.out)), "scaling.svg"), "w", encoding="utf-8") as f:
+        f.write(scaling_svg(rows))
+    return lines
+
+
+def scaling_svg(rows):
+    """A small line plot, by hand: no plotting library is needed for two series."""
+    import math
+
+    width, height, left, right, top, bottom = 640, 360, 70, 70, 30, 50
+    xs = [math.log10(n) for n, *_ in rows]
+    x_of = lambda v: left + (v - 0.8) / (3.2 - 0.8) * (width - left - right)  # noqa: E731 - 6 .. ~1,600
+    calls_max = max(8.0, *(r[5] for r in rows)) * 1.2
+    kib = [r[6] / 1024 for r in rows]
+    kib_max = max(256.0, *kib) * 1.1
+    y_calls = lambda v: height - bottom - v / calls_max * (height - top - bottom)  # noqa: E731
+    y_kib = lambda v: height - bottom - v / kib_max * (height - top - bottom)  # noqa: E731
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="12">',
+           f'<rect width="{width}" height="{height}" fill="white"/>',
+           f'<line x1="{left}" y1="{height - bottom}" x2="{width - right}" y2="{height - bottom}" stroke="black"/>',
+           f'<line x1="{left}" y1="{top}" x2="{left}" y2="{height - bottom}" stroke="#1f77b4"/>',
+           f'<line x1="{width - right}" y1="{top}" x2="{width - right}" y2="{height - bottom}" stroke="#d62728"/>',
+           f'<text x="{width / 2}" y="{height - 12}" text-anchor="middle">destinations (log scale)</text>',
+           f'<text x="14" y="{top - 10}" fill="#1f77b4">AWS calls per AMI</text>',
+           f'<text x="{width - 14}" y="{top - 10}" fill="#d62728" text-anchor="end">largest Task payload, KiB</text>']
+    for n in (8, 40, 1000):
+        x = x_of(math.log10(n))
+        out.append(f'<text x="{x:.1f}" y="{height - bottom + 18}" text-anchor="middle">{n}</text>')
+    for v in (0, calls_max / 2):
+        out.append(f'<text x="{left - 6}" y="{y_calls(v) + 4:.1f}" text-anchor="end" fill="#1f77b4">{v:.0f}</text>')
+    for v in (0, 128, 256):
+        out.append(f'<text x="{width - right + 6}" y="{y_kib(v) + 4:.1f}" fill="#d62728">{v}</text>')
+    out.append(f'<line x1="{left}" y1="{y_calls(8):.1f}" x2="{width - right}" y2="{y_calls(8):.1f}" stroke="#1f77b4" stroke-dasharray="4 4"/>')
+    out.append(f'<text x="{left + 4}" y="{y_calls(8) - 4:.1f}" fill="#1f77b4">target: 8 calls per AMI</text>')
+    out.append(f'<line x1="{left}" y1="{y_kib(256):.1f}" x2="{width - right}" y2="{y_kib(256):.1f}" stroke="#d62728" stroke-dasharray="4 4"/>')
+    out.append(f'<text x="{width - right - 4}" y="{y_kib(256) - 4:.1f}" fill="#d62728" text-anchor="end">Step Functions state limit: 256 KiB</text>')
+    done = [(x, r) for x, r in zip(xs, rows) if r[2]]
+    points = " ".join(f"{x_of(x):.1f},{y_calls(r[5]):.1f}" for x, r in done)
+    out.append(f'<polyline points="{points}" fill="none" stroke="#1f77b4" stroke-width="2"/>')
+    points = " ".join(f"{x_of(x):.1f},{y_kib(r[6] / 1024):.1f}" for x, r in done)
+    out.append(f'<polyline points="{points}" fill="none" stroke="#d62728" stroke-width="2"/>')
+    for x, r in done:
+        out.append(f'<circle cx="{x_of(x):.1f}" cy="{y_calls(r[5]):.1f}" r="3" fill="#1f77b4"/>')
+        out.append(f'<circle cx="{x_of(x):.1f}" cy="{y_kib(r[6] / 1024):.1f}" r="3" fill="#d62728"/>')
+    for x, r in zip(xs, rows):
+        if not r[2]:
+            out.append(f'<text x="{x_of(x):.1f}" y="{(top + height - bottom) / 2:.1f}" text-anchor="middle" fill="#555">'
+                       f'{r[0]}: refused at plan time</text>')
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
 
 
 def main():
