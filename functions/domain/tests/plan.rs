@@ -19,6 +19,22 @@ fn stage(build: &str, product_file: &str, arches: &[&str]) -> MemoryTree {
     stage_in("/stage", build, product_file, arches)
 }
 
+/// The push `p1`'s drop (`s3://staging/drops/p1`) of `rhel-ec2-9.4-1` for `arches`: its source
+/// and its staged tree.
+fn dropped(arches: &[&str]) -> (StagedSource, MemoryTree) {
+    let source = StagedSource {
+        bucket: "staging".into(),
+        prefix: "drops/p1".into(),
+    };
+    let tree = stage_in(
+        "s3://staging/drops/p1",
+        "rhel-ec2",
+        "rhel-ec2-9.4-1",
+        arches,
+    );
+    (source, tree)
+}
+
 /// [`stage`] under another label (where the staged tree is).
 fn stage_in(label: &str, build: &str, product_file: &str, arches: &[&str]) -> MemoryTree {
     let images: String = arches
@@ -187,16 +203,7 @@ fn with_meta_release(mut mapping: Value, release: Value) -> Value {
 
 #[tokio::test]
 async fn every_work_list_node_has_a_stable_id_of_its_own() {
-    let source = StagedSource {
-        bucket: "staging".into(),
-        prefix: "drops/p1".into(),
-    };
-    let tree = stage_in(
-        "s3://staging/drops/p1",
-        "rhel-ec2",
-        "rhel-ec2-9.4-1",
-        &["x86_64", "arm64"],
-    );
+    let (source, tree) = dropped(&["x86_64", "arm64"]);
     let plan = plan_with(&tree, community_mapping(), None, &PlanOptions::default())
         .await
         .unwrap();
@@ -254,16 +261,7 @@ async fn every_work_list_node_has_a_stable_id_of_its_own() {
 
 #[tokio::test]
 async fn a_push_too_large_for_one_execution_is_refused_when_planned() {
-    let source = StagedSource {
-        bucket: "staging".into(),
-        prefix: "drops/p1".into(),
-    };
-    let tree = stage_in(
-        "s3://staging/drops/p1",
-        "rhel-ec2",
-        "rhel-ec2-9.4-1",
-        &["x86_64"],
-    );
+    let (source, tree) = dropped(&["x86_64"]);
     let plan = plan_with(&tree, community_mapping(), None, &PlanOptions::default())
         .await
         .unwrap();
@@ -1217,16 +1215,7 @@ async fn bad_azure_destinations_name_the_mapping_field() {
 
 #[tokio::test]
 async fn azure_destinations_get_one_upload_per_account_and_one_publish_queue_per_offer() {
-    let source = StagedSource {
-        bucket: "staging".into(),
-        prefix: "drops/p1".into(),
-    };
-    let tree = stage_in(
-        "s3://staging/drops/p1",
-        "rhel-ec2",
-        "rhel-ec2-9.4-1",
-        &["x86_64"],
-    );
+    let (source, tree) = dropped(&["x86_64"]);
     let mut mapping = azure_mapping(json!({}), "rhel-offer/rhel-9");
     let destinations = &mut mapping[0]["mappings"]["azure-na"]["destinations"];
     let mut second = destinations[0].clone();

@@ -99,46 +99,11 @@ pub struct DestinationWork {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Surveyed {
     /// The AMI of the destination's name, when there was one (`null`: there was none).
-    pub image: Option<SurveyedImage>,
+    pub image: Option<crate::ports::Image>,
     /// Whether the region's image block public access blocked new public sharing (looked up
     /// only when the destination is to become public and is not yet).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sharing_blocked: Option<bool>,
-}
-
-/// An AMI as the survey found it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SurveyedImage {
-    /// `ami-...`.
-    pub id: String,
-    /// `pending`, `available`, `failed`...
-    pub state: String,
-    /// The snapshot of its root volume.
-    pub snapshot_id: Option<String>,
-    /// Whether everyone may launch it.
-    pub public: bool,
-}
-
-impl From<crate::ports::Image> for SurveyedImage {
-    fn from(i: crate::ports::Image) -> Self {
-        SurveyedImage {
-            id: i.id,
-            state: i.state,
-            snapshot_id: i.snapshot_id,
-            public: i.public,
-        }
-    }
-}
-
-impl From<SurveyedImage> for crate::ports::Image {
-    fn from(i: SurveyedImage) -> Self {
-        crate::ports::Image {
-            id: i.id,
-            state: i.state,
-            snapshot_id: i.snapshot_id,
-            public: i.public,
-        }
-    }
 }
 
 /// One Azure upload: a VHD into the storage account of an Azure account, as a page blob.

@@ -129,8 +129,8 @@ pub trait RegionSnapshots: Sync {
     ) -> impl Future<Output = Result<(), StepError>> + Send;
 }
 
-/// An AMI as EC2 describes it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// An AMI as EC2 describes it (and as resolve-mapping's survey carries it in the work list).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Image {
     /// `ami-...`.
     pub id: String,

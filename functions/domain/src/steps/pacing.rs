@@ -26,12 +26,9 @@ pub fn next_wait(pacing: &Pacing, progress: Option<&str>) -> u64 {
     let Some(waited) = pacing.waited.filter(|w| *w > 0) else {
         return base;
     };
-    let rate = match (percent(pacing.progress.as_deref()), percent(progress)) {
-        (Some(before), Some(now)) if now > before => Some((now - before) / waited as f64),
-        _ => None,
-    };
-    match (rate, percent(progress)) {
-        (Some(rate), Some(now)) => {
+    match (percent(pacing.progress.as_deref()), percent(progress)) {
+        (Some(before), Some(now)) if now > before => {
+            let rate = (now - before) / waited as f64;
             let left = (100.0 - now) / rate;
             // as f64 → u64 saturates; half the time left, within the bounds
             ((left / 2.0).ceil() as u64).clamp(base, most)

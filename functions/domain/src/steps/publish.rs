@@ -163,7 +163,7 @@ async fn share<I: Images>(images: &I, input: &PublishInput) -> Result<PublishOut
     let release = release_due(input);
     // the survey's finding, else a look-up of our own
     let found = match &input.surveyed {
-        Some(surveyed) => surveyed.image.clone().map(Image::from),
+        Some(surveyed) => surveyed.image.clone(),
         None => existing(images, &name, &region).await?,
     };
     // an image public already needs no check: nothing new becomes public

@@ -510,7 +510,7 @@ async fn a_release_of_the_share_steps_ami_looks_nothing_up_and_a_public_one_call
 
 #[tokio::test]
 async fn a_surveyed_destination_is_not_looked_up_again() {
-    use crate::plan::worklist::{Surveyed, SurveyedImage};
+    use crate::plan::worklist::Surveyed;
     let calls = |region: &Region| region.calls.lock().unwrap().clone();
 
     // none of the name, sharing not blocked, the copy new: register, share, nothing read
@@ -538,7 +538,7 @@ async fn a_surveyed_destination_is_not_looked_up_again() {
     let region = Region::default();
     let mut i = input(true);
     i.surveyed = Some(Surveyed {
-        image: Some(SurveyedImage {
+        image: Some(Image {
             id: "ami-old".into(),
             state: "available".into(),
             snapshot_id: Some("snap-1".into()),

@@ -15,7 +15,7 @@ use futures_util::stream::{self, StreamExt};
 use tracing::{info, warn};
 
 use crate::plan::sharing;
-use crate::plan::worklist::{Surveyed, SurveyedImage, WorkList};
+use crate::plan::worklist::{Surveyed, WorkList};
 use crate::ports::{Image, RegionSurvey, Surveys};
 use crate::steps::StepError;
 
@@ -83,7 +83,7 @@ pub async fn survey<S: Surveys>(surveys: &S, list: &mut WorkList, pre_push: bool
                     };
                     let image = match findings.images.get(name).map(Vec::as_slice) {
                         None | Some([]) => None,
-                        Some([one]) => Some(SurveyedImage::from(one.clone())),
+                        Some([one]) => Some(one.clone()),
                         // several of the name: publish reports the conflict itself
                         Some(_) => continue,
                     };

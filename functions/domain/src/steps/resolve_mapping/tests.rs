@@ -2,7 +2,7 @@ use super::*;
 use crate::inputs::push::parse_request;
 use crate::inputs::starmap::NoServer;
 use crate::inputs::tree::MemoryTree;
-use crate::plan::worklist::{Surveyed, SurveyedImage};
+use crate::plan::worklist::Surveyed;
 use crate::ports::{Image, RegionSurvey};
 use crate::steps::ErrorKind;
 use serde_json::json;
@@ -356,18 +356,17 @@ async fn the_survey_looks_each_region_up_once_and_each_destination_carries_its_f
             .surveyed
             .clone()
     };
-    let seen = |id: &str, public: bool| SurveyedImage::from(image(id, public));
     assert_eq!(
         found("us-east-1", "hourly"),
         Some(Surveyed {
-            image: Some(seen("a1", true)),
+            image: Some(image("a1", true)),
             sharing_blocked: None
         })
     );
     assert_eq!(
         found("us-east-1", "access"),
         Some(Surveyed {
-            image: Some(seen("a2", false)),
+            image: Some(image("a2", false)),
             sharing_blocked: None
         }),
         "access images never become public: no block state"
@@ -375,7 +374,7 @@ async fn the_survey_looks_each_region_up_once_and_each_destination_carries_its_f
     assert_eq!(
         found("us-east-2", "hourly"),
         Some(Surveyed {
-            image: Some(seen("b1", false)),
+            image: Some(image("b1", false)),
             sharing_blocked: Some(true)
         })
     );
