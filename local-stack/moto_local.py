@@ -78,7 +78,7 @@ default_user_config["stepfunctions"] = {"execute_state_machine": True}
 from moto.awslambda import models as lambda_models  # noqa: E402
 from moto.core.responses import ActionResult, EmptyResult  # noqa: E402
 from moto.ec2.exceptions import EC2ClientError  # noqa: E402
-from moto.ec2.models.amis import Ami  # noqa: E402
+from moto.ec2.models.amis import Ami, AmiBackend  # noqa: E402
 from moto.ec2.responses import EC2Response  # noqa: E402
 from moto.moto_api._internal.models import moto_api_backend  # noqa: E402
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app  # noqa: E402
@@ -588,6 +588,55 @@ def disable_image_block_public_access(self):
     return ActionResult({"ImageBlockPublicAccessState": "unblocked"})
 
 
+# ---------------------------------------------------------------------------------------------
+# EC2: who may launch an AMI or restore a snapshot, as AWS answers it. moto counts a public AMI
+# as executable by any account named in ExecutableUsers, and ignores DescribeSnapshots'
+# RestorableByUserIds and OwnerIds; AWS returns, for an account id, only what is shared with
+# that account explicitly, `all` for what is public, `self` for what the caller owns or was
+# given.
+# ---------------------------------------------------------------------------------------------
+_orig_describe_images = AmiBackend.describe_images
+
+
+def _users(values, account):
+    return {account if v == "self" else v for v in values}
+
+
+def _describe_images(self, ami_ids=None, filters=None, exec_users=None, owners=None):
+    if ami_ids or not exec_users:
+        return _orig_describe_images(self, ami_ids=ami_ids, filters=filters, exec_users=exec_users, owners=owners)
+    images = _orig_describe_images(self, filters=filters, owners=owners)
+    users = _users(exec_users, self.account_id)
+
+    def executable(ami):
+        explicit = any(lp.get("UserId") in users for lp in ami.launch_permissions)
+        return explicit or ("all" in users and ami.is_public) or (self.account_id in users and ami.owner_id == self.account_id)
+
+    return [ami for ami in images if executable(ami)]
+
+
+def describe_snapshots(self):
+    account = self.current_account
+    snapshots = self.ec2_backend.describe_snapshots(
+        snapshot_ids=self._get_param("SnapshotIds", []), filters=self._filters_from_querystring()
+    )
+    owners = _users(self._get_param("OwnerIds", []) or [], account)
+    if owners:
+        snapshots = [s for s in snapshots if s.owner_id in owners]
+    restorable = _users(self._get_param("RestorableByUserIds", []) or [], account)
+    if restorable:
+        snapshots = [
+            s
+            for s in snapshots
+            if s.create_volume_permission_userids & restorable
+            or ("all" in restorable and "all" in s.create_volume_permission_groups)
+            or (account in restorable and s.owner_id == account)
+        ]
+    return ActionResult({"Snapshots": snapshots})
+
+
+AmiBackend.describe_images = _describe_images
+EC2Response.describe_snapshots = describe_snapshots
 EC2Response.import_snapshot = import_snapshot
 EC2Response.describe_import_snapshot_tasks = describe_import_snapshot_tasks
 EC2Response.register_image = register_image

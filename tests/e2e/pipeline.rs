@@ -416,18 +416,29 @@ async fn a_drop_becomes_eight_amis_best_effort_and_re_runs_create_nothing() {
     let output: Value = serde_json::from_str(execution["output"].as_str().unwrap()).unwrap();
     assert_eq!(states(&output), second);
     assert_eq!(stack.aws_counts(&CREATES).await, [0; 8]);
-    // and the AMIs are looked up by resolve-mapping's survey alone: one DescribeImages per
-    // region for all its names; no block state (the images to be public are) and no write
+    // and what exists is looked up by resolve-mapping's survey alone: per region one
+    // DescribeImages for all its AMI names, one per sharing account (2) for who may launch
+    // them, one DescribeSnapshots for all its snapshot names and one for who may restore them
+    // (the one snapshot account); no attribute read destination by destination, no import or
+    // copy looking its snapshot up, no upload reading the bucket, no block state (the images
+    // to be public are) and no write
     assert_eq!(
         stack
             .aws_counts(&[
                 "DescribeImages",
+                "DescribeImageAttribute",
+                "DescribeSnapshotAttribute",
+                "DescribeSnapshots",
+                "DescribeImportSnapshotTasks",
+                "HeadBucket",
+                "HeadObject",
                 "GetImageBlockPublicAccessState",
                 "CreateTags",
+                "ModifyImageAttribute",
                 "ModifySnapshotAttribute"
             ])
             .await,
-        [4, 0, 0, 0]
+        [4 + 4 * 2, 0, 0, 4 + 4, 0, 0, 0, 0, 0, 0, 0]
     );
     assert_eq!(
         calls(&stack.rhsm_writes().await),

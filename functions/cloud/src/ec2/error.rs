@@ -132,6 +132,26 @@ pub(super) enum Error {
         source: SdkFailure,
     },
 
+    #[snafu(display(
+        "DescribeImages ExecutableUsers={user} ({images} AMIs) in {region}: {source}"
+    ))]
+    DescribeLaunchable {
+        user: String,
+        images: usize,
+        region: String,
+        source: SdkFailure,
+    },
+
+    #[snafu(display(
+        "DescribeSnapshots RestorableByUserIds={user} ({snapshots} snapshots) in {region}: {source}"
+    ))]
+    DescribeRestorable {
+        user: String,
+        snapshots: usize,
+        region: String,
+        source: SdkFailure,
+    },
+
     #[snafu(display("DeregisterImage {image_id} in {region}: {source}"))]
     DeregisterImage {
         image_id: String,

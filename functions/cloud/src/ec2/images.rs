@@ -12,10 +12,11 @@ use snafu::{IntoError, OptionExt, ResultExt};
 use tracing::{info, instrument};
 use vmpush_domain::ports::{
     Image, Images, LaunchPermissions, MAX_FILTER_VALUES, OwnedImage, ProductImages, RegionSurvey,
-    RegisterRequest, Registered,
+    RegisterRequest, Registered, SnapshotState,
 };
 use vmpush_domain::steps::StepError;
 
+use super::regions::state_of;
 use super::{create_tags, error, tag_specification};
 use crate::aws::SdkResultExt;
 
@@ -94,6 +95,129 @@ impl RegionSurvey for Ec2Images {
 
     async fn sharing_blocked(&self) -> Result<bool, StepError> {
         self.public_sharing_blocked().await
+    }
+
+    #[instrument(skip(self, names), fields(names = names.len(), region = %self.region))]
+    async fn snapshots_named(
+        &self,
+        names: &[String],
+    ) -> Result<Vec<(String, SnapshotState)>, StepError> {
+        let mut found = Vec::new();
+        for chunk in names.chunks(MAX_FILTER_VALUES) {
+            let mut pages = self
+                .client
+                .describe_snapshots()
+                .owner_ids("self")
+                .filters(
+                    Filter::builder()
+                        .name("tag:Name")
+                        .set_values(Some(chunk.to_vec()))
+                        .build(),
+                )
+                .filters(
+                    Filter::builder()
+                        .name("status")
+                        .values("pending")
+                        .values("completed")
+                        .build(),
+                )
+                .max_results(1000)
+                .into_paginator()
+                .send();
+            while let Some(page) = pages.next().await {
+                let page = page.failure().context(error::FindSnapshotsSnafu {
+                    name: format!("{} names", chunk.len()),
+                    region: &self.region,
+                })?;
+                for snapshot in page.snapshots() {
+                    let name = snapshot
+                        .tags()
+                        .iter()
+                        .find(|t| t.key() == Some("Name"))
+                        .and_then(|t| t.value());
+                    if let Some(name) = name {
+                        found.push((name.to_string(), state_of(snapshot)));
+                    }
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    #[instrument(skip(self, image_ids), fields(images = image_ids.len(), region = %self.region))]
+    async fn launchable_by(
+        &self,
+        image_ids: &[String],
+        user: &str,
+    ) -> Result<Vec<String>, StepError> {
+        let mut found = Vec::new();
+        for chunk in image_ids.chunks(MAX_FILTER_VALUES) {
+            let mut pages = self
+                .client
+                .describe_images()
+                .owners("self")
+                .executable_users(user)
+                .filters(
+                    Filter::builder()
+                        .name("image-id")
+                        .set_values(Some(chunk.to_vec()))
+                        .build(),
+                )
+                .max_results(1000)
+                .into_paginator()
+                .send();
+            while let Some(page) = pages.next().await {
+                let page = page.failure().context(error::DescribeLaunchableSnafu {
+                    user,
+                    images: chunk.len(),
+                    region: &self.region,
+                })?;
+                found.extend(
+                    page.images()
+                        .iter()
+                        .filter_map(|i| i.image_id().map(str::to_string)),
+                );
+            }
+        }
+        Ok(found)
+    }
+
+    #[instrument(skip(self, snapshot_ids), fields(snapshots = snapshot_ids.len(), region = %self.region))]
+    async fn restorable_by(
+        &self,
+        snapshot_ids: &[String],
+        user: &str,
+    ) -> Result<Vec<String>, StepError> {
+        let mut found = Vec::new();
+        for chunk in snapshot_ids.chunks(MAX_FILTER_VALUES) {
+            let mut pages = self
+                .client
+                .describe_snapshots()
+                .owner_ids("self")
+                .restorable_by_user_ids(user)
+                .filters(
+                    Filter::builder()
+                        .name("snapshot-id")
+                        .set_values(Some(chunk.to_vec()))
+                        .build(),
+                )
+                .max_results(1000)
+                .into_paginator()
+                .send();
+            while let Some(page) = pages.next().await {
+                let page = page.failure().context(error::DescribeRestorableSnafu {
+                    user,
+                    snapshots: chunk.len(),
+                    region: &self.region,
+                })?;
+                found.extend(
+                    page.snapshots()
+                        .iter()
+                        .filter_map(|s| s.snapshot_id().map(str::to_string)),
+                );
+            }
+        }
+        Ok(found)
     }
 }
 

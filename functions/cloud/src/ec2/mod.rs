@@ -535,4 +535,112 @@ mod tests {
             [200, 200, 50]
         );
     }
+    #[tokio::test]
+    async fn the_survey_asks_who_may_launch_and_restore_by_account() {
+        use vmpush_domain::ports::RegionSurvey;
+
+        let requests = std::sync::Arc::new(std::sync::Mutex::new(Vec::<Vec<String>>::new()));
+        let seen = requests.clone();
+        let sdk = crate::canned::config(move |request| {
+            let fields = form(request);
+            let snapshots = fields.iter().any(|f| f == "Action=DescribeSnapshots");
+            let token = fields.iter().any(|f| f == "NextToken=page-2");
+            seen.lock().unwrap().push(fields);
+            let body = match (snapshots, token) {
+                (false, false) => "<DescribeImagesResponse><imagesSet><item><imageId>ami-1</imageId></item></imagesSet><nextToken>page-2</nextToken></DescribeImagesResponse>",
+                (false, true) => "<DescribeImagesResponse><imagesSet><item><imageId>ami-3</imageId></item></imagesSet></DescribeImagesResponse>",
+                (true, _) => "<DescribeSnapshotsResponse><snapshotSet><item><snapshotId>snap-2</snapshotId></item></snapshotSet></DescribeSnapshotsResponse>",
+            };
+            (200, body.to_string())
+        })
+        .await;
+        let images = Ec2Images::new(client(&sdk, "us-east-1"), "us-east-1");
+        let ids: Vec<String> = ["ami-1", "ami-2", "ami-3"].map(String::from).to_vec();
+        let launchable = images.launchable_by(&ids, "111122223333").await.unwrap();
+        assert_eq!(launchable, ["ami-1", "ami-3"], "every page");
+        let snapshots: Vec<String> = ["snap-1", "snap-2"].map(String::from).to_vec();
+        let restorable = images
+            .restorable_by(&snapshots, "777788889999")
+            .await
+            .unwrap();
+        assert_eq!(restorable, ["snap-2"]);
+        let requests = requests.lock().unwrap();
+        assert_eq!(requests.len(), 3);
+        for fields in &requests[..2] {
+            for field in [
+                "Owner.1=self",
+                "ExecutableBy.1=111122223333",
+                "Filter.1.Name=image-id",
+                "Filter.1.Value.3=ami-3",
+            ] {
+                assert!(fields.iter().any(|f| f == field), "{field}: {fields:?}");
+            }
+        }
+        for field in [
+            "Owner.1=self",
+            "RestorableBy.1=777788889999",
+            "Filter.1.Name=snapshot-id",
+            "Filter.1.Value.2=snap-2",
+        ] {
+            assert!(
+                requests[2].iter().any(|f| f == field),
+                "{field}: {:?}",
+                requests[2]
+            );
+        }
+    }
+    #[tokio::test]
+    async fn the_survey_finds_snapshots_by_their_name_tags() {
+        use vmpush_domain::ports::RegionSurvey;
+
+        let requests = std::sync::Arc::new(std::sync::Mutex::new(Vec::<Vec<String>>::new()));
+        let seen = requests.clone();
+        let sdk = crate::canned::config(move |request| {
+            seen.lock().unwrap().push(form(request));
+            let snapshot = |id: &str, name: Option<&str>, state: &str| {
+                let tags = name.map_or(String::new(), |n| {
+                    format!("<tagSet><item><key>nvra</key><value>x</value></item><item><key>Name</key><value>{n}</value></item></tagSet>")
+                });
+                format!("<item><snapshotId>{id}</snapshotId><status>{state}</status>{tags}</item>")
+            };
+            let body = format!(
+                "<DescribeSnapshotsResponse><snapshotSet>{}{}</snapshotSet></DescribeSnapshotsResponse>",
+                snapshot("snap-1", Some("n-1"), "completed"),
+                snapshot("snap-untagged", None, "completed")
+            );
+            (200, body)
+        })
+        .await;
+        let images = Ec2Images::new(client(&sdk, "us-east-1"), "us-east-1");
+        let names: Vec<String> = (0..201).map(|i| format!("n-{i}")).collect();
+        let found = images.snapshots_named(&names).await.unwrap();
+        let found: Vec<(&str, &str, &str)> = found
+            .iter()
+            .map(|(n, s)| (n.as_str(), s.id.as_str(), s.state.as_str()))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("n-1", "snap-1", "completed"),
+                ("n-1", "snap-1", "completed")
+            ],
+            "one answer per filter of at most 200 names; untagged snapshots are no one's"
+        );
+        let requests = requests.lock().unwrap();
+        assert_eq!(requests.len(), 2);
+        for fields in requests.iter() {
+            for field in [
+                "Action=DescribeSnapshots",
+                "Owner.1=self",
+                "Filter.1.Name=tag%3AName",
+                "Filter.2.Name=status",
+                "Filter.2.Value.1=pending",
+                "Filter.2.Value.2=completed",
+            ] {
+                assert!(fields.iter().any(|f| f == field), "{field}: {fields:?}");
+            }
+        }
+        assert!(requests[0].iter().any(|f| f == "Filter.1.Value.200=n-199"));
+        assert!(requests[1].iter().any(|f| f == "Filter.1.Value.1=n-200"));
+    }
 }

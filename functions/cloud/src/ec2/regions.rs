@@ -23,7 +23,7 @@ impl Ec2Regions {
     }
 }
 
-fn state_of(snapshot: &aws_sdk_ec2::types::Snapshot) -> SnapshotState {
+pub(super) fn state_of(snapshot: &aws_sdk_ec2::types::Snapshot) -> SnapshotState {
     SnapshotState {
         id: snapshot.snapshot_id().unwrap_or_default().to_string(),
         state: snapshot

@@ -37,6 +37,10 @@ pub struct CopyInput {
     /// The copy `start` returned, for `check` (without it, `check` is `start`).
     #[serde(default)]
     pub copy_snapshot_id: Option<String>,
+    /// `start`: the completed snapshot of the name resolve-mapping's survey found in the
+    /// region (the work list's), taken without a look-up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub surveyed: Option<String>,
     /// Whether `start` started the copy (echoed).
     #[serde(default)]
     pub started: bool,

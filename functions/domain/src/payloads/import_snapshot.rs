@@ -33,6 +33,10 @@ pub struct ImportInput {
     /// The task to check (from `start`).
     #[serde(default)]
     pub task_id: Option<String>,
+    /// `start`: the completed snapshot of the name resolve-mapping's survey found (the work
+    /// list's), taken without a look-up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub surveyed: Option<String>,
     /// How the next check is paced.
     #[serde(default)]
     pub pacing: crate::payloads::Pacing,

@@ -41,12 +41,15 @@ fn upload_work() -> Value {
            "source_key": "drops/p1/x.raw.xz", "size": 16, "sha256": "ab".repeat(32),
            "format": "raw", "tags": [["awspub:source:filename", "x.raw.xz"]],
            "build": {"name": "rhel-ec2", "version": "9.0", "release": "10"},
-           "imports": [{"id": "im-0a1b2c3d4e5f", "billing_codes": ["bp-6fa54006"], "copies": [
-               {"id": "cp-0a1b2c3d4e5f", "region": "us-east-1", "destinations": [
+           "imports": [{"id": "im-0a1b2c3d4e5f", "billing_codes": ["bp-6fa54006"],
+                        "surveyed": "snap-1", "copies": [
+               {"id": "cp-0a1b2c3d4e5f", "region": "us-east-1", "surveyed": "snap-1",
+                "destinations": [
                    {"id": "ds-0a1b2c3d4e5f", "source": "x.raw.xz", "destination": destination(),
                     "surveyed": {"image": {"id": "ami-1", "state": "available",
                                            "snapshot_id": "snap-1", "public": false},
-                                 "sharing_blocked": false}}]}]}]})
+                                 "sharing_blocked": false, "launch_users": ["111122223333"],
+                                 "volume_users": []}}]}]}]})
 }
 
 #[test]
@@ -91,6 +94,13 @@ fn import_copy_publish_and_rhsm() {
         "tags": [["nvra", "x"]], "task_id": "import-snap-1",
         "pacing": {"poll_seconds": 30, "progress": "45", "waited": 30}}),
     );
+    let start: ImportInput = round_trip(
+        json!({"id": "im-1", "action": "start", "account": "aws-us-storage", "region": "us-east-1",
+        "bucket": "b", "key": "k", "sha256": "k", "format": "raw", "billing_codes": [],
+        "tags": [], "task_id": null, "surveyed": "snap-1",
+        "pacing": {"poll_seconds": 30, "progress": null, "waited": null}}),
+    );
+    assert_eq!(start.surveyed.as_deref(), Some("snap-1"));
     round_trip::<ImportOutput>(
         json!({"id": "im-1", "status": "active", "snapshot_name": "s",
         "task_id": "import-snap-1", "snapshot_id": null, "progress": "45",

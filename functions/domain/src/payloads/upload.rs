@@ -77,7 +77,8 @@ pub struct UploadOutput {
     pub format: DiskFormat,
     /// Whether the object was already there (nothing uploaded).
     pub skipped: bool,
-    /// Size of the object once done.
+    /// Size of the object once done (`null` when not looked up: every snapshot of the image
+    /// existed).
     pub size: Option<u64>,
     /// Part counts of this invocation.
     pub parts: PartCounts,

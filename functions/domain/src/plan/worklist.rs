@@ -63,6 +63,11 @@ pub struct ImportWork {
     pub id: String,
     /// Billing codes of the AMIs registered from the snapshot.
     pub billing_codes: Vec<String>,
+    /// The snapshot of this import's name that resolve-mapping's survey found completed in the
+    /// upload's region (`null`: none, or not surveyed). Always written: the state machine
+    /// passes it on by path.
+    #[serde(default)]
+    pub surveyed: Option<String>,
     /// The snapshot's regions: one copy each (the home region's is the snapshot itself).
     pub copies: Vec<CopyWork>,
 }
@@ -74,6 +79,11 @@ pub struct CopyWork {
     pub id: String,
     /// The region.
     pub region: String,
+    /// The snapshot of the import's name that resolve-mapping's survey found completed in the
+    /// region (`null`: none, or not surveyed). Always written: the state machine passes it on
+    /// by path.
+    #[serde(default)]
+    pub surveyed: Option<String>,
     /// Its destinations.
     pub destinations: Vec<DestinationWork>,
 }
@@ -104,6 +114,15 @@ pub struct Surveyed {
     /// only when the destination is to become public and is not yet).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sharing_blocked: Option<bool>,
+    /// Of the accounts the destination shares its AMI with, those the found AMI grants launch
+    /// permission already (looked up only when it shares with accounts alone, no organization
+    /// or OU; `null`: not looked up).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub launch_users: Option<Vec<String>>,
+    /// Of the destination's snapshot accounts, those the found AMI's snapshot grants
+    /// create-volume permission already (`null`: not looked up).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub volume_users: Option<Vec<String>>,
 }
 
 /// One Azure upload: a VHD into the storage account of an Azure account, as a page blob.
@@ -450,6 +469,7 @@ pub fn work_list(
                     upload.imports.push(ImportWork {
                         id: node_id("im", &[&upload.id, &codes.join(",")]),
                         billing_codes: codes,
+                        surveyed: None,
                         copies: Vec::new(),
                     });
                     upload.imports.last_mut().expect("just pushed")
@@ -461,6 +481,7 @@ pub fn work_list(
                     import.copies.push(CopyWork {
                         id: node_id("cp", &[&import.id, &region]),
                         region,
+                        surveyed: None,
                         destinations: Vec::new(),
                     });
                     import.copies.last_mut().expect("just pushed")

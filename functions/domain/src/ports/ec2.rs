@@ -282,6 +282,27 @@ pub trait RegionSurvey: Sync {
     ) -> impl Future<Output = Result<Vec<(String, Image)>, StepError>> + Send;
     /// Whether the region's image block public access blocks new public sharing.
     fn sharing_blocked(&self) -> impl Future<Output = Result<bool, StepError>> + Send;
+    /// Own snapshots tagged `Name=` any of `names` that are pending or completed, with their
+    /// names: every page, the names in filters of at most [`MAX_FILTER_VALUES`].
+    fn snapshots_named(
+        &self,
+        names: &[String],
+    ) -> impl Future<Output = Result<Vec<(String, SnapshotState)>, StepError>> + Send;
+    /// Of the own AMIs `image_ids`, those `user` (an account id) may launch by an explicit
+    /// launch permission (not by their being public, nor through an organization): every page,
+    /// the ids in filters of at most [`MAX_FILTER_VALUES`].
+    fn launchable_by(
+        &self,
+        image_ids: &[String],
+        user: &str,
+    ) -> impl Future<Output = Result<Vec<String>, StepError>> + Send;
+    /// Of the own snapshots `snapshot_ids`, those `user` (an account id) may create volumes
+    /// from: every page, the ids in filters of at most [`MAX_FILTER_VALUES`].
+    fn restorable_by(
+        &self,
+        snapshot_ids: &[String],
+        user: &str,
+    ) -> impl Future<Output = Result<Vec<String>, StepError>> + Send;
 }
 
 /// The surveys of a push's accounts, each region as its account.

@@ -1,5 +1,6 @@
 //! Bringing an imported snapshot to one destination region, get-or-create by the snapshot's
-//! name: a snapshot tagged `Name=<name>` in the region is reused, otherwise `CopySnapshot`
+//! name: a snapshot tagged `Name=<name>` in the region is reused (the one resolve-mapping's
+//! survey found completed, else one looked up), otherwise `CopySnapshot`
 //! starts, tagged at creation. `CopySnapshot` takes no client token: a retry after a lost
 //! answer (the SDK's, or the state machine's) can start a second copy, so when several copies
 //! of this very source carry the name, at `start` or at any `check`, the first by id is kept
@@ -75,6 +76,18 @@ async fn start<S: RegionSnapshots>(
         });
     }
     let name = &input.snapshot_name;
+    if let Some(id) = &input.surveyed {
+        return Ok(CopyOutput {
+            id: input.id.clone(),
+            status: CopyStatus::Completed,
+            snapshot_name: name.clone(),
+            region: region.clone(),
+            snapshot_id: id.clone(),
+            progress: None,
+            started: false,
+            wait_seconds: None,
+        });
+    }
     match ours(snapshots, input).await? {
         Some(copy) => settled(input, &copy, false),
         None => {

@@ -1,5 +1,6 @@
 //! Importing an uploaded image as an EBS snapshot, get-or-create by a deterministic name
-//! (awspub §A3): a completed snapshot tagged `Name=<name>` is reused; an in-flight import task
+//! (awspub §A3): a completed snapshot tagged `Name=<name>` is reused (the one resolve-mapping's
+//! survey found, else one looked up); an in-flight import task
 //! tagged so at creation is resumed; otherwise an import starts, tagged at creation, with the
 //! name as its client token. The state machine loops `check` with a `Wait` in between: no
 //! step ever sleeps.
@@ -71,6 +72,12 @@ async fn step<S: Snapshots>(snapshots: &S, input: &ImportInput) -> Result<Import
             snapshots.describe_import(id).await?
         }
         ImportAction::Start => {
+            if let Some(id) = &input.surveyed {
+                return Ok(ImportOutput {
+                    snapshot_id: Some(id.clone()),
+                    ..out(ImportStatus::Completed, None)
+                });
+            }
             let existing = snapshots.find_snapshots(&name).await?;
             match existing.as_slice() {
                 [] => {}

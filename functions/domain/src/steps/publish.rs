@@ -89,6 +89,33 @@ fn check_same_image(
     }
 }
 
+/// The sharing accounts the survey found `image` to grant launch permission already, when
+/// the survey found this very AMI and `wanted` holds accounts alone (the survey cannot tell
+/// organizations and OUs).
+fn surveyed_launch_users(
+    input: &PublishInput,
+    image: &Image,
+    wanted: &LaunchPermissions,
+) -> Option<Vec<String>> {
+    let surveyed = input.surveyed.as_ref()?;
+    let accounts_alone = wanted.organizations.is_empty()
+        && wanted.organizational_units.is_empty()
+        && wanted.groups.is_empty();
+    (surveyed.image.as_ref()?.id == image.id && accounts_alone)
+        .then(|| surveyed.launch_users.clone())
+        .flatten()
+}
+
+/// The snapshot accounts the survey found this destination's snapshot to grant create-volume
+/// permission already, when the AMI it found is `image`, registered from that snapshot.
+fn surveyed_volume_users(input: &PublishInput, image: &Image) -> Option<Vec<String>> {
+    let surveyed = input.surveyed.as_ref()?;
+    let theirs = surveyed.image.as_ref()?;
+    (theirs.id == image.id && theirs.snapshot_id.as_deref() == Some(input.snapshot_id.as_str()))
+        .then(|| surveyed.volume_users.clone())
+        .flatten()
+}
+
 /// Publishes one destination: shares or releases it, as `input.action` says.
 pub async fn run<I: Images>(images: &I, input: &PublishInput) -> Result<PublishOutput, StepError> {
     match input.action {
@@ -235,15 +262,21 @@ async fn share<I: Images>(images: &I, input: &PublishInput) -> Result<PublishOut
     }
 
     // an image registered just now is shared with no one yet; one that shares with no one
-    // needs only its public state, which DescribeImages gave
+    // needs only its public state, which DescribeImages gave; the survey read the others'
+    let public_only = LaunchPermissions {
+        groups: if image.public {
+            vec![PUBLIC_GROUP.into()]
+        } else {
+            Vec::new()
+        },
+        ..LaunchPermissions::default()
+    };
     let current = if created || wanted.is_empty() {
+        public_only
+    } else if let Some(users) = surveyed_launch_users(input, &image, &wanted) {
         LaunchPermissions {
-            groups: if image.public {
-                vec![PUBLIC_GROUP.into()]
-            } else {
-                Vec::new()
-            },
-            ..LaunchPermissions::default()
+            users,
+            ..public_only
         }
     } else {
         images.launch_permissions(&image.id).await?
@@ -257,6 +290,8 @@ async fn share<I: Images>(images: &I, input: &PublishInput) -> Result<PublishOut
         // a snapshot this push's copy made is shared with no one yet
         let current = if input.new_snapshot {
             Vec::new()
+        } else if let Some(users) = surveyed_volume_users(input, &image) {
+            users
         } else {
             images.volume_permissions(snapshot_id).await?
         };

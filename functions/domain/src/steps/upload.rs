@@ -19,6 +19,9 @@
 //!   verified (its ETag), so a file replaced meanwhile fails the upload (aborted) instead of
 //!   being stored under the old checksum.
 //!
+//! An upload all of whose snapshots resolve-mapping's survey found (by the names the staged
+//! `sha256sum` gives them) sends and reads nothing: the object would only be imported again.
+//!
 //! An invocation stops sending parts at its deadline (or after `max_parts`) and returns a
 //! continuation; the state machine loops until `done`. A mismatching checksum aborts the upload:
 //! no object is ever completed from bytes that are not the staged file's.
@@ -95,6 +98,13 @@ impl Budget {
     }
 }
 
+/// Whether resolve-mapping's survey found the snapshot of every import of the upload (named
+/// by the staged `sha256sum`): the uploaded object would only be imported, so nothing is
+/// uploaded, nor looked up.
+fn snapshots_exist(work: &UploadWork) -> bool {
+    !work.imports.is_empty() && work.imports.iter().all(|i| i.surveyed.is_some())
+}
+
 /// Runs one invocation of the upload step.
 pub async fn run<S: ObjectStore + Clone + Send + 'static>(
     store: &S,
@@ -107,6 +117,25 @@ pub async fn run<S: ObjectStore + Clone + Send + 'static>(
     let label = format!("s3://{}/{}", work.source_bucket, work.source_key);
     let staged = staged_sha256(&label, work.sha256.as_deref())?;
     let streamed = work.source_key.ends_with(".xz");
+    if let Some(sha) = staged.as_ref().filter(|_| snapshots_exist(work)) {
+        info!(key = %sha, "every snapshot of the image exists: nothing to upload");
+        return Ok(UploadOutput {
+            id: work.id.clone(),
+            status: UploadStatus::Done,
+            account: work.account.clone(),
+            region: work.region.clone(),
+            bucket: work.bucket.clone(),
+            key: sha.clone(),
+            sha256: sha.clone(),
+            format: work.format,
+            skipped: true,
+            // not looked up
+            size: None,
+            parts: PartCounts::default(),
+            continuation: None,
+            tags: tags_with_sha256(&work.tags, SHA256_TAG, sha),
+        });
+    }
     ensure_bucket(store, &work.bucket, &work.region).await?;
     // a copy also needs the version whose sha256 was verified
     let (sha, version) = match (&input.continuation, &staged) {

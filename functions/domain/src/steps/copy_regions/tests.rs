@@ -91,12 +91,36 @@ fn input(action: CopyAction, region: &str) -> CopyInput {
         region: region.into(),
         tags: vec![("nvra".into(), "rhel-9.4-1.x86_64".into())],
         copy_snapshot_id: None,
+        surveyed: None,
         started: false,
         pacing: Pacing {
             poll_seconds: Some(30),
             ..Pacing::default()
         },
     }
+}
+
+#[tokio::test]
+async fn a_copy_the_survey_found_is_taken_without_a_look_up() {
+    // the region's calls fail: any look-up or copy would fail the region
+    let ec2 = Ec2 {
+        fail: vec![("eu-west-1", ErrorKind::Fatal)],
+        ..Ec2::default()
+    };
+    let mut i = input(CopyAction::Start, "eu-west-1");
+    i.surveyed = Some("snap-eu".into());
+    let out = run(&ec2, &i).await.unwrap();
+    assert_eq!(
+        (out.status, out.snapshot_id.as_str(), out.started),
+        (CopyStatus::Completed, "snap-eu", false)
+    );
+    assert_eq!(out.wait_seconds, None);
+    assert!(ec2.copies.lock().unwrap().is_empty());
+    // without the finding, the same region fails
+    let err = run(&ec2, &input(CopyAction::Start, "eu-west-1"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Fatal);
 }
 
 /// The `check` after a `start` that returned `out`.

@@ -96,11 +96,32 @@ fn input(action: ImportAction) -> ImportInput {
             ("Name".into(), "ignored".into()),
         ],
         task_id: None,
+        surveyed: None,
         pacing: Pacing {
             poll_seconds: Some(30),
             ..Pacing::default()
         },
     }
+}
+
+#[tokio::test]
+async fn a_snapshot_the_survey_found_is_taken_without_a_look_up() {
+    // the region holds another snapshot of the name: a look-up would find that one, or a
+    // conflict
+    let ec2 = Ec2::default();
+    let name = snapshot_name(SHA, &["bp-1".into(), "bp-2".into()]);
+    ec2.snapshots
+        .lock()
+        .unwrap()
+        .push(("snap-looked-up".into(), name.clone()));
+    let mut i = input(ImportAction::Start);
+    i.surveyed = Some("snap-surveyed".into());
+    let out = run(&ec2, &i).await.unwrap();
+    assert_eq!(out.status, ImportStatus::Completed);
+    assert_eq!(out.snapshot_id.as_deref(), Some("snap-surveyed"));
+    assert_eq!(out.snapshot_name, name);
+    assert!(!out.started && out.wait_seconds.is_none());
+    assert!(ec2.started.lock().unwrap().is_empty() && ec2.tagged.lock().unwrap().is_empty());
 }
 
 #[test]

@@ -519,6 +519,7 @@ async fn a_surveyed_destination_is_not_looked_up_again() {
     i.surveyed = Some(Surveyed {
         image: None,
         sharing_blocked: Some(false),
+        ..Surveyed::default()
     });
     i.new_snapshot = true;
     let out = run(&region, &i).await.unwrap();
@@ -544,7 +545,7 @@ async fn a_surveyed_destination_is_not_looked_up_again() {
             snapshot_id: Some("snap-1".into()),
             public: true,
         }),
-        sharing_blocked: None,
+        ..Surveyed::default()
     });
     region.launch.lock().unwrap().users = vec!["111122223333".into(), "555566667777".into()];
     region.volume.lock().unwrap().push("777788889999".into());
@@ -557,6 +558,58 @@ async fn a_surveyed_destination_is_not_looked_up_again() {
         calls(&region),
         ["DescribeImageAttribute", "DescribeSnapshotAttribute"],
         "a re-push: reads only"
+    );
+
+    // the survey read the permissions too: a re-push calls nothing; what it found missing is
+    // added, and only that
+    let surveyed = |launch: &[&str], volume: &[&str], snapshot: &str| Surveyed {
+        image: Some(Image {
+            id: "ami-old".into(),
+            state: "available".into(),
+            snapshot_id: Some(snapshot.into()),
+            public: true,
+        }),
+        sharing_blocked: None,
+        launch_users: Some(launch.iter().map(|u| u.to_string()).collect()),
+        volume_users: Some(volume.iter().map(|u| u.to_string()).collect()),
+    };
+    let region = Region::default();
+    i.surveyed = Some(surveyed(
+        &["111122223333", "555566667777"],
+        &["777788889999"],
+        "snap-1",
+    ));
+    let out = run(&region, &i).await.unwrap();
+    assert_eq!((out.ami.as_str(), out.public), ("ami-old", true));
+    assert!(out.shared_with.is_empty() && out.snapshot_shared_with.is_empty());
+    assert!(calls(&region).is_empty(), "{:?}", calls(&region));
+    let region = Region::default();
+    i.surveyed = Some(surveyed(&["111122223333"], &[], "snap-1"));
+    let out = run(&region, &i).await.unwrap();
+    assert_eq!(out.shared_with, ["555566667777"]);
+    assert_eq!(out.snapshot_shared_with, ["777788889999"]);
+    assert_eq!(
+        calls(&region),
+        ["ModifyImageAttribute", "ModifySnapshotAttribute"],
+        "only the missing ones added, nothing read"
+    );
+    // an organization to share with: the survey cannot tell it, the attribute is read
+    let region = Region::default();
+    let mut with_org = i.clone();
+    with_org
+        .destination
+        .sharing_accounts
+        .push("arn:aws:organizations::123456789012:organization/o-a1b2c3d4e5".into());
+    with_org.surveyed = Some(surveyed(
+        &["111122223333", "555566667777"],
+        &["777788889999"],
+        "snap-1",
+    ));
+    run(&region, &with_org).await.unwrap();
+    assert_eq!(
+        calls(&region),
+        ["DescribeImageAttribute", "ModifyImageAttribute"],
+        "the organization read and added; the snapshot's accounts as surveyed"
     );
 
     // found, but from another snapshot: the destination fails untouched
@@ -574,6 +627,7 @@ async fn a_surveyed_destination_is_not_looked_up_again() {
     i.surveyed = Some(Surveyed {
         image: None,
         sharing_blocked: Some(true),
+        ..Surveyed::default()
     });
     let err = run(&region, &i).await.unwrap_err();
     assert_eq!(err.kind, ErrorKind::Conflict);

@@ -3,9 +3,10 @@ use crate::inputs::push::parse_request;
 use crate::inputs::starmap::NoServer;
 use crate::inputs::tree::MemoryTree;
 use crate::plan::worklist::Surveyed;
-use crate::ports::{Image, RegionSurvey};
+use crate::ports::{Image, RegionSurvey, SnapshotState};
 use crate::steps::ErrorKind;
 use serde_json::json;
+use std::collections::BTreeMap;
 
 const RESOURCES: &str = include_str!(
     "../../../../../tests/fixtures/peer-kit-1image/staged/starmap/CLOUD_IMAGES/rhel-ec2-9.0-10/resources.yaml"
@@ -57,11 +58,14 @@ fn push(product: Option<&str>) -> Push {
         .unwrap()
 }
 
-/// EC2 of every region in memory: the AMIs by (account, region), the regions that block
-/// public sharing, the regions whose calls fail, and every call made.
+/// EC2 of every region in memory: the AMIs by (account, region), the explicit launch and
+/// create-volume permissions (AMI or snapshot id, account), the regions that block public
+/// sharing, the regions whose calls fail, and every call made.
 #[derive(Default)]
 struct Ec2 {
     images: Vec<(&'static str, &'static str, String, Image)>,
+    snapshots: Vec<(&'static str, &'static str, String, SnapshotState)>,
+    grants: Vec<(&'static str, &'static str)>,
     blocking: Vec<&'static str>,
     failing: Vec<&'static str>,
     calls: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
@@ -70,9 +74,22 @@ struct Ec2 {
 struct Ec2Region {
     region: String,
     images: Vec<(String, Image)>,
+    snapshots: Vec<(String, SnapshotState)>,
+    grants: Vec<(&'static str, &'static str)>,
     blocked: bool,
     fails: bool,
     calls: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Ec2Region {
+    /// Of `ids`, those granted to `user`, the call recorded as `call`.
+    fn granted(&self, call: String, ids: &[String], user: &str) -> Vec<String> {
+        self.calls.lock().unwrap().push(call);
+        ids.iter()
+            .filter(|id| self.grants.contains(&(id.as_str(), user)))
+            .cloned()
+            .collect()
+    }
 }
 
 impl Surveys for Ec2 {
@@ -86,6 +103,13 @@ impl Surveys for Ec2 {
                 .filter(|(a, r, _, _)| *a == account && *r == region)
                 .map(|(_, _, n, i)| (n.clone(), i.clone()))
                 .collect(),
+            snapshots: self
+                .snapshots
+                .iter()
+                .filter(|(a, r, _, _)| *a == account && *r == region)
+                .map(|(_, _, n, s)| (n.clone(), s.clone()))
+                .collect(),
+            grants: self.grants.clone(),
             blocked: self.blocking.contains(&region),
             fails: self.failing.contains(&region),
             calls: self.calls.clone(),
@@ -116,6 +140,38 @@ impl RegionSurvey for Ec2Region {
             .unwrap()
             .push(format!("GetImageBlockPublicAccessState {}", self.region));
         Ok(self.blocked)
+    }
+    async fn snapshots_named(
+        &self,
+        names: &[String],
+    ) -> Result<Vec<(String, SnapshotState)>, StepError> {
+        self.calls.lock().unwrap().push(format!(
+            "DescribeSnapshots {} ({} names)",
+            self.region,
+            names.len()
+        ));
+        Ok(self
+            .snapshots
+            .iter()
+            .filter(|(n, _)| names.contains(n))
+            .cloned()
+            .collect())
+    }
+    async fn launchable_by(&self, ids: &[String], user: &str) -> Result<Vec<String>, StepError> {
+        let call = format!(
+            "DescribeImages {} ExecutableUsers={user} ({} ids)",
+            self.region,
+            ids.len()
+        );
+        Ok(self.granted(call, ids, user))
+    }
+    async fn restorable_by(&self, ids: &[String], user: &str) -> Result<Vec<String>, StepError> {
+        let call = format!(
+            "DescribeSnapshots {} RestorableByUserIds={user} ({} ids)",
+            self.region,
+            ids.len()
+        );
+        Ok(self.granted(call, ids, user))
     }
 }
 
@@ -275,10 +331,28 @@ async fn the_survey_looks_each_region_up_once_and_each_destination_carries_its_f
             .and_then(|l| l.work.destination.ami_name.clone())
             .unwrap()
     };
-    let image = |id: &str, public: bool| Image {
+    // the snapshot names of the hourly and the access imports
+    let snap_of = |billing: &str| {
+        let leaf = plain
+            .leaves()
+            .find(|l| l.work.destination.billing_type.as_deref() == Some(billing))
+            .unwrap();
+        crate::steps::import_snapshot::snapshot_name(
+            leaf.upload.sha256.as_deref().unwrap(),
+            &leaf.import.billing_codes,
+        )
+    };
+    let snapshot = |id: &str, state: &str| SnapshotState {
         id: id.into(),
+        state: state.into(),
+        progress: None,
+        message: None,
+        description: None,
+    };
+    let image = |id: &str, public: bool| Image {
+        id: format!("ami-{id}"),
         state: "available".into(),
-        snapshot_id: Some(format!("snap-{id}")),
+        snapshot_id: Some(format!("snap-ami-{id}")),
         public,
     };
     let ec2 = Ec2 {
@@ -324,6 +398,55 @@ async fn the_survey_looks_each_region_up_once_and_each_destination_carries_its_f
                 image("x", false),
             ),
         ],
+        snapshots: vec![
+            (
+                "aws-us-storage",
+                "us-east-1",
+                snap_of("hourly"),
+                snapshot("snap-h1", "completed"),
+            ),
+            // still being made: its import follows it
+            (
+                "aws-us-storage",
+                "us-east-1",
+                snap_of("access"),
+                snapshot("snap-a1", "pending"),
+            ),
+            (
+                "aws-us-storage",
+                "us-east-2",
+                snap_of("hourly"),
+                snapshot("snap-h2", "completed"),
+            ),
+            // two of the name: left for the copy to sort out
+            (
+                "aws-us-storage",
+                "us-west-1",
+                snap_of("hourly"),
+                snapshot("snap-h3", "completed"),
+            ),
+            (
+                "aws-us-storage",
+                "us-west-1",
+                snap_of("hourly"),
+                snapshot("snap-h4", "completed"),
+            ),
+            // another account's
+            (
+                "aws-us-other",
+                "us-east-2",
+                snap_of("access"),
+                snapshot("snap-x", "completed"),
+            ),
+        ],
+        grants: vec![
+            ("ami-a1", "111122223333"),
+            ("ami-a1", "444455556666"),
+            ("snap-ami-a1", "777788889999"),
+            ("ami-a2", "111122223333"),
+            // another account's AMI
+            ("ami-x", "111122223333"),
+        ],
         blocking: vec!["us-east-2"],
         failing: vec!["us-west-2"],
         ..Ec2::default()
@@ -337,14 +460,29 @@ async fn the_survey_looks_each_region_up_once_and_each_destination_carries_its_f
         calls,
         [
             "DescribeImages us-east-1 (2 names)",
+            "DescribeImages us-east-1 ExecutableUsers=111122223333 (2 ids)",
+            "DescribeImages us-east-1 ExecutableUsers=444455556666 (2 ids)",
             "DescribeImages us-east-2 (2 names)",
+            "DescribeImages us-east-2 ExecutableUsers=111122223333 (1 ids)",
+            "DescribeImages us-east-2 ExecutableUsers=444455556666 (1 ids)",
             "DescribeImages us-west-1 (2 names)",
+            "DescribeImages us-west-1 ExecutableUsers=111122223333 (2 ids)",
+            "DescribeImages us-west-1 ExecutableUsers=444455556666 (2 ids)",
             "DescribeImages us-west-2 (2 names)",
+            "DescribeSnapshots us-east-1 (2 names)",
+            "DescribeSnapshots us-east-1 RestorableByUserIds=777788889999 (2 ids)",
+            "DescribeSnapshots us-east-2 (2 names)",
+            "DescribeSnapshots us-east-2 RestorableByUserIds=777788889999 (1 ids)",
+            "DescribeSnapshots us-west-1 (2 names)",
+            "DescribeSnapshots us-west-1 RestorableByUserIds=777788889999 (2 ids)",
             "GetImageBlockPublicAccessState us-east-2",
             "GetImageBlockPublicAccessState us-west-1",
         ],
-        "one look-up per region for all its names; the block state only where an image is still to become public"
+        "one look-up per region for all its AMI names and one for all its snapshot names; the \
+         block state only where an image is still to become public; where AMIs were found, one permission look-up per sharing account \
+         and per snapshot account"
     );
+    let strings = |users: &[&str]| Some(users.iter().map(|u| u.to_string()).collect());
     let found = |region: &str, billing: &str| {
         list.leaves()
             .find(|l| {
@@ -360,14 +498,18 @@ async fn the_survey_looks_each_region_up_once_and_each_destination_carries_its_f
         found("us-east-1", "hourly"),
         Some(Surveyed {
             image: Some(image("a1", true)),
-            sharing_blocked: None
+            sharing_blocked: None,
+            launch_users: strings(&["111122223333", "444455556666"]),
+            volume_users: strings(&["777788889999"]),
         })
     );
     assert_eq!(
         found("us-east-1", "access"),
         Some(Surveyed {
             image: Some(image("a2", false)),
-            sharing_blocked: None
+            sharing_blocked: None,
+            launch_users: strings(&["111122223333"]),
+            volume_users: strings(&[]),
         }),
         "access images never become public: no block state"
     );
@@ -375,14 +517,17 @@ async fn the_survey_looks_each_region_up_once_and_each_destination_carries_its_f
         found("us-east-2", "hourly"),
         Some(Surveyed {
             image: Some(image("b1", false)),
-            sharing_blocked: Some(true)
+            sharing_blocked: Some(true),
+            launch_users: strings(&[]),
+            volume_users: strings(&[]),
         })
     );
     assert_eq!(
         found("us-east-2", "access"),
         Some(Surveyed {
             image: None,
-            sharing_blocked: Some(true)
+            sharing_blocked: Some(true),
+            ..Surveyed::default()
         }),
         "none of this account's of the name"
     );
@@ -391,7 +536,8 @@ async fn the_survey_looks_each_region_up_once_and_each_destination_carries_its_f
         found("us-west-1", "hourly"),
         Some(Surveyed {
             image: None,
-            sharing_blocked: Some(false)
+            sharing_blocked: Some(false),
+            ..Surveyed::default()
         })
     );
     assert_eq!(
@@ -401,6 +547,42 @@ async fn the_survey_looks_each_region_up_once_and_each_destination_carries_its_f
     );
     assert_eq!(found("us-west-2", "access"), None);
 
+    // the imports and copies: a snapshot is taken only when it is the one of its name in the
+    // region, and completed
+    let import_of = |billing: &str| {
+        let leaf = list
+            .leaves()
+            .find(|l| l.work.destination.billing_type.as_deref() == Some(billing))
+            .unwrap();
+        assert_eq!(leaf.upload.region, "us-east-1", "the home region");
+        let copies: BTreeMap<String, Option<String>> = leaf
+            .import
+            .copies
+            .iter()
+            .map(|c| (c.region.clone(), c.surveyed.clone()))
+            .collect();
+        (leaf.import.surveyed.clone(), copies)
+    };
+    let regions = |found: [Option<&str>; 4]| -> BTreeMap<String, Option<String>> {
+        ["us-east-1", "us-east-2", "us-west-1", "us-west-2"]
+            .into_iter()
+            .zip(found)
+            .map(|(r, s)| (r.to_string(), s.map(str::to_string)))
+            .collect()
+    };
+    assert_eq!(
+        import_of("hourly"),
+        (
+            Some("snap-h1".to_string()),
+            regions([Some("snap-h1"), Some("snap-h2"), None, None])
+        )
+    );
+    assert_eq!(
+        import_of("access"),
+        (None, regions([None; 4])),
+        "pending, or another account's"
+    );
+
     // a pre-push makes nothing public: no block state anywhere
     let ec2 = Ec2::default();
     let mut pre = push(None);
@@ -408,10 +590,20 @@ async fn the_survey_looks_each_region_up_once_and_each_destination_carries_its_f
     let mut with_survey = context(Some(&groups));
     with_survey.surveys = Some(&ec2);
     let list = run(&pre, with_survey).await.unwrap();
-    assert_eq!(ec2.calls.lock().unwrap().len(), 4);
+    assert_eq!(
+        ec2.calls.lock().unwrap().len(),
+        4,
+        "per region the AMI names; none found (a first push): neither the snapshots nor the \
+         permissions are looked up"
+    );
+    assert!(list.uploads.iter().all(|u| {
+        u.imports
+            .iter()
+            .all(|i| i.surveyed.is_none() && i.copies.iter().all(|c| c.surveyed.is_none()))
+    }));
     assert!(list.leaves().all(|l| l.work.surveyed
         == Some(Surveyed {
             image: None,
-            sharing_blocked: None
+            ..Surveyed::default()
         })));
 }

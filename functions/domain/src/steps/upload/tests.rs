@@ -10,6 +10,7 @@ use super::*;
 use crate::hex;
 use crate::inputs::item::DiskFormat;
 use crate::payloads::*;
+use crate::plan::worklist::ImportWork;
 use crate::ports::*;
 
 /// A pending multipart upload of the fake.
@@ -374,6 +375,57 @@ async fn an_xz_image_is_streamed_once_and_skipped_after() {
         calls,
         "nothing is called again"
     );
+}
+
+#[tokio::test]
+async fn an_image_whose_every_snapshot_the_survey_found_is_neither_uploaded_nor_read() {
+    let data = image();
+    let sum = sha(&data);
+    let store = Memory::with_source("d/disk.raw", &data).shared();
+    let import = |id: &str, surveyed: Option<&str>| ImportWork {
+        id: id.into(),
+        billing_codes: Vec::new(),
+        surveyed: surveyed.map(Into::into),
+        copies: Vec::new(),
+    };
+    let mut i = input("d/disk.raw", Some(&sum.to_ascii_uppercase()));
+    i.work.imports = vec![
+        import("im-1", Some("snap-1")),
+        import("im-2", Some("snap-2")),
+    ];
+    let out = upload(&store, &i).await.unwrap();
+    assert_eq!(
+        (
+            out.status,
+            out.key.as_str(),
+            out.sha256.as_str(),
+            out.skipped,
+            out.size
+        ),
+        (UploadStatus::Done, sum.as_str(), sum.as_str(), true, None)
+    );
+    assert_eq!(
+        out.tags.last(),
+        Some(&(SHA256_TAG.to_string(), sum.clone()))
+    );
+    assert!(
+        store.calls.lock().unwrap().is_empty(),
+        "{:?}",
+        store.calls.lock().unwrap()
+    );
+    assert_eq!(store.stored(&sum), None);
+
+    // one import still to make: the image is uploaded
+    i.work.imports[1].surveyed = None;
+    let out = upload(&store, &i).await.unwrap();
+    assert_eq!((out.status, out.skipped), (UploadStatus::Done, false));
+    assert_eq!(store.stored(&sum), Some(data));
+
+    // a staged sha256sum that is not one is refused whatever the survey found
+    i.work.imports[1].surveyed = Some("snap-2".into());
+    i.work.sha256 = Some("not-hex".into());
+    let err = upload(&store, &i).await.unwrap_err();
+    assert_eq!(err.kind, ErrorKind::InvalidInput, "{err}");
 }
 
 #[tokio::test]
