@@ -728,19 +728,20 @@ WHY = [
      "snapshot and each region's copy, found by name, then followed until completed: about 1.75 per "
      "AMI), DescribeImportSnapshotTasks, the release's own check of image block public access "
      "(0.5), the drop (3 PutObject), the staged tree and the result documents. Looked up once per "
-     "region now: the AMIs (DescribeImages: 4 for 40 AMIs, from 60) and the block state; the "
+     "region: the AMIs (DescribeImages: 4 for 40 AMIs, from 60) and the block state; the "
      "credentials secret is read once per warm instance and version (GetSecretValue 18 for 40 AMIs, "
-     "from 167). Under 8 would need the snapshots surveyed by region too (their names come from the "
-     "uploaded content's sha256, known only once uploaded) and fewer result documents."),
+     "from 167). On a first push nothing exists to survey (the survey looks snapshots and "
+     "permissions up only in regions holding some of the AMIs already); under 8 would need the "
+     "copies of a region checked together and fewer result documents."),
     ("AWS calls ≤ 1.5 per AMI on a re-push",
-     "nothing is written to EC2 any more and the AMIs are looked up once per region, but the chain "
-     "still runs: the upload finds its object (3 S3 reads), each import and copy finds its snapshot "
-     "(DescribeSnapshots, 1 per AMI), and each share reads the launch and volume permissions it "
-     "would add (DescribeImageAttribute and DescribeSnapshotAttribute, 2 per AMI, since the "
-     "community mapping shares with accounts); the drop, the staged tree and the result documents are 11 of the 47. "
-     "1.5 per AMI needs the survey to read the permissions of a region's AMIs and snapshots in "
-     "batches (DescribeImages ExecutableUsers, DescribeSnapshots RestorableByUserIds) and the "
-     "state machine to skip the steps of a destination found complete."),
+     "met for the re-push of the 40 AMIs, not for that of the 8 (both under the peer's): "
+     "nothing is written to EC2 and no destination looks anything up any more; what is left is "
+     "the survey, per account and region whatever the number of AMIs there (DescribeImages for "
+     "the names and one per sharing account, DescribeSnapshots for the snapshot names and one per "
+     "snapshot account: 5 calls a region, 20 for the 4 regions), and the push's fixed costs: the "
+     "drop (3 PutObject), the result documents and the notice record (5 PutObject), the staged "
+     "tree (ListObjects and GetObject) and the credentials secret. 8 AMIs share them 2 to a "
+     "region; 40 AMIs, 10."),
     ("wall time for 5 images",
      "the local stack runs 4 instances of each function now (cargo lambda watch --concurrency), "
      "and the functions' own run time is a third of Step Functions' wait on them; the rest is the "
