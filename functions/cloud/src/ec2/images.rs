@@ -17,7 +17,7 @@ use vmpush_domain::ports::{
 use vmpush_domain::steps::StepError;
 
 use super::regions::state_of;
-use super::{create_tags, error, tag_specification};
+use super::{create_tags, error, live_snapshots, tag_specification, values_filter};
 use crate::aws::SdkResultExt;
 
 /// AMIs of the client's account and region.
@@ -68,12 +68,7 @@ impl RegionSurvey for Ec2Images {
                 .client
                 .describe_images()
                 .owners("self")
-                .filters(
-                    Filter::builder()
-                        .name("name")
-                        .set_values(Some(chunk.to_vec()))
-                        .build(),
-                )
+                .filters(values_filter("name", chunk))
                 .max_results(1000)
                 .into_paginator()
                 .send();
@@ -108,19 +103,8 @@ impl RegionSurvey for Ec2Images {
                 .client
                 .describe_snapshots()
                 .owner_ids("self")
-                .filters(
-                    Filter::builder()
-                        .name("tag:Name")
-                        .set_values(Some(chunk.to_vec()))
-                        .build(),
-                )
-                .filters(
-                    Filter::builder()
-                        .name("status")
-                        .values("pending")
-                        .values("completed")
-                        .build(),
-                )
+                .filters(values_filter("tag:Name", chunk))
+                .filters(live_snapshots())
                 .max_results(1000)
                 .into_paginator()
                 .send();
@@ -157,12 +141,7 @@ impl RegionSurvey for Ec2Images {
                 .describe_images()
                 .owners("self")
                 .executable_users(user)
-                .filters(
-                    Filter::builder()
-                        .name("image-id")
-                        .set_values(Some(chunk.to_vec()))
-                        .build(),
-                )
+                .filters(values_filter("image-id", chunk))
                 .max_results(1000)
                 .into_paginator()
                 .send();
@@ -195,12 +174,7 @@ impl RegionSurvey for Ec2Images {
                 .describe_snapshots()
                 .owner_ids("self")
                 .restorable_by_user_ids(user)
-                .filters(
-                    Filter::builder()
-                        .name("snapshot-id")
-                        .set_values(Some(chunk.to_vec()))
-                        .build(),
-                )
+                .filters(values_filter("snapshot-id", chunk))
                 .max_results(1000)
                 .into_paginator()
                 .send();

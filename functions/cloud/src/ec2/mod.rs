@@ -65,6 +65,23 @@ fn name_filter(name: &str) -> Filter {
     Filter::builder().name("tag:Name").values(name).build()
 }
 
+/// A filter `name` matching any of `values` (at most [`vmpush_domain::ports::MAX_FILTER_VALUES`]).
+fn values_filter(name: &str, values: &[String]) -> Filter {
+    Filter::builder()
+        .name(name)
+        .set_values(Some(values.to_vec()))
+        .build()
+}
+
+/// The snapshots that are or will be usable: pending or completed.
+fn live_snapshots() -> Filter {
+    Filter::builder()
+        .name("status")
+        .values("pending")
+        .values("completed")
+        .build()
+}
+
 fn task_of(task: &aws_sdk_ec2::types::ImportSnapshotTask) -> ImportTask {
     let detail = task.snapshot_task_detail();
     ImportTask {
@@ -106,13 +123,7 @@ async fn named_snapshots(
         .describe_snapshots()
         .owner_ids("self")
         .filters(name_filter(name))
-        .filters(
-            Filter::builder()
-                .name("status")
-                .values("pending")
-                .values("completed")
-                .build(),
-        )
+        .filters(live_snapshots())
         .send()
         .await
         .failure()

@@ -210,6 +210,14 @@ impl LaunchPermissions {
             && self.organizational_units.is_empty()
     }
 
+    /// Whether it grants accounts alone: no group, organization or OU (what `DescribeImages`'
+    /// `ExecutableUsers` can tell).
+    pub fn accounts_only(&self) -> bool {
+        self.groups.is_empty()
+            && self.organizations.is_empty()
+            && self.organizational_units.is_empty()
+    }
+
     /// What `self` grants that `current` does not.
     pub fn missing_from(&self, current: &LaunchPermissions) -> LaunchPermissions {
         let missing = |want: &[String], have: &[String]| -> Vec<String> {

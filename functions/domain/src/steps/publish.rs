@@ -98,10 +98,7 @@ fn surveyed_launch_users(
     wanted: &LaunchPermissions,
 ) -> Option<Vec<String>> {
     let surveyed = input.surveyed.as_ref()?;
-    let accounts_alone = wanted.organizations.is_empty()
-        && wanted.organizational_units.is_empty()
-        && wanted.groups.is_empty();
-    (surveyed.image.as_ref()?.id == image.id && accounts_alone)
+    (surveyed.image.as_ref()?.id == image.id && wanted.accounts_only())
         .then(|| surveyed.launch_users.clone())
         .flatten()
 }

@@ -105,6 +105,33 @@ fn snapshots_exist(work: &UploadWork) -> bool {
     !work.imports.is_empty() && work.imports.iter().all(|i| i.surveyed.is_some())
 }
 
+/// The output of an upload of `work` under the key `sha` (its source sha256).
+fn output_of(
+    work: &UploadWork,
+    sha: &str,
+    status: UploadStatus,
+    skipped: bool,
+    size: Option<u64>,
+    parts: PartCounts,
+    continuation: Option<Continuation>,
+) -> UploadOutput {
+    UploadOutput {
+        id: work.id.clone(),
+        status,
+        account: work.account.clone(),
+        region: work.region.clone(),
+        bucket: work.bucket.clone(),
+        key: sha.to_string(),
+        sha256: sha.to_string(),
+        format: work.format,
+        skipped,
+        size,
+        parts,
+        continuation,
+        tags: tags_with_sha256(&work.tags, SHA256_TAG, sha),
+    }
+}
+
 /// Runs one invocation of the upload step.
 pub async fn run<S: ObjectStore + Clone + Send + 'static>(
     store: &S,
@@ -119,22 +146,17 @@ pub async fn run<S: ObjectStore + Clone + Send + 'static>(
     let streamed = work.source_key.ends_with(".xz");
     if let Some(sha) = staged.as_ref().filter(|_| snapshots_exist(work)) {
         info!(key = %sha, "every snapshot of the image exists: nothing to upload");
-        return Ok(UploadOutput {
-            id: work.id.clone(),
-            status: UploadStatus::Done,
-            account: work.account.clone(),
-            region: work.region.clone(),
-            bucket: work.bucket.clone(),
-            key: sha.clone(),
-            sha256: sha.clone(),
-            format: work.format,
-            skipped: true,
-            // not looked up
-            size: None,
-            parts: PartCounts::default(),
-            continuation: None,
-            tags: tags_with_sha256(&work.tags, SHA256_TAG, sha),
-        });
+        // the size is not looked up
+        let parts = PartCounts::default();
+        return Ok(output_of(
+            work,
+            sha,
+            UploadStatus::Done,
+            true,
+            None,
+            parts,
+            None,
+        ));
     }
     ensure_bucket(store, &work.bucket, &work.region).await?;
     // a copy also needs the version whose sha256 was verified
@@ -154,20 +176,8 @@ pub async fn run<S: ObjectStore + Clone + Send + 'static>(
             (sha, (!streamed).then_some(version))
         }
     };
-    let output = |status, skipped, size, parts, continuation| UploadOutput {
-        id: work.id.clone(),
-        status,
-        account: work.account.clone(),
-        region: work.region.clone(),
-        bucket: work.bucket.clone(),
-        key: sha.clone(),
-        sha256: sha.clone(),
-        format: work.format,
-        skipped,
-        size,
-        parts,
-        continuation,
-        tags: tags_with_sha256(&work.tags, SHA256_TAG, &sha),
+    let output = |status, skipped, size, parts, continuation| {
+        output_of(work, &sha, status, skipped, size, parts, continuation)
     };
     if let Some(object) = store.object(&work.bucket, &sha).await? {
         if object.sha256.as_deref() == Some(sha.as_str()) {

@@ -82,9 +82,7 @@ fn shares_of(work: &DestinationWork) -> (Option<Vec<String>>, Option<Vec<String>
     let partition = d.partition.as_deref().unwrap_or("aws");
     let launch = sharing::launch_permissions(&d.sharing_accounts, &d.groups, partition)
         .ok()
-        .filter(|p| {
-            p.organizations.is_empty() && p.organizational_units.is_empty() && p.groups.is_empty()
-        })
+        .filter(|p| p.accounts_only())
         .map(|p| p.users);
     let volume = sharing::snapshot_accounts(&d.snapshot_accounts, partition).ok();
     (launch, volume)
