@@ -94,9 +94,11 @@ REGIONS = "us-east-1,us-east-2,us-west-1,us-west-2"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 # The CLI following an execution: observation, not work.
 POLLING = {"states:ListExecutions", "states:DescribeExecution", "states:GetExecutionHistory"}
-# Step Functions invoking the functions (moto does it through the Lambda API; in AWS these are
-# state transitions, not API calls the tool makes).
-ORCHESTRATION = "lambda"
+# Step Functions invoking the functions (moto does it through the Lambda API) and starting the
+# uploads' executions (the launcher marks Step Functions' own calls "by": "states"): in AWS
+# these are state transitions, not API calls the tool makes. The objects Step Functions reads
+# and writes for the upload flows are AWS calls and count.
+ORCHESTRATION = ("lambda:", "states-by-states:")
 # The Marketplace product of the peer kit's marketplace mapping.
 PRODUCT = "d87bcebf-9cf4-47f5-9b5b-5470d4490f3d"
 # The version of runs recorded before runs named theirs (bench/results.md of 2026-11-21).
@@ -451,9 +453,10 @@ def account(stack, figures, amis):
     for call in stack.aws_calls():
         invoke = _INVOKE.match(call["action"] or "")
         action = f"Invoke {invoke.group(1)}" if invoke else call["action"]
-        by_action[f"{call['service']}:{action}"] += 1
+        service = "states-by-states" if call["service"] == "states" and call.get("by") == "states" else call["service"]
+        by_action[f"{service}:{action}"] += 1
     polling = sum(n for k, n in by_action.items() if k in POLLING)
-    orchestration = sum(n for k, n in by_action.items() if k.startswith(ORCHESTRATION + ":"))
+    orchestration = sum(n for k, n in by_action.items() if k.startswith(ORCHESTRATION))
     # the Catalog is served by the Marketplace fake, outside the launcher's log
     for call in stack.marketplace_calls():
         if not call["path"].startswith("/_fake/"):
@@ -918,7 +921,7 @@ def report(args, kit, runs):
         top = collections.Counter()
         for r in v_runs:
             top.update({k: n / len(v_runs) for k, n in r["aws_by_action"].items()
-                        if k not in POLLING and not k.startswith(ORCHESTRATION + ":")})
+                        if k not in POLLING and not k.startswith(ORCHESTRATION)})
         largest_actions = ", ".join(f"{k} {n / amis:.2f}" for k, n in top.most_common(5))
         v_fn_rss = max((median([r["function_peaks_kib"].get(n, 0) / 1024 for r in v_runs])
                         for n in FUNCTIONS), default=0)

@@ -31,6 +31,13 @@ Runs moto in-process with:
   LocalStack's URLs): AWS_PROXY Lambda integrations get API Gateway's REST proxy event, their
   proxy response becomes the answer; ``AWS_IAM`` methods refuse requests without a SigV4
   ``Authorization`` scoped to ``execute-api`` in the API's region (signatures are not checked).
+* Step Functions' service integrations as AWS runs them: ``states:startExecution`` (``.sync``,
+  ``.sync:2``) takes AWS's parameter names (``StateMachineArn``, ``Name``, ``Input``; moto
+  passed them to boto3 as they are, which refused them) and answers AWS's (``ExecutionArn``,
+  ``StartDate``, ``Output``...); ``aws-sdk:s3:getObject`` answers its ``Body`` as text (moto
+  left a stream the state could not hold); a waited-for execution is polled every 2 s. These
+  calls sign with moto's internal key ``ak``: it is known, and the request log marks them
+  ``"by": "states"``.
 * ``MOTO_EC2_LOAD_DEFAULT_AMIS=false``.
 * Unknown access keys are refused, as AWS refuses them (``AuthFailure``, ``InvalidAccessKeyId``,
   ``InvalidClientTokenId``, ``UnrecognizedClientException``): with ``MOTO_KNOWN_ACCESS_KEYS``
@@ -87,6 +94,11 @@ from moto.s3 import models as s3_models  # noqa: E402
 from moto.s3.exceptions import BadRequest, InvalidTagError, PreconditionFailed  # noqa: E402
 from moto.s3.responses import S3Response  # noqa: E402
 from moto.utilities.utils import get_partition  # noqa: E402
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (  # noqa: E402
+    state_task_service_aws_sdk as sfn_aws_sdk,
+    state_task_service_callback as sfn_callback,
+    state_task_service_sfn as sfn_states,
+)
 from werkzeug.serving import run_simple  # noqa: E402
 
 _LOCK = threading.RLock()
@@ -800,13 +812,60 @@ _CREDENTIAL = re.compile(r"Credential=([^/]+)/\d{8}/([^/]+)/([^/]+)/aws4_request
 _ACCOUNT_SERVICES = {"ec2", "s3", "sts"}
 
 
+# ---------------------------------------------------------------------------------------------
+# Step Functions: service integrations with AWS's names
+# ---------------------------------------------------------------------------------------------
+# moto's Step Functions call back into this server with this key (boto_client_for)
+_STATES_KEY = "ak"
+_sfn_normalise_parameters = sfn_states.StateTaskServiceSfn._normalise_parameters
+
+
+def _sfn_parameters(self, parameters, boto_service_name=None, service_action_name=None):
+    """AWS's parameter names (``StateMachineArn``) as boto3's (``stateMachineArn``)."""
+    _sfn_normalise_parameters(self, parameters, boto_service_name, service_action_name)
+    if service_action_name is None:
+        for key in list(parameters):
+            parameters[key[:1].lower() + key[1:]] = parameters.pop(key)
+
+
+def _sfn_response(self, response, boto_service_name=None, service_action_name=None):
+    """boto3's answer names (``executionArn``) as AWS's (``ExecutionArn``)."""
+    if isinstance(response, dict):
+        for key in list(response):
+            response[key[:1].upper() + key[1:]] = response.pop(key)
+
+
+sfn_states.StateTaskServiceSfn._normalise_parameters = _sfn_parameters
+sfn_states.StateTaskServiceSfn._normalise_response = _sfn_response
+_aws_sdk_eval = sfn_aws_sdk.StateTaskServiceAwsSdk._eval_service_task
+
+
+def _aws_sdk_task(self, env, resource_runtime_part, normalised_parameters, state_credentials):
+    """An aws-sdk task's answer as AWS gives it: a body as text, dates as ISO 8601."""
+    _aws_sdk_eval(self, env, resource_runtime_part, normalised_parameters, state_credentials)
+    answer = env.stack[-1]
+    if not isinstance(answer, dict):
+        return
+    for key, value in list(answer.items()):
+        if hasattr(value, "read"):
+            answer[key] = value.read().decode("utf-8")
+        elif isinstance(value, datetime.datetime):
+            answer[key] = value.isoformat()
+
+
+sfn_aws_sdk.StateTaskServiceAwsSdk._eval_service_task = _aws_sdk_task
+# a waited-for execution is polled (AWS follows it by events); every 2 s rather than moto's
+# 0.5 s, so that 25 uploads' executions do not keep the server busy describing themselves
+sfn_callback._DELAY_SECONDS_SYNC_CONDITION_CHECK = 2.0
+
+
 def _key_known(access_key):
     """Whether requests signed with `access_key` are answered: with MOTO_KNOWN_ACCESS_KEYS set
     (the stack's own keys), only those and the keys of IAM users and assumed roles of an
     account are; AWS refuses a key it does not know, moto alone would act in its default
     account."""
     known = os.environ.get("MOTO_KNOWN_ACCESS_KEYS")
-    if known is None or access_key in known.split(","):
+    if known is None or access_key == _STATES_KEY or access_key in known.split(","):
         return True
     from moto.iam.models import iam_backends
     from moto.utilities.utils import PARTITION_NAMES
@@ -1084,6 +1143,7 @@ class Local:
             finally:
                 if hasattr(result, "close"):
                     result.close()
+        by = {"by": "states"} if access_key == _STATES_KEY else {}
         self.record(
             started,
             service=service,
@@ -1092,6 +1152,7 @@ class Local:
             status=status_holder.get("status"),
             fault=fault,
             params=params,
+            **by,
         )
         return chunks
 

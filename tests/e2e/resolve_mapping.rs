@@ -1,15 +1,16 @@
 //! resolve-mapping through its real binary on the local stack: the staged tree is read from
 //! the staging bucket, the mapping from the StArMap fake, the products from the RHSM fake; the
-//! peer kit's push becomes 1 upload, 2 imports and 8 destinations; a product missing in RHSM
-//! fails the push before anything is written; credentials come from the Secrets Manager
-//! secret, read at every invocation.
+//! peer kit's push becomes 1 upload, 2 imports and 8 destinations, stored in the results
+//! bucket (the function returns the index); a product missing in RHSM fails the push before
+//! anything is written; credentials come from the Secrets Manager secret, read at every
+//! invocation.
 
 use std::path::Path;
 
 use serde_json::{Value, json};
 use vmpush_domain::plan::worklist::WorkList;
 use vmpush_local::testing::TestStack;
-use vmpush_local::{CREDENTIALS_SECRET, Options, STAGING_BUCKET};
+use vmpush_local::{CREDENTIALS_SECRET, Options, RESULTS_BUCKET, STAGING_BUCKET};
 
 fn workspace() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
@@ -18,6 +19,14 @@ fn workspace() -> &'static Path {
 fn invoke(stack: &TestStack, payload: &Value) -> (bool, Value) {
     let (error, body) = stack.invoke("vmpush-resolve-mapping", payload);
     (error.is_none(), body)
+}
+
+/// The work list an index names, from the results bucket.
+fn stored(stack: &TestStack, index: &Value) -> Value {
+    let key = index["stored"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{index}"));
+    serde_json::from_slice(&stack.object(RESULTS_BUCKET, key)).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -45,15 +54,30 @@ async fn resolve_mapping_emits_the_work_list_after_the_rhsm_precheck() {
                     "pre_push": false, "beta": false, "starmap": starmap, "container_prefix": null, "notify": null}})
     };
 
-    // from here on, nothing may be written
+    // from here on, nothing may be written but the work list
     stack.clear_aws_requests().await;
 
     // online: the StArMap fake serves rhel-ec2
-    let (ok, list) = invoke(
+    let (ok, index) = invoke(
         &stack,
         &push(json!({"mode": "online", "url": stack.var("VMPUSH_STARMAP_URL"), "repo": null})),
     );
-    assert!(ok, "{list}");
+    assert!(ok, "{index}");
+    // the index names the stored list and each upload's subtree, and carries no destination
+    let run = "results/p1/runs/p1-00000000";
+    assert_eq!(index["stored"], format!("{run}/work.json"));
+    let list = stored(&stack, &index);
+    let upload = &index["uploads"][0];
+    assert_eq!(upload["id"], list["uploads"][0]["id"]);
+    assert_eq!(
+        upload["work"],
+        format!("{run}/uploads/{}.json", upload["id"].as_str().unwrap())
+    );
+    let subtree: Value =
+        serde_json::from_slice(&stack.object(RESULTS_BUCKET, upload["work"].as_str().unwrap()))
+            .unwrap();
+    assert_eq!(subtree, list["uploads"][0]);
+    assert!(!index.to_string().contains("destinations"), "{index}");
     assert_eq!(
         (
             list["uploads"].as_array().unwrap().len(),
@@ -134,9 +158,15 @@ async fn resolve_mapping_emits_the_work_list_after_the_rhsm_precheck() {
             })
         })
         .collect();
+    // the successful invocations stored their work lists (2 documents each), nothing else
+    let stored_work = format!("/{RESULTS_BUCKET}/{run}/");
+    assert_eq!(writes.len(), 4, "{writes:?}");
     assert!(
-        writes.is_empty(),
-        "nothing is written by resolve-mapping: {writes:?}"
+        writes.iter().all(|w| w["action"] == "PutObject"
+            && w["params"]["path"]
+                .as_str()
+                .is_some_and(|p| p.starts_with(&stored_work))),
+        "resolve-mapping writes only its work list: {writes:?}"
     );
     let rhsm_log = stack
         .get_json(&format!("{}/_fake/requests", stack.var("VMPUSH_RHSM_URL")))
@@ -178,7 +208,7 @@ async fn resolve_mapping_emits_the_work_list_after_the_rhsm_precheck() {
         &push(json!({"mode": "offline", "url": null, "repo": repo})),
     );
     assert!(ok, "{list}");
-    let work: WorkList = serde_json::from_value(list).unwrap();
+    let work: WorkList = serde_json::from_value(stored(&stack, &list)).unwrap();
     let snapshot_accounts: Vec<&Vec<String>> = work
         .leaves()
         .map(|leaf| &leaf.work.destination.snapshot_accounts)

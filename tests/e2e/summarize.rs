@@ -1,6 +1,7 @@
-//! summarize through its real binary: the result of a push with one failed region is written
-//! to the results bucket (result.json, awspub's images.json, pubtools' pushitems.jsonl and
-//! clouds.json) and returned with the notice for subscribers.
+//! summarize through its real binary: the result of a push with one failed region, from the
+//! work list and the upload's outcomes stored in the results bucket, is written there
+//! (result.json, awspub's images.json, pubtools' pushitems.jsonl and clouds.json) and its
+//! verdict returned with the notice for subscribers.
 
 use std::path::Path;
 
@@ -38,30 +39,57 @@ fn object(stack: &TestStack, key: &str) -> String {
 async fn the_result_lands_in_the_results_bucket() {
     let stack = TestStack::up(workspace(), &Options::default()).await;
     let sha = "ab".repeat(32);
+    let work = json!({
+        "push_id": "p1",
+        "uploads": [{"id": "up-1", "account": "aws-us-storage", "region": "us-east-1", "bucket": "redhat-cloudimg-us-east-1",
+                     "source_bucket": "vmpush-staging", "source_key": format!("drops/p1/{SOURCE}"),
+                     "size": null, "sha256": sha, "format": "raw", "tags": [],
+                     "imports": [{"id": "im-1", "billing_codes": [], "copies": [
+                        {"id": "cp-east", "region": "us-east-1", "destinations": [{"id": "ds-east", "source": SOURCE, "destination": destination("us-east-1")}]},
+                        {"id": "cp-west", "region": "eu-west-1", "destinations": [{"id": "ds-west", "source": SOURCE, "destination": destination("eu-west-1")}]}]}]}],
+        "skipped": []});
+    // as the upload's execution stores them: per import, copy, destination, each naming its
+    // node; a failed copy as its Catch records it (Lambda's error document, whose message is
+    // plain text)
+    let outcomes = json!([[[[{"id": "ds-east", "ami": "ami-1", "snapshot": "snap-1", "public": true}],
+                   {"id": "cp-west", "failed_at": "copy", "failure": {"Error": "Fatal", "Cause": json!({"errorType": "Fatal",
+                    "errorMessage": "CopySnapshot to eu-west-1: UnauthorizedOperation (HTTP 403)"}).to_string()}}]]]);
+    let run = "results/p1/runs/p1-00000000";
+    for (key, value) in [("work.json", &work), ("outcomes/up-1.json", &outcomes)] {
+        let path = stack.scratch().join(key.replace('/', "-"));
+        std::fs::write(&path, value.to_string()).unwrap();
+        stack.aws(&[
+            "s3api",
+            "put-object",
+            "--bucket",
+            RESULTS_BUCKET,
+            "--key",
+            &format!("{run}/{key}"),
+            "--body",
+            path.to_str().unwrap(),
+        ]);
+    }
+    // as the push's execution passes them: the index, and the upload's execution's answer
     let input = json!({
         "workflow": "community",
-        "work": {
-            "push_id": "p1",
-            "uploads": [{"id": "up-1", "account": "aws-us-storage", "region": "us-east-1", "bucket": "redhat-cloudimg-us-east-1",
-                         "source_bucket": "vmpush-staging", "source_key": format!("drops/p1/{SOURCE}"),
-                         "size": null, "sha256": sha, "format": "raw", "tags": [],
-                         "imports": [{"id": "im-1", "billing_codes": [], "copies": [
-                            {"id": "cp-east", "region": "us-east-1", "destinations": [{"id": "ds-east", "source": SOURCE, "destination": destination("us-east-1")}]},
-                            {"id": "cp-west", "region": "eu-west-1", "destinations": [{"id": "ds-west", "source": SOURCE, "destination": destination("eu-west-1")}]}]}]}],
-            "skipped": []},
-        // as the state machine returns them: per upload, import, copy, destination, each
-        // naming its node; a failed copy as its Catch records it (Lambda's error document,
-        // whose message is plain text)
-        "outcomes": [[[[{"id": "ds-east", "ami": "ami-1", "snapshot": "snap-1", "public": true}],
-                       {"id": "cp-west", "failed_at": "copy", "failure": {"Error": "Fatal", "Cause": json!({"errorType": "Fatal",
-                        "errorMessage": "CopySnapshot to eu-west-1: UnauthorizedOperation (HTTP 403)"}).to_string()}}]]]});
+        "push_id": "p1",
+        "work": {"push_id": "p1", "stored": format!("{run}/work.json"),
+                 "uploads": [{"id": "up-1", "work": format!("{run}/uploads/up-1.json"),
+                              "execution": "up-1-0000000000000000",
+                              "outcomes": format!("{run}/outcomes/up-1.json")}],
+                 "azure_uploads": [], "azure_offers": [], "credentials_version": null},
+        "outcomes": [[{"id": "up-1", "stored": format!("{run}/outcomes/up-1.json")}]]});
     let (error, out) = stack.invoke("vmpush-summarize", &input);
     assert_eq!(error, None, "{out}");
     assert_eq!(
         out["location"],
         format!("s3://{RESULTS_BUCKET}/results/p1/")
     );
-    assert_eq!(out["result"]["state"], "FAILED");
+    assert_eq!(
+        out["verdict"],
+        json!({"push_id": "p1", "workflow": "community", "state": "FAILED", "error": null,
+               "location": format!("s3://{RESULTS_BUCKET}/results/p1/")})
+    );
     assert_eq!(out["notice"]["failures"][0]["region"], "eu-west-1");
     assert_eq!(
         out["notice"]["failures"][0]["reason"],
@@ -69,7 +97,7 @@ async fn the_result_lands_in_the_results_bucket() {
     );
 
     let stored: Value = serde_json::from_str(&object(&stack, "results/p1/result.json")).unwrap();
-    assert_eq!(stored, out["result"]);
+    assert_eq!(stored["state"], "FAILED");
     let states: Vec<&str> = stored["destinations"]
         .as_array()
         .unwrap()

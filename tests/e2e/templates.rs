@@ -24,11 +24,13 @@ fn the_state_machine_and_the_template_pass_their_linters() {
     let layout = Layout::new(root);
     install_tools(&layout, &|m| eprintln!("tools: {m}")).expect("the tools install");
 
-    let mut asl = Command::new(layout.npm().join("node_modules/.bin/asl-validator"));
-    asl.arg("--json-path")
-        .arg(root.join("statemachine/push.asl.json"));
-    let report = checked(asl);
-    eprintln!("asl-validator: {report}");
+    for machine in ["push", "upload"] {
+        let mut asl = Command::new(layout.npm().join("node_modules/.bin/asl-validator"));
+        asl.arg("--json-path")
+            .arg(root.join(format!("statemachine/{machine}.asl.json")));
+        let report = checked(asl);
+        eprintln!("asl-validator {machine}: {report}");
+    }
 
     let mut cfn = Command::new(layout.venv_bin("cfn-lint"));
     cfn.arg(root.join("infra/template.yaml"));

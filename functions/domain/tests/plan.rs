@@ -260,7 +260,7 @@ async fn every_work_list_node_has_a_stable_id_of_its_own() {
 }
 
 #[tokio::test]
-async fn a_push_too_large_for_one_execution_is_refused_when_planned() {
+async fn an_image_with_too_many_destinations_for_one_execution_is_refused_when_planned() {
     let (source, tree) = dropped(&["x86_64"]);
     let plan = plan_with(&tree, community_mapping(), None, &PlanOptions::default())
         .await
@@ -280,22 +280,67 @@ async fn a_push_too_large_for_one_execution_is_refused_when_planned() {
     with(&mut list, 400);
     let err = check_state_size(&list).unwrap_err();
     assert_eq!(err.kind, vmpush_domain::steps::ErrorKind::InvalidInput);
+    let upload = &list.uploads[0];
     assert!(
         err.message.starts_with(&format!(
-            "push p1: {} destinations need about ",
+            "push p1: {} for account {} has {} destinations, needing about ",
+            upload.source_key,
+            upload.account,
             400 + others
         )),
         "{err}"
     );
     let (_, split) = err
         .message
-        .split_once("over Step Functions' limit of 262144 bytes (256 KiB) per state; split it into pushes of at most ")
+        .split_once("over Step Functions' limits of 262144 bytes (256 KiB) per state and 25000 events per execution; split it into pushes of at most ")
         .unwrap_or_else(|| panic!("{err}"));
-    let fits: usize = split.trim_end_matches(" destinations").parse().unwrap();
+    let fits: usize = split
+        .trim_end_matches(" destinations of an image per account")
+        .parse()
+        .unwrap_or_else(|_| panic!("{err}"));
     assert!((50..400).contains(&fits), "{err}");
     // the size it names fits
     with(&mut list, fits - others);
     check_state_size(&list).unwrap();
+}
+
+#[tokio::test]
+async fn a_thousand_destinations_of_25_images_fit_one_push() {
+    let (source, tree) = dropped(&["x86_64"]);
+    let plan = plan_with(&tree, community_mapping(), None, &PlanOptions::default())
+        .await
+        .unwrap();
+    let mut list = work_list("p1", &plan, std::slice::from_ref(&source)).unwrap();
+    let one = list.uploads[0].clone();
+    let destination = one.imports[0].copies[0].destinations[0].clone();
+    let mut upload = one.clone();
+    upload.imports.truncate(1);
+    upload.imports[0].copies = (0..20)
+        .map(|r| vmpush_domain::plan::worklist::CopyWork {
+            id: format!("cp-{r:012x}"),
+            region: format!("region-{r}"),
+            surveyed: None,
+            destinations: (0..2)
+                .map(|t| DestinationWork {
+                    id: format!("ds-{r:06x}{t:06x}"),
+                    ..destination.clone()
+                })
+                .collect(),
+        })
+        .collect();
+    list.uploads = (0..25)
+        .map(|i| vmpush_domain::plan::worklist::UploadWork {
+            id: format!("up-{i:012x}"),
+            source_key: format!("drops/p1/image-{i}.raw.xz"),
+            ..upload.clone()
+        })
+        .collect();
+    assert_eq!(list.leaves().count(), 1000);
+    check_state_size(&list).unwrap();
+    // the push's own state: the index and one outcome per upload
+    let index = vmpush_domain::plan::stored::WorkIndex::of(&list, "p1-0a1b2c3d");
+    let bytes = serde_json::to_vec(&index).unwrap().len();
+    assert!(bytes < 16 * 1024, "{bytes}");
 }
 
 #[tokio::test]

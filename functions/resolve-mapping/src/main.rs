@@ -3,24 +3,27 @@
 //! Environment: `VMPUSH_RHSM_URL` (with the client certificate of
 //! [`HttpRhsm::from_env`]), `VMPUSH_STARMAP_URL` (the StArMap server of requests naming none)
 //! and `VMPUSH_STARMAP_ALLOWED_URLS` (others they may name, comma-separated),
-//! `VMPUSH_CREDENTIALS_SECRET` or `CLOUD_CREDENTIALS`, `COMMUNITY_PUSH_REQUIRE_BILLING_CODES`.
+//! `VMPUSH_CREDENTIALS_SECRET` or `CLOUD_CREDENTIALS`, `COMMUNITY_PUSH_REQUIRE_BILLING_CODES`,
+//! `VMPUSH_RESULTS_BUCKET` (where the work list is stored, [`vmpush_domain::plan::stored`]).
 
 use lambda_runtime::Error;
 use vmpush_cloud::ec2::images::Ec2Surveys;
 use vmpush_cloud::identity::Identities;
-use vmpush_cloud::lambda::{env, serve};
+use vmpush_cloud::lambda::{env, required_env, serve};
 use vmpush_cloud::rhsm::HttpRhsm;
 use vmpush_cloud::s3::S3Objects;
 use vmpush_cloud::secrets::CredentialSource;
 use vmpush_cloud::starmap::{HttpStarmap, StarmapParams};
 use vmpush_domain::inputs::push::StarmapServers;
 use vmpush_domain::payloads::Push;
+use vmpush_domain::plan::stored::store;
 use vmpush_domain::steps::resolve_mapping::{Context, run};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     let sdk = &vmpush_cloud::aws::sdk_config().await;
     let trees = &S3Objects::new(vmpush_cloud::s3::client(sdk));
+    let results = &required_env("VMPUSH_RESULTS_BUCKET")?;
     let rhsm = &HttpRhsm::from_env(sdk).await;
     let credentials = &CredentialSource::from_env(sdk)?;
     let servers = &StarmapServers::new(
@@ -47,7 +50,7 @@ async fn main() -> Result<(), Error> {
         };
         let mut list = run(&push, context).await?;
         list.credentials_version = version;
-        Ok(list)
+        store(trees, results, &list, &push.execution_name).await
     })
     .await
 }

@@ -35,6 +35,9 @@ pub const AZURITE_KEY: &str =
 
 /// The name of the push state machine, as the SAM template and `vmpush local` create it.
 pub const STATE_MACHINE_NAME: &str = "vmpush-push";
+/// The name of the upload-flow state machine (`statemachine/upload.asl.json`): the push one's,
+/// `-upload` appended, as the template names it.
+pub const UPLOAD_STATE_MACHINE_NAME: &str = "vmpush-push-upload";
 /// The staging bucket of the local stack.
 pub const STAGING_BUCKET: &str = "vmpush-staging";
 /// moto's account.

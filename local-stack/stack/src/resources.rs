@@ -2,8 +2,9 @@
 //! `local-stack/provision.py` (one boto3 process, get-or-create): the staging bucket notifying
 //! start-push of `drops/*/push.yaml`, the results bucket, the credentials secret, the
 //! notification topic with an SQS queue subscribed to it (what a subscriber receives), every
-//! function (invokes reach `cargo lambda watch`), the push state machine from the very
-//! `statemachine/push.asl.json` the template deploys, with local substitutions, and the push
+//! function (invokes reach `cargo lambda watch`), the push and upload-flow state machines from
+//! the very `statemachine/push.asl.json` and `statemachine/upload.asl.json` the template
+//! deploys, with local substitutions, and the push
 //! API (`POST /pushes`, `GET /pushes/{id}`, IAM auth) served by the moto launcher, and the
 //! stack's four accounts ([`ACCOUNTS`]: three storage accounts, one per partition, and the
 //! Marketplace seller `aws-na`) with their credentials file.
@@ -16,7 +17,7 @@ use snafu::{ResultExt, ensure};
 use crate::error::{CommandSnafu, IoSnafu, Result, StateSnafu};
 use crate::layout::Layout;
 use crate::state::State;
-use crate::{ACCOUNT, REGION, STAGING_BUCKET, STATE_MACHINE_NAME};
+use crate::{ACCOUNT, REGION, STAGING_BUCKET, STATE_MACHINE_NAME, UPLOAD_STATE_MACHINE_NAME};
 
 /// The stack's AWS accounts: alias, moto account id and home region, one per partition. Each
 /// gets an IAM user whose key moto maps to the account; their pubtools credentials documents
@@ -148,17 +149,51 @@ pub fn substitute(definition: &str, values: &[(String, String)]) -> Result<Strin
     }
 }
 
-/// The substitutions of the local stack: every function's ARN (under its deployed name) and
-/// [`SETTINGS`].
+/// The substitutions of the local stack: every function's ARN (under its deployed name), the
+/// Step Functions integrations (in the `aws` partition), the results bucket, the upload-flow
+/// state machine's ARN and [`SETTINGS`].
 pub fn local_substitutions(suffix: Option<&str>) -> Vec<(String, String)> {
+    let flow =
+        format!("arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{UPLOAD_STATE_MACHINE_NAME}");
     FUNCTIONS
         .iter()
         .map(|(name, stem)| {
             let arn = function_arn(&deployed_name(name, suffix));
             (format!("{stem}FunctionArn"), arn)
         })
+        .chain([
+            (
+                "StartExecutionSyncIntegration".to_string(),
+                "arn:aws:states:::states:startExecution.sync:2".to_string(),
+            ),
+            (
+                "S3GetObjectIntegration".to_string(),
+                "arn:aws:states:::aws-sdk:s3:getObject".to_string(),
+            ),
+            (
+                "S3PutObjectIntegration".to_string(),
+                "arn:aws:states:::aws-sdk:s3:putObject".to_string(),
+            ),
+            ("ResultsBucket".to_string(), RESULTS_BUCKET.to_string()),
+            ("UploadStateMachineArn".to_string(), flow),
+        ])
         .chain(SETTINGS.iter().map(|(k, v)| (k.to_string(), v.to_string())))
         .collect()
+}
+
+/// The definition of `statemachine/<file>`, substituted for the local stack.
+fn definition(layout: &Layout, file: &str, suffix: Option<&str>) -> Result<String> {
+    let path = layout.root.join("statemachine").join(file);
+    let asl = std::fs::read_to_string(&path).context(IoSnafu {
+        what: format!("read {}", path.display()),
+    })?;
+    substitute(&asl, &local_substitutions(suffix)).map_err(|message| {
+        StateSnafu {
+            path: path.clone(),
+            message,
+        }
+        .build()
+    })
 }
 
 /// The RHSM client certificate secret's value (`{"certificate", "key", "ca"}`, the files the
@@ -198,19 +233,10 @@ fn private_file(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
 /// Creates the resources (get-or-create).
 pub fn provision(layout: &Layout, state: &State) -> Result<()> {
     let log = layout.log("resources");
-    let path = layout.root.join("statemachine/push.asl.json");
-    let asl = std::fs::read_to_string(&path).context(IoSnafu {
-        what: format!("read {}", path.display()),
-    })?;
     let suffix = state.var(FUNCTION_SUFFIX_VAR);
     let name = |binary: &str| deployed_name(binary, suffix);
-    let definition = substitute(&asl, &local_substitutions(suffix)).map_err(|message| {
-        StateSnafu {
-            path: path.clone(),
-            message,
-        }
-        .build()
-    })?;
+    let push = definition(layout, "push.asl.json", suffix)?;
+    let flow = definition(layout, "upload.asl.json", suffix)?;
     let endpoint = state.var("AWS_ENDPOINT_URL").unwrap_or_default();
     let mut secrets = vec![json!({"name": CREDENTIALS_SECRET, "value": "[]"})];
     if let Some(certificate) = rhsm_certificate(state)? {
@@ -224,7 +250,8 @@ pub fn provision(layout: &Layout, state: &State) -> Result<()> {
         "functions": FUNCTIONS.iter().map(|(binary, _)| json!({"name": name(binary), "timeout": 900})).collect::<Vec<_>>(),
         "notifications": [{"bucket": STAGING_BUCKET, "function": name("vmpush-start-push"),
                            "prefix": "drops/", "suffix": "push.yaml"}],
-        "state_machines": [{"name": STATE_MACHINE_NAME, "definition": definition}],
+        "state_machines": [{"name": UPLOAD_STATE_MACHINE_NAME, "definition": flow},
+                           {"name": STATE_MACHINE_NAME, "definition": push}],
         "apis": [{"name": "vmpush-push-api", "id": API_ID, "stage": API_STAGE, "routes": [
             {"method": "POST", "path": "/pushes", "function": name("vmpush-start-push")},
             {"method": "GET", "path": "/pushes/{id}", "function": name("vmpush-push-status")},
@@ -273,11 +300,32 @@ mod tests {
         );
         let partial: Vec<_> = local_substitutions(None)
             .into_iter()
-            .filter(|(k, _)| k != "UploadFunctionArn")
+            .filter(|(k, _)| k != "SummarizeFunctionArn")
             .collect();
         assert_eq!(
             substitute(&asl, &partial).unwrap_err(),
-            "no value for the substitution ${UploadFunctionArn}"
+            "no value for the substitution ${SummarizeFunctionArn}"
+        );
+        // the upload flow: its steps' functions, the results bucket, the partition
+        let flow = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../statemachine/upload.asl.json"),
+        )
+        .unwrap();
+        let flow: serde_json::Value =
+            serde_json::from_str(&substitute(&flow, &local_substitutions(None)).unwrap()).unwrap();
+        assert_eq!(
+            flow["States"]["LoadWork"]["Resource"],
+            "arn:aws:states:::aws-sdk:s3:getObject"
+        );
+        assert_eq!(
+            flow["States"]["LoadWork"]["Parameters"]["Bucket"],
+            RESULTS_BUCKET
+        );
+        assert_eq!(
+            definition["States"]["Pushes"]["Branches"][0]["States"]["Uploads"]["ItemProcessor"]["States"]
+                ["UploadFlow"]["Parameters"]["StateMachineArn"],
+            "arn:aws:states:us-east-1:123456789012:stateMachine:vmpush-push-upload"
         );
     }
 

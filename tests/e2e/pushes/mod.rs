@@ -135,18 +135,21 @@ pub fn everything_written(stack: &TestStack) -> String {
             &std::fs::read(entry.path()).unwrap(),
         ));
     }
-    let machine = stack.var("VMPUSH_STATE_MACHINE_ARN").to_string();
-    let listed = stack.aws(&[
-        "stepfunctions",
-        "list-executions",
-        "--state-machine-arn",
-        &machine,
-    ]);
-    for execution in listed["executions"].as_array().unwrap() {
-        let arn = execution["executionArn"].as_str().unwrap();
-        for call in ["get-execution-history", "describe-execution"] {
-            let flag = "--execution-arn";
-            text.push_str(&stack.aws(&["stepfunctions", call, flag, arn]).to_string());
+    // the push machine's executions and the upload flows' (the push machine's name, -upload)
+    let push = stack.var("VMPUSH_STATE_MACHINE_ARN").to_string();
+    for machine in [push.clone(), format!("{push}-upload")] {
+        let listed = stack.aws(&[
+            "stepfunctions",
+            "list-executions",
+            "--state-machine-arn",
+            &machine,
+        ]);
+        for execution in listed["executions"].as_array().unwrap() {
+            let arn = execution["executionArn"].as_str().unwrap();
+            for call in ["get-execution-history", "describe-execution"] {
+                let flag = "--execution-arn";
+                text.push_str(&stack.aws(&["stepfunctions", call, flag, arn]).to_string());
+            }
         }
     }
     let objects = stack.aws(&["s3api", "list-objects-v2", "--bucket", RESULTS_BUCKET]);

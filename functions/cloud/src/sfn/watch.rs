@@ -1,7 +1,9 @@
 //! Following a push's executions ([`ExecutionHistory`]): found by push id, described, and
 //! read back as task calls — each known by the Task state that made it (the
 //! `TaskStateEntered` event its `LambdaFunctionScheduled` follows) and the work-list `id` of
-//! its input, never by the function's name, which CloudFormation chooses.
+//! its input, never by the function's name, which CloudFormation chooses. A push's uploads
+//! run as executions of the upload-flow state machine, named `<push state machine>-upload`
+//! (as the template names them).
 
 use std::collections::HashMap;
 
@@ -39,6 +41,11 @@ impl PushWatch {
             .state_machine_arn
             .replacen(":stateMachine:", ":execution:", 1);
         format!("{machine}:{name}")
+    }
+
+    /// The ARN of the upload-flow state machine: the push one's, `-upload` appended.
+    pub fn flow_machine_arn(&self) -> String {
+        format!("{}-upload", self.state_machine_arn)
     }
 }
 
@@ -185,6 +192,13 @@ impl ExecutionHistory for PushWatch {
         }
         Ok(calls_of(&events))
     }
+
+    fn flow_arn(&self, name: &str) -> String {
+        let machine = self
+            .flow_machine_arn()
+            .replacen(":stateMachine:", ":execution:", 1);
+        format!("{machine}:{name}")
+    }
 }
 
 #[cfg(test)]
@@ -291,5 +305,20 @@ mod tests {
         assert!(!is_execution_of("p1-0a1b2c3", "p1"));
         assert!(!is_execution_of("p1x-0a1b2c3d", "p1"));
         assert!(!is_execution_of("p1-0a1b2c3g", "p1"));
+    }
+
+    #[tokio::test]
+    async fn an_upload_flow_execution_is_of_the_push_machine_name_with_upload() {
+        let config = aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .build();
+        let watch = PushWatch::new(
+            &config,
+            "arn:aws:states:us-east-1:123456789012:stateMachine:vmpush-push",
+        );
+        assert_eq!(
+            watch.flow_arn("up-000000000001-0123456789abcdef"),
+            "arn:aws:states:us-east-1:123456789012:execution:vmpush-push-upload:up-000000000001-0123456789abcdef"
+        );
     }
 }

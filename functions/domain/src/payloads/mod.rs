@@ -6,7 +6,7 @@
 //! | step | input | output |
 //! |---|---|---|
 //! | start-push | an S3 notification, an API request or a [`PushRequest`] | [`Started`] / [`StartedPushes`] |
-//! | resolve-mapping | [`Push`] | [`WorkList`] |
+//! | resolve-mapping | [`Push`] | [`WorkIndex`] (the [`WorkList`] stored) |
 //! | upload | [`UploadInput`] | [`UploadOutput`] |
 //! | azure-upload | [`AzureUploadInput`] | [`AzureUploadOutput`] |
 //! | azure-publish | [`AzurePublishInput`] | [`AzurePublishOutput`] |
@@ -15,7 +15,7 @@
 //! | publish | [`PublishInput`] | [`PublishOutput`] |
 //! | rhsm-update | [`RhsmInput`] | [`RhsmOutput`] |
 //! | marketplace-version | [`VersionInput`] | [`VersionOutput`] |
-//! | summarize | [`SummaryInput`] | [`SummaryOutput`] |
+//! | summarize | [`SummaryRequest`] | [`SummaryOutput`] |
 //! | sns-notify | [`NotifyInput`] | [`NotifyOutput`] |
 //! | push-status | `GET /pushes/{id}` | [`PushStatus`] |
 
@@ -48,6 +48,7 @@ pub use summarize::*;
 pub use upload::*;
 
 pub use crate::inputs::push::{Push, PushRequest};
+pub use crate::plan::stored::{UploadRef, WorkIndex};
 pub use crate::plan::worklist::{
     AzureDestinationWork, AzureOfferWork, AzureUploadWork, CopyWork, DestinationWork, ImportWork,
     UploadWork, WorkList,

@@ -11,8 +11,8 @@ use super::marketplace_version::VersionOutput;
 use super::sns_notify::PushNotice;
 use crate::plan::worklist::WorkList;
 
-/// The summarising step's input: the work list and the state machine's results for it, or
-/// how resolving the push failed.
+/// What summarize summarises: the work list and the state machine's results for it, or how
+/// resolving the push failed ([`SummaryRequest`] with the stored documents read back).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SummaryInput {
     /// Workflow of the push.
@@ -122,6 +122,28 @@ impl From<&VersionOutput> for MarketplaceResult {
     }
 }
 
+/// The summarising step's input, as the state machine passes it: the work list's index and
+/// the results of its uploads (each upload's stored by its own execution, see
+/// [`crate::plan::stored`]), or how resolving the push failed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SummaryRequest {
+    /// Workflow of the push.
+    pub workflow: String,
+    /// Push id (needed when there is no work list).
+    #[serde(default)]
+    pub push_id: Option<String>,
+    /// The work list's index, once resolved.
+    #[serde(default)]
+    pub work: Option<crate::plan::stored::WorkIndex>,
+    /// The results: per upload an outcome naming where its execution stored its
+    /// subtree's outcomes ([`Outcome::stored`]) or why it failed, then the Azure ones.
+    #[serde(default)]
+    pub outcomes: Vec<Outcomes>,
+    /// Why the push failed before its work list existed.
+    #[serde(default)]
+    pub failure: Option<TaskFailure>,
+}
+
 /// The result document.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PushResult {
@@ -145,15 +167,31 @@ pub struct PushResult {
     pub clouds: Vec<Value>,
 }
 
-/// The summarising step's output: where the result went, the result, the notice.
+/// The summarising step's output: where the result went, its verdict, the notice.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SummaryOutput {
     /// `s3://<bucket>/results/<push id>/`.
     pub location: String,
-    /// The result document.
-    pub result: PushResult,
+    /// The push's state (the execution's output).
+    pub verdict: Verdict,
     /// The notice for sns-notify.
     pub notice: PushNotice,
+}
+
+/// How a push ended, in a few fields whatever its size: the execution's output. The
+/// result document, per destination, is at `location`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Verdict {
+    /// Push id.
+    pub push_id: String,
+    /// Workflow.
+    pub workflow: String,
+    /// `PUSHED` or `FAILED`.
+    pub state: String,
+    /// Why the whole push failed, if it did.
+    pub error: Option<String>,
+    /// `s3://<bucket>/results/<push id>/`.
+    pub location: String,
 }
 
 /// The step a destination failed at.
@@ -237,6 +275,10 @@ pub struct Outcome {
     /// The Azure publish step's last answer, for Azure destinations.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub azure: Option<Box<AzurePublishOutput>>,
+    /// For an upload whose execution ended: the key of its subtree's outcomes in the results
+    /// bucket (see [`crate::plan::stored`]), which stand for this one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stored: Option<String>,
 }
 
 impl Outcome {

@@ -155,31 +155,42 @@ fn summarize_and_notify() {
                     "regions": {"us-east-1": {"ami": "ami-1", "snapshot": "snap-1", "state": "PUSHED", "public": true}}}],
         "failures": [{"name": "n", "region": "eu-west-1", "destination": "eu-west-1-hourly",
                       "state": "NOTPUSHED", "reason": "denied"}]});
+    let stored = "results/p1/runs/p1-0a1b2c3d/outcomes/up-0a1b2c3d4e5f.json";
+    let index = json!({"push_id": "p1", "stored": "results/p1/runs/p1-0a1b2c3d/work.json",
+        "uploads": [{"id": "up-0a1b2c3d4e5f",
+                     "work": "results/p1/runs/p1-0a1b2c3d/uploads/up-0a1b2c3d4e5f.json",
+                     "execution": "up-0a1b2c3d4e5f-0123456789abcdef", "outcomes": stored}],
+        "azure_uploads": [], "azure_offers": [], "credentials_version": null});
+    let request: SummaryRequest = round_trip(json!({"workflow": "community", "push_id": "p1",
+        "work": index,
+        "outcomes": [[{"id": "up-0a1b2c3d4e5f", "ami": null, "snapshot": null, "sha256": null,
+                       "public": false, "failed_at": null, "error": null, "failure": null,
+                       "stored": stored}],
+                     {"id": "up-1a1b2c3d4e5f", "ami": null, "snapshot": null, "sha256": null,
+                      "public": false, "failed_at": "upload", "error": null,
+                      "failure": {"Error": "States.Timeout", "Cause": "timed out"}}],
+        "failure": null}));
+    let ids: Vec<(&str, Option<&str>)> = request
+        .outcomes
+        .iter()
+        .flat_map(Outcomes::flatten)
+        .map(|o| (o.id.as_str(), o.stored.as_deref()))
+        .collect();
+    assert_eq!(
+        ids,
+        [("up-0a1b2c3d4e5f", Some(stored)), ("up-1a1b2c3d4e5f", None)]
+    );
     let input: SummaryInput = round_trip(json!({"workflow": "community", "push_id": "p1",
         "work": {"push_id": "p1", "uploads": [upload_work()], "skipped": [],
                  "credentials_version": null},
         "outcomes": [[[[{"id": "ds-0a1b2c3d4e5f", "ami": "ami-1", "snapshot": "snap-1",
                          "sha256": "k", "public": true, "failed_at": null, "error": null,
-                         "failure": null}]]],
-                     {"id": "up-0a1b2c3d4e5f", "ami": null, "snapshot": null, "sha256": null,
-                      "public": false, "failed_at": "upload", "error": null,
-                      "failure": {"Error": "States.Timeout", "Cause": "timed out"}}],
+                         "failure": null}]]]],
         "failure": null}));
-    let ids: Vec<&str> = input
-        .outcomes
-        .iter()
-        .flat_map(Outcomes::flatten)
-        .map(|o| o.id.as_str())
-        .collect();
-    assert_eq!(ids, ["ds-0a1b2c3d4e5f", "up-0a1b2c3d4e5f"]);
+    assert_eq!(input.outcomes[0].flatten()[0].id, "ds-0a1b2c3d4e5f");
     round_trip::<SummaryOutput>(json!({"location": "s3://r/results/p1/",
-        "result": {"push_id": "p1", "workflow": "community", "state": "FAILED",
-                   "destinations": [{"state": "PUSHED", "ami": "ami-1", "snapshot": "snap-1",
-                                     "region": "us-east-1", "name": "n", "destination": "d",
-                                     "account": "aws-us-storage", "source": "s3://s/x.raw.xz",
-                                     "public": true, "error": null}],
-                   "images": {"n": {"us-east-1": "ami-1"}}, "pushitems": [{"state": "PUSHED"}],
-                   "error": null},
+        "verdict": {"push_id": "p1", "workflow": "community", "state": "FAILED", "error": null,
+                    "location": "s3://r/results/p1/"},
         "notice": notice}));
     round_trip::<NotifyInput>(json!({"notice": notice, "per_failure": true}));
     round_trip::<NotifyOutput>(json!({"delivered": true, "message_ids": ["m-1"], "error": null}));

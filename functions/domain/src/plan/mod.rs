@@ -11,6 +11,7 @@ pub mod checks;
 mod model;
 pub mod naming;
 pub mod sharing;
+pub mod stored;
 mod workflow;
 pub mod worklist;
 

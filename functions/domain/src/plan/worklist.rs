@@ -214,27 +214,66 @@ pub const STATE_LIMIT_BYTES: usize = 256 * 1024;
 /// with its message).
 pub const OUTCOME_BYTES: usize = 512;
 
-/// What the state holds besides the work list and the outcomes (the request, the settings).
+/// What a state holds besides its work and outcomes (the request, the settings), bytes.
 const STATE_OVERHEAD_BYTES: usize = 8 * 1024;
 
-/// Fails a work list whose execution state would outgrow [`STATE_LIMIT_BYTES`]: the work list
-/// travels with the state to the end, where summarize reads it with every destination's
-/// outcome. Checked when the plan is made, before any side effect, so that a push too large
-/// for one execution is refused whole instead of failing in the middle.
+/// Step Functions' limit on the events of one execution's history.
+pub const HISTORY_LIMIT_EVENTS: usize = 25_000;
+
+/// History events one destination adds at most, an estimate (its map iteration, publish, RHSM,
+/// the release or a Marketplace version, a few polls).
+const EVENTS_PER_DESTINATION: usize = 40;
+
+/// History events of an upload besides its destinations, an estimate (its parts, its imports
+/// and copies with their polls).
+const EVENTS_PER_UPLOAD: usize = 2_000;
+
+/// Fails a work list an execution could not carry, naming the limit, before any side effect
+/// (a push too large is refused whole instead of failing in the middle). The push's execution
+/// carries only the [`crate::plan::stored::WorkIndex`] and one outcome per upload and Azure
+/// destination; each upload runs as an execution of its own, whose state carries the upload's
+/// subtree and its destinations' outcomes, and whose history grows with its destinations. Both
+/// must stay within [`STATE_LIMIT_BYTES`] and [`HISTORY_LIMIT_EVENTS`].
 pub fn check_state_size(list: &WorkList) -> Result<(), StepError> {
-    let work = serde_json::to_vec(list).map_or(0, |v| v.len());
-    let destinations = list.leaves().count() + list.azure_leaves().count();
-    let outcomes = destinations * OUTCOME_BYTES;
+    for upload in &list.uploads {
+        let destinations: usize = upload
+            .imports
+            .iter()
+            .flat_map(|i| &i.copies)
+            .map(|c| c.destinations.len())
+            .sum();
+        let work = serde_json::to_vec(upload).map_or(0, |v| v.len());
+        let bytes = work + destinations * OUTCOME_BYTES + STATE_OVERHEAD_BYTES;
+        let events = destinations * EVENTS_PER_DESTINATION + EVENTS_PER_UPLOAD;
+        if bytes <= STATE_LIMIT_BYTES && events <= HISTORY_LIMIT_EVENTS {
+            continue;
+        }
+        // in proportion, with a margin for the parts that do not grow with the destinations
+        let per_destination = (work / destinations.max(1) + OUTCOME_BYTES).max(1);
+        let by_bytes = (STATE_LIMIT_BYTES - STATE_OVERHEAD_BYTES) / per_destination;
+        let by_events = (HISTORY_LIMIT_EVENTS - EVENTS_PER_UPLOAD) / EVENTS_PER_DESTINATION;
+        let fits = by_bytes.min(by_events) * 95 / 100;
+        return Err(StepError::invalid(format!(
+            "push {}: {} for account {} has {destinations} destinations, needing about {bytes} bytes of execution state and {events} history events: over Step Functions' limits of {STATE_LIMIT_BYTES} bytes (256 KiB) per state and {HISTORY_LIMIT_EVENTS} events per execution; split it into pushes of at most {fits} destinations of an image per account",
+            list.push_id, upload.source_key, upload.account
+        )));
+    }
+    // the push's own execution: the index (an execution name is at most 80 characters)
+    let index = crate::plan::stored::WorkIndex::of(list, &"x".repeat(80));
+    let work = serde_json::to_vec(&index).map_or(0, |v| v.len());
+    let outcomes = (list.uploads.len() + list.azure_leaves().count()) * OUTCOME_BYTES;
     let total = work + outcomes + STATE_OVERHEAD_BYTES;
     if total <= STATE_LIMIT_BYTES {
         return Ok(());
     }
-    // in proportion, with a margin for the parts that do not grow with the destinations
-    let room = STATE_LIMIT_BYTES - STATE_OVERHEAD_BYTES;
-    let fits = destinations * room / (work + outcomes).max(1) * 95 / 100;
+    let nodes = list.uploads.len() + list.azure_leaves().count();
+    let fits =
+        nodes * (STATE_LIMIT_BYTES - STATE_OVERHEAD_BYTES) / (work + outcomes).max(1) * 95 / 100;
     Err(StepError::invalid(format!(
-        "push {}: {destinations} destinations need about {total} bytes of execution state (work list {work}, outcomes up to {outcomes}): over Step Functions' limit of {STATE_LIMIT_BYTES} bytes (256 KiB) per state; split it into pushes of at most {fits} destinations",
-        list.push_id
+        "push {}: {} uploads and {} Azure destinations need about {total} bytes of execution state: over Step Functions' limit of {STATE_LIMIT_BYTES} bytes (256 KiB) per state; split it into pushes of at most {fits} images per account",
+        list.push_id,
+        list.uploads.len(),
+        list.azure_leaves().count()
     )))
 }
 

@@ -1,5 +1,6 @@
 //! Executions of the push state machine: started by name (get-or-create), found by push id,
-//! described, and read back as the task calls of their history.
+//! described, and read back as the task calls of their history, with those of the upload-flow
+//! executions they start.
 
 use std::future::Future;
 
@@ -80,6 +81,8 @@ pub trait ExecutionHistory: Sync {
     -> impl Future<Output = Result<Option<String>, StepError>> + Send;
     /// The execution's status (and output or error).
     fn state(&self, arn: &str) -> impl Future<Output = Result<ExecutionState, StepError>> + Send;
-    /// Its task calls so far, in order.
+    /// Its task calls so far, in order (`NotFound` for an execution that does not exist).
     fn calls(&self, arn: &str) -> impl Future<Output = Result<Vec<Call>, StepError>> + Send;
+    /// The ARN of the upload-flow execution named `name` (a push runs each upload as one).
+    fn flow_arn(&self, name: &str) -> String;
 }

@@ -21,11 +21,13 @@ pub mod upload;
 
 pub use error::{ErrorKind, StepError};
 
-/// The Task states of `statemachine/push.asl.json`, by step: a state is named after its step
+/// The Task states of `statemachine/push.asl.json` and `statemachine/upload.asl.json` (the
+/// upload flow each upload of a push runs as), by step: a state is named after its step
 /// (`<Step>Check` for the polls of a start/check step, `<Step>Release` for publish's second
-/// action), and its `Resource` is that step's
-/// function (`${<Step>FunctionArn}`). Progress finds calls in an execution's history by these
-/// names.
+/// action), and its `Resource` is that step's function (`${<Step>FunctionArn}`). Progress
+/// finds calls in an execution's history by these names. Besides them, only Step Functions'
+/// own integrations (`${<Api>Integration}`): the push starting an upload's execution
+/// (`UploadFlow`), which reads its work (`LoadWork`) and stores its outcomes (`SaveOutcomes`).
 pub mod states {
     /// resolve-mapping.
     pub const RESOLVE_MAPPING: &str = "ResolveMapping";
@@ -84,12 +86,35 @@ mod tests {
 
     #[test]
     fn every_task_state_is_named_after_its_step_and_passes_the_node_id() {
-        let text = include_str!("../../../../statemachine/push.asl.json");
-        let definition: Value = serde_json::from_str(text).expect("the ASL is JSON");
         let mut found = Vec::new();
-        all_states(&definition, &mut found);
-        let tasks: Vec<&(String, Value)> =
-            found.iter().filter(|(_, s)| s["Type"] == "Task").collect();
+        for text in [
+            include_str!("../../../../statemachine/push.asl.json"),
+            include_str!("../../../../statemachine/upload.asl.json"),
+        ] {
+            let definition: Value = serde_json::from_str(text).expect("the ASL is JSON");
+            all_states(&definition, &mut found);
+        }
+        let integrations: Vec<(&str, &str)> = found
+            .iter()
+            .filter(|(_, s)| s["Type"] == "Task")
+            .filter_map(|(name, s)| {
+                let resource = s["Resource"].as_str()?;
+                let api = resource.strip_suffix("Integration}")?.strip_prefix("${")?;
+                Some((name.as_str(), api))
+            })
+            .collect();
+        assert_eq!(
+            integrations,
+            [
+                ("UploadFlow", "StartExecutionSync"),
+                ("LoadWork", "S3GetObject"),
+                ("SaveOutcomes", "S3PutObject"),
+            ]
+        );
+        let tasks: Vec<&(String, Value)> = found
+            .iter()
+            .filter(|(name, s)| s["Type"] == "Task" && !integrations.iter().any(|(n, _)| n == name))
+            .collect();
         for (name, state) in &tasks {
             let resource = state["Resource"].as_str().expect("a Resource");
             let step = resource

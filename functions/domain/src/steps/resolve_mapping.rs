@@ -2,7 +2,8 @@
 //! StArMap → the workflow's plan → the RHSM pre-check (spec §3.5.5: every destination that
 //! updates RHSM must find its image group for its provider), before any side effect → the
 //! work list of uploads, imports, copies and destinations → the survey of what exists of it
-//! ([`survey`]). Nothing here writes anywhere.
+//! ([`survey`]). Nothing here writes anywhere; the function then stores the work list in the
+//! results bucket and returns its index ([`crate::plan::stored`]).
 
 use crate::inputs::credentials::CredentialSet;
 use crate::inputs::push::{Push, StarmapMode};

@@ -9,11 +9,13 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use crate::payloads::{
-    DestinationResult, MarketplaceResult, NoticeFailure, NoticeImage, NoticeRegion, PushNotice,
-    PushResult, Stage, SummaryInput, SummaryOutput, TaskFailure,
+    DestinationResult, MarketplaceResult, NoticeFailure, NoticeImage, NoticeRegion, Outcome,
+    Outcomes, PushNotice, PushResult, Stage, SummaryInput, SummaryOutput, SummaryRequest,
+    TaskFailure, Verdict,
 };
-use crate::ports::ObjectWriter;
-use crate::steps::StepError;
+use crate::plan::stored;
+use crate::ports::{ObjectReader, ObjectWriter};
+use crate::steps::{ErrorKind, StepError};
 
 mod azure;
 mod clouds;
@@ -259,14 +261,86 @@ fn sorted(value: &Value) -> Value {
     }
 }
 
-/// Summarises a push and writes `result.json`, `images.json` (awspub's shape) and
-/// `pushitems.jsonl` under `results/<push id>/` of `bucket`.
-pub async fn write<W: ObjectWriter>(
-    store: &W,
+/// What summarize summarises: the request with the work list and every upload's stored
+/// outcomes read back from `bucket`. An upload whose outcomes are missing stands failed
+/// (its execution ended without them), with the key named.
+pub async fn read_back<R: ObjectReader>(
+    store: &R,
     bucket: &str,
-    input: &SummaryInput,
+    request: &SummaryRequest,
+) -> Result<SummaryInput, StepError> {
+    let work = match &request.work {
+        Some(index) => Some(stored::load(store, bucket, index).await?),
+        None => None,
+    };
+    let mut outcomes = Vec::with_capacity(request.outcomes.len());
+    for result in &request.outcomes {
+        outcomes.push(expand(store, bucket, result).await?);
+    }
+    Ok(SummaryInput {
+        workflow: request.workflow.clone(),
+        push_id: request.push_id.clone(),
+        work,
+        outcomes,
+        failure: request.failure.clone(),
+    })
+}
+
+/// `result` with every stored outcome replaced by what it names (stored outcomes are found
+/// in a map's results, one level down at most: the uploads' and the Azure branch's).
+async fn expand<R: ObjectReader>(
+    store: &R,
+    bucket: &str,
+    result: &Outcomes,
+) -> Result<Outcomes, StepError> {
+    match result {
+        Outcomes::One(one) => read_stored(store, bucket, one).await,
+        Outcomes::Many(all) => {
+            let mut expanded = Vec::with_capacity(all.len());
+            for item in all {
+                expanded.push(match item {
+                    Outcomes::One(one) => read_stored(store, bucket, one).await?,
+                    many => many.clone(),
+                });
+            }
+            Ok(Outcomes::Many(expanded))
+        }
+    }
+}
+
+/// The outcomes `one` names when it is stored, else `one`.
+async fn read_stored<R: ObjectReader>(
+    store: &R,
+    bucket: &str,
+    one: &Outcome,
+) -> Result<Outcomes, StepError> {
+    let Some(key) = &one.stored else {
+        return Ok(Outcomes::One(one.clone()));
+    };
+    match stored::load_outcomes(store, bucket, key).await {
+        Ok(outcomes) => Ok(outcomes),
+        Err(e) if e.kind == ErrorKind::NotFound => Ok(Outcomes::One(Outcome {
+            id: one.id.clone(),
+            failed_at: Some(Stage::Upload),
+            error: Some(format!(
+                "its execution stored no outcomes (s3://{bucket}/{key})"
+            )),
+            ..Outcome::default()
+        })),
+        Err(e) => Err(e),
+    }
+}
+
+/// Summarises a push (its stored work and outcomes read back) and writes `result.json`,
+/// `images.json` (awspub's shape), `clouds.json` and `pushitems.jsonl` under
+/// `results/<push id>/` of `bucket`.
+pub async fn write<S: ObjectReader + ObjectWriter>(
+    store: &S,
+    bucket: &str,
+    request: &SummaryRequest,
 ) -> Result<SummaryOutput, StepError> {
-    let (result, notice) = summarize(input)?;
+    let input = read_back(store, bucket, request).await?;
+    let (result, notice) = summarize(&input)?;
     let prefix = format!("results/{}/", result.push_id);
     let pretty = |value: &Value| {
         let mut text = serde_json::to_string_pretty(value).unwrap_or_default();
@@ -290,9 +364,16 @@ pub async fn write<W: ObjectWriter>(
             .put(bucket, &format!("{prefix}{name}"), body, content_type)
             .await?;
     }
+    let location = format!("s3://{bucket}/{prefix}");
     Ok(SummaryOutput {
-        location: format!("s3://{bucket}/{prefix}"),
-        result,
+        verdict: Verdict {
+            push_id: result.push_id,
+            workflow: result.workflow,
+            state: result.state,
+            error: result.error,
+            location: location.clone(),
+        },
+        location,
         notice,
     })
 }

@@ -216,27 +216,103 @@ fn a_marketplace_destination_is_done_once_its_version_is() {
     assert_eq!(steps(&calls)[2], "us-east-1-Access done ami-3");
 }
 
-#[test]
-fn the_work_list_is_the_latest_resolve_mapping_output() {
-    let resolved = |work: &WorkList| Call {
+fn resolved(index: &WorkIndex) -> Call {
+    Call {
         state: "ResolveMapping".into(),
         id: None,
-        end: ok(serde_json::to_value(work).unwrap()),
-    };
-    assert_eq!(work_list(&[]), None);
+        end: ok(serde_json::to_value(index).unwrap()),
+    }
+}
+
+#[test]
+fn the_work_index_is_the_latest_resolve_mapping_output() {
+    let index = WorkIndex::of(&work(), "p1-0a1b2c3d");
+    assert_eq!(work_index(&[]), None);
     let failed = Call {
         state: "ResolveMapping".into(),
         id: None,
         end: Some(CallEnd::Failed("Transient: StArMap 503".into())),
     };
-    let calls = [failed, resolved(&work())];
-    assert_eq!(work_list(&calls), Some(work()));
-    // an output of another state is no work list
+    let calls = [failed, resolved(&index)];
+    assert_eq!(work_index(&calls), Some(index.clone()));
+    // an output of another state is no work index
     let upload = Call {
         state: "Upload".into(),
-        ..resolved(&work())
+        ..resolved(&index)
     };
-    assert_eq!(work_list(&[upload]), None);
+    assert_eq!(work_index(&[upload]), None);
+}
+
+/// Executions by ARN: status and calls; the upload flows' are `flow:<name>`.
+struct Histories(std::collections::HashMap<String, (String, Vec<Call>)>);
+
+impl ExecutionHistory for Histories {
+    async fn find(&self, _: &str) -> Result<Option<String>, StepError> {
+        Ok(Some("push".into()))
+    }
+    async fn state(&self, arn: &str) -> Result<crate::ports::ExecutionState, StepError> {
+        Ok(crate::ports::ExecutionState {
+            status: self.0[arn].0.clone(),
+            output: Some(json!({"state": "PUSHED"})),
+            error: None,
+            cause: None,
+        })
+    }
+    async fn calls(&self, arn: &str) -> Result<Vec<Call>, StepError> {
+        self.0
+            .get(arn)
+            .map(|(_, calls)| calls.clone())
+            .ok_or_else(|| StepError::new(ErrorKind::NotFound, format!("{arn}: no such execution")))
+    }
+    fn flow_arn(&self, name: &str) -> String {
+        format!("flow:{name}")
+    }
+}
+
+#[tokio::test]
+async fn progress_follows_each_upload_into_its_own_execution_and_the_result_is_the_stored_one() {
+    use crate::ports::ObjectWriter;
+    let objects = crate::ports::memory::MemoryObjects::default();
+    let index = stored::store(&objects, "results", &work(), "p1-0a1b2c3d")
+        .await
+        .unwrap();
+    let flow = format!("flow:{}", index.uploads[0].execution);
+    let mut executions = std::collections::HashMap::new();
+    executions.insert(
+        "push".to_string(),
+        ("RUNNING".to_string(), vec![resolved(&index)]),
+    );
+    let history = Histories(executions);
+    // the upload's execution has not started: every destination waits
+    let status = run(&history, &objects, "results", "p1").await.unwrap();
+    let lines: Vec<String> = status.progress.iter().map(|p| p.step.to_string()).collect();
+    assert_eq!(lines, ["waiting", "waiting", "waiting"]);
+    assert_eq!(status.result, None);
+    // its calls are in its own history
+    let mut history = history;
+    history.0.insert(
+        flow.clone(),
+        (
+            "RUNNING".into(),
+            vec![call("Upload", "up-1", ok(json!({"status": "continue"})))],
+        ),
+    );
+    let status = run(&history, &objects, "results", "p1").await.unwrap();
+    assert_eq!(status.progress[0].step.to_string(), "uploading");
+    // once ended, the result is the document in the results bucket, not the output (a verdict)
+    history.0.get_mut("push").unwrap().0 = "SUCCEEDED".into();
+    let document = json!({"push_id": "p1", "state": "PUSHED", "destinations": []});
+    objects
+        .put(
+            "results",
+            "results/p1/result.json",
+            document.to_string().into_bytes(),
+            "application/json",
+        )
+        .await
+        .unwrap();
+    let status = run(&history, &objects, "results", "p1").await.unwrap();
+    assert_eq!(status.result, Some(document));
 }
 
 #[test]

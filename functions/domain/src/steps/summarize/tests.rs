@@ -245,32 +245,84 @@ fn failure_reasons_fall_back_to_the_cause_then_the_name() {
     );
 }
 
+/// A results bucket that records the order of writes.
 #[derive(Default)]
-struct Bucket(std::sync::Mutex<Vec<(String, String, String)>>);
+struct Bucket {
+    objects: crate::ports::memory::MemoryObjects,
+    written: std::sync::Mutex<Vec<(String, String)>>,
+}
 
 impl ObjectWriter for Bucket {
-    async fn put(&self, bucket: &str, key: &str, body: Vec<u8>, _: &str) -> Result<(), StepError> {
-        self.0.lock().unwrap().push((
+    async fn put(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: Vec<u8>,
+        content_type: &str,
+    ) -> Result<(), StepError> {
+        self.written.lock().unwrap().push((
             format!("{bucket}/{key}"),
-            String::from_utf8(body).unwrap(),
-            String::new(),
+            String::from_utf8(body.clone()).unwrap(),
         ));
-        Ok(())
+        self.objects.put(bucket, key, body, content_type).await
+    }
+}
+
+impl ObjectReader for Bucket {
+    async fn read_small(&self, bucket: &str, key: &str, limit: u64) -> Result<Vec<u8>, StepError> {
+        self.objects.read_small(bucket, key, limit).await
+    }
+}
+
+/// The request as the state machine makes it when the upload's execution stored `outcomes`
+/// (or, `None`, stored nothing): the work list and the outcomes in `bucket`.
+async fn stored_request(bucket: &Bucket, outcomes: Option<Value>) -> SummaryRequest {
+    let index = stored::store(&bucket.objects, "vmpush-results", &work(), "p1-0a1b2c3d")
+        .await
+        .unwrap();
+    let upload = &index.uploads[0];
+    if let Some(outcomes) = outcomes {
+        let body = serde_json::to_vec(&outcomes).unwrap();
+        bucket
+            .objects
+            .put("vmpush-results", &upload.outcomes, body, "application/json")
+            .await
+            .unwrap();
+    }
+    let from_execution = json!({"id": upload.id, "stored": upload.outcomes});
+    SummaryRequest {
+        workflow: "community".into(),
+        push_id: Some("p1".into()),
+        outcomes: serde_json::from_value(json!([[from_execution]])).unwrap(),
+        work: Some(index),
+        failure: None,
     }
 }
 
 #[tokio::test]
-async fn the_result_is_written_under_the_push_id() {
-    let input = input(results(
+async fn the_result_is_written_under_the_push_id_from_the_stored_work_and_outcomes() {
+    let outcomes = results(
         pushed("ds-he", "ami-1", true),
         pushed("ds-hw", "ami-3", true),
         pushed("ds-a", "ami-2", false),
-    ));
+    );
     let bucket = Bucket::default();
-    let out = write(&bucket, "vmpush-results", &input).await.unwrap();
+    let request = stored_request(&bucket, Some(outcomes.clone())).await;
+    bucket.written.lock().unwrap().clear();
+    let out = write(&bucket, "vmpush-results", &request).await.unwrap();
     assert_eq!(out.location, "s3://vmpush-results/results/p1/");
-    let written = bucket.0.lock().unwrap();
-    let keys: Vec<&str> = written.iter().map(|(k, _, _)| k.as_str()).collect();
+    assert_eq!(
+        out.verdict,
+        Verdict {
+            push_id: "p1".into(),
+            workflow: "community".into(),
+            state: "PUSHED".into(),
+            error: None,
+            location: out.location.clone(),
+        }
+    );
+    let written = bucket.written.lock().unwrap();
+    let keys: Vec<&str> = written.iter().map(|(k, _)| k.as_str()).collect();
     assert_eq!(
         keys,
         [
@@ -280,14 +332,17 @@ async fn the_result_is_written_under_the_push_id() {
             "vmpush-results/results/p1/pushitems.jsonl"
         ]
     );
+    // the same result as from the outcomes inline
     let result: PushResult = serde_json::from_str(&written[0].1).unwrap();
+    let (inline, notice) = summarize(&input(outcomes)).unwrap();
     assert_eq!(
         result,
         PushResult {
             clouds: Vec::new(),
-            ..out.result.clone()
+            ..inline
         }
     );
+    assert_eq!(out.notice, notice);
     // clouds.json: Appendix A.1's element, sorted keys, top-level nulls dropped
     let clouds: Value = serde_json::from_str(&written[2].1).unwrap();
     assert_eq!(clouds.as_array().unwrap().len(), 3);
@@ -314,6 +369,32 @@ async fn the_result_is_written_under_the_push_id() {
         json!({"eu-west-1": "ami-3", "us-east-1": "ami-1"})
     );
     assert_eq!(written[3].1.lines().count(), 3);
+}
+
+#[tokio::test]
+async fn an_upload_whose_execution_stored_no_outcomes_is_uploadfailed_with_the_key_named() {
+    let bucket = Bucket::default();
+    let request = stored_request(&bucket, None).await;
+    let out = write(&bucket, "vmpush-results", &request).await.unwrap();
+    assert_eq!(out.verdict.state, "FAILED");
+    let written = bucket.written.lock().unwrap();
+    assert_eq!(written[0].0, "vmpush-results/results/p1/result.json");
+    let result: PushResult = serde_json::from_str(&written[0].1).unwrap();
+    let states: Vec<(&str, Option<&str>)> = result
+        .destinations
+        .iter()
+        .map(|d| (d.state.as_str(), d.error.as_deref()))
+        .collect();
+    let missing = "its execution stored no outcomes (s3://vmpush-results/results/p1/runs/p1-0a1b2c3d/outcomes/up-1.json)";
+    assert_eq!(
+        states,
+        [
+            ("UPLOADFAILED", Some(missing)),
+            ("UPLOADFAILED", Some(missing)),
+            ("UPLOADFAILED", Some(missing)),
+            ("SKIPPED", Some("pushed only to hourly destinations")),
+        ]
+    );
 }
 
 const PRODUCT: &str = "d87bcebf-9cf4-47f5-9b5b-5470d4490f3d";
