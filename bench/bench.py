@@ -225,6 +225,34 @@ class Stack:
     def invocations(self):
         return http("GET", f"{self.aws}/_local/invocations")
 
+    def largest_state(self):
+        """The largest state of the run's executions (the push's and its uploads'): the
+        longest input or output of a state or an execution in their histories, bytes, and the
+        state's name. Step Functions holds each to 256 KiB."""
+        script = (
+            "import sys, json, boto3\n"
+            "sfn = boto3.client('stepfunctions', region_name='us-east-1', endpoint_url=sys.argv[1],"
+            " aws_access_key_id='bench', aws_secret_access_key='bench')\n"
+            "largest = [0, '-']\n"
+            "for machine in (sys.argv[2], sys.argv[2] + '-upload'):\n"
+            "    for page in sfn.get_paginator('list_executions').paginate(stateMachineArn=machine):\n"
+            "        for e in page['executions']:\n"
+            "            for h in sfn.get_paginator('get_execution_history').paginate(executionArn=e['executionArn']):\n"
+            "                for ev in h['events']:\n"
+            "                    for k, d in ev.items():\n"
+            "                        if not k.endswith('EventDetails'):\n"
+            "                            continue\n"
+            "                        for f in ('input', 'output'):\n"
+            "                            n = len(d.get(f) or '')\n"
+            "                            if n > largest[0]:\n"
+            "                                largest = [n, d.get('name') or ev['type']]\n"
+            "print(json.dumps(largest))\n"
+        )
+        out = run([tool("python"), "-c", script, self.aws, self.env["VMPUSH_STATE_MACHINE_ARN"]],
+                  stdout=subprocess.PIPE).stdout
+        size, where = json.loads(out)
+        return size, where
+
     @property
     def lambda_log(self):
         return os.path.join(self.state_dir, "logs", "lambda.log")
@@ -433,6 +461,7 @@ def run_vmpush(args, stack, case_dir, push_id, label, workflow="community"):
     with FunctionMeter() as meter:
         figures = timed(cmd, env, ROOT, os.path.join(args.work, label))
     figures["function_run_s"] = stack.run_times(offset)
+    figures["largest_state_bytes"], figures["largest_state"] = stack.largest_state()
     largest = max(meter.peaks.items(), key=lambda kv: kv[1], default=("-", 0))
     peak_process, peak = ("vmpush (CLI)", figures["rss_kib"]) if figures["rss_kib"] >= largest[1] else largest
     figures.update(
@@ -1015,12 +1044,21 @@ def report(args, kit, runs):
             f"| wall time, s | {spread([r['wall_s'] for r in scaled])} |",
             f"| AWS calls the tool makes | {count([r['aws_calls'] for r in scaled])} |",
             f"| largest Task payload, bytes | {spread([r.get('largest_payload_bytes', 0) for r in scaled], '{:.0f}')} |",
+            f"| largest state (any execution's, input or output), bytes | {spread([r.get('largest_state_bytes', 0) for r in scaled], '{:.0f}')} ({scaled[-1].get('largest_state', '-')}) |",
             f"| how it ended | {scaled[-1].get('error') or 'PUSHED'} |",
             "",
         ]
         ok = all(r["exit"] == 0 for r in scaled)
         targets.append(("1,000 destinations in one push, all PUSHED",
                         "yes" if ok else f"no: {scaled[-1].get('error', '')[:160]}", ok))
+        state = median([r.get("largest_state_bytes", 0) for r in scaled])
+        targets.append(("1,000 destinations: largest state < 128 KiB", f"{state:.0f} bytes",
+                        ok and 0 < state < 128 * 1024))
+        forty = [r for r in runs if r["tool"] == "vmpush" and r["case"] == "img5"]
+        if forty:
+            many, few = median([r["aws_calls"] / 1000 for r in scaled]), median([r["aws_calls"] / 40 for r in forty])
+            targets.append(("1,000 destinations: AWS calls per AMI within 10% of the 40-destination case",
+                            f"{many:.2f} (40 destinations: {few:.2f})", ok and abs(many - few) <= 0.1 * few))
 
     if targets:
         lines += ["## Targets", "", "| target | measured | met |", "|---|---|---|"]

@@ -36,8 +36,9 @@ Runs moto in-process with:
   passed them to boto3 as they are, which refused them) and answers AWS's (``ExecutionArn``,
   ``StartDate``, ``Output``...); ``aws-sdk:s3:getObject`` answers its ``Body`` as text (moto
   left a stream the state could not hold); a waited-for execution is polled every 2 s. These
-  calls sign with moto's internal key ``ak``: it is known, and the request log marks them
-  ``"by": "states"``.
+  calls sign with moto's internal key ``ak``: it is known, the request log marks them
+  ``"by": "states"``, and injected faults spare its ``states`` calls (following an execution is
+  no API call AWS throttles; its S3 calls draw faults as any).
 * ``MOTO_EC2_LOAD_DEFAULT_AMIS=false``.
 * Unknown access keys are refused, as AWS refuses them (``AuthFailure``, ``InvalidAccessKeyId``,
   ``InvalidClientTokenId``, ``UnrecognizedClientException``): with ``MOTO_KNOWN_ACCESS_KEYS``
@@ -935,7 +936,9 @@ def _fault_response(kind, service, protocol):
             "unknown-key": "UnrecognizedClientException",
         }.get(kind, "InternalServerError")
         body = json.dumps({"__type": code, "message": message})
-        return status, [("Content-Type", "application/x-amz-json-1.0"), ("x-amzn-ErrorType", code)], body
+        headers = [("Content-Type", "application/x-amz-json-1.0"), ("x-amzn-ErrorType", code),
+                   ("x-amzn-RequestId", request_id)]
+        return status, headers, body
     if service == "ec2":
         body = (
             f"<Response><Errors><Error><Code>{code}</Code><Message>{message}</Message></Error></Errors>"
@@ -948,7 +951,11 @@ def _fault_response(kind, service, protocol):
             f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error>"
             f"<RequestId>{request_id}</RequestId></ErrorResponse>"
         )
-    return status, [("Content-Type", "text/xml")], body
+    # as AWS answers: the request id in a header too (boto3 reads S3's from there only)
+    headers = [("Content-Type", "text/xml"), ("x-amzn-RequestId", request_id)]
+    if service == "s3":
+        headers += [("x-amz-request-id", request_id), ("x-amz-id-2", request_id)]
+    return status, headers, body
 
 
 def _s3_action(method, path, query):
@@ -1122,6 +1129,10 @@ class Local:
 
         if service in _ACCOUNT_SERVICES and access_key and not _key_known(access_key):
             fault = "unknown-key"
+        elif service == "states" and access_key == _STATES_KEY:
+            # Step Functions following its own executions (.sync) is no API call that AWS
+            # throttles; its S3 reads and writes are, and draw faults like any other
+            fault = None
         else:
             fault = self.faults.draw(service, region, action) if service else None
         if fault == "lost":

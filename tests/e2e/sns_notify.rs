@@ -1,4 +1,5 @@
-//! sns-notify through its real binary: the notice reaches the SQS queue subscribed to the
+//! sns-notify through its real binary: the notice summarize stored in the results bucket
+//! reaches the SQS queue subscribed to the
 //! stack's topic as a structured document with the region → AMI map, with filterable message
 //! attributes, plus one message per failed destination when asked; run again, it sends none.
 
@@ -25,9 +26,23 @@ async fn the_subscriber_gets_the_structured_notice() {
                         "eu-west-1": {"ami": null, "snapshot": null, "state": "NOTPUSHED", "public": false}}}],
         "failures": [{"name": name, "region": "eu-west-1", "destination": "eu-west-1-hourly",
                       "state": "NOTPUSHED", "reason": "CopySnapshot: UnauthorizedOperation"}]});
+    // as summarize stores it
+    let stored = stack.scratch().join("notice.json");
+    std::fs::write(&stored, notice.to_string()).unwrap();
+    let key = "results/p1/notice.json";
+    stack.aws(&[
+        "s3api",
+        "put-object",
+        "--bucket",
+        vmpush_local::RESULTS_BUCKET,
+        "--key",
+        key,
+        "--body",
+        stored.to_str().unwrap(),
+    ]);
     let (error, out) = stack.invoke(
         "vmpush-sns-notify",
-        &json!({"notice": notice, "per_failure": true}),
+        &json!({"notice": key, "per_failure": true}),
     );
     assert_eq!(error, None, "{out}");
     assert_eq!(
@@ -76,7 +91,7 @@ async fn the_subscriber_gets_the_structured_notice() {
     // WHEN the step runs again (a retry, or a re-run with the same outcome)
     let (error, again) = stack.invoke(
         "vmpush-sns-notify",
-        &json!({"notice": notice, "per_failure": true}),
+        &json!({"notice": key, "per_failure": true}),
     );
     // THEN it reports the messages already sent and sends none
     assert_eq!(error, None, "{again}");

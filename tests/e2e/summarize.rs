@@ -1,7 +1,7 @@
 //! summarize through its real binary: the result of a push with one failed region, from the
 //! work list and the upload's outcomes stored in the results bucket, is written there
 //! (result.json, awspub's images.json, pubtools' pushitems.jsonl and clouds.json) and its
-//! verdict returned with the notice for subscribers.
+//! verdict returned with where the notice for subscribers is (`notice.json` beside them).
 
 use std::path::Path;
 
@@ -90,9 +90,11 @@ async fn the_result_lands_in_the_results_bucket() {
         json!({"push_id": "p1", "workflow": "community", "state": "FAILED", "error": null,
                "location": format!("s3://{RESULTS_BUCKET}/results/p1/")})
     );
-    assert_eq!(out["notice"]["failures"][0]["region"], "eu-west-1");
+    assert_eq!(out["notice"], "results/p1/notice.json");
+    let notice: Value = serde_json::from_str(&object(&stack, "results/p1/notice.json")).unwrap();
+    assert_eq!(notice["failures"][0]["region"], "eu-west-1");
     assert_eq!(
-        out["notice"]["failures"][0]["reason"],
+        notice["failures"][0]["reason"],
         "CopySnapshot to eu-west-1: UnauthorizedOperation (HTTP 403)"
     );
 

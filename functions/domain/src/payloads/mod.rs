@@ -16,7 +16,7 @@
 //! | rhsm-update | [`RhsmInput`] | [`RhsmOutput`] |
 //! | marketplace-version | [`VersionInput`] | [`VersionOutput`] |
 //! | summarize | [`SummaryRequest`] | [`SummaryOutput`] |
-//! | sns-notify | [`NotifyInput`] | [`NotifyOutput`] |
+//! | sns-notify | [`NotifyRequest`] (the [`NotifyInput`]'s notice stored) | [`NotifyOutput`] |
 //! | push-status | `GET /pushes/{id}` | [`PushStatus`] |
 
 mod azure_publish;

@@ -94,7 +94,18 @@ pub struct PushNotice {
     pub error: Option<String>,
 }
 
-/// The step's input.
+/// The step's input, as the state machine passes it: where summarize stored the notice (in
+/// the results bucket; a notice grows with the push's destinations, the state must not).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotifyRequest {
+    /// The key of the notice in the results bucket (`results/<push id>/notice.json`).
+    pub notice: String,
+    /// Also send one message per failed destination.
+    #[serde(default)]
+    pub per_failure: bool,
+}
+
+/// What the step notifies: the notice itself.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NotifyInput {
     /// The push notice.

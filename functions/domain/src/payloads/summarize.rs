@@ -8,7 +8,6 @@ use serde_json::Value;
 
 use super::azure_publish::AzurePublishOutput;
 use super::marketplace_version::VersionOutput;
-use super::sns_notify::PushNotice;
 use crate::plan::worklist::WorkList;
 
 /// What summarize summarises: the work list and the state machine's results for it, or how
@@ -174,8 +173,9 @@ pub struct SummaryOutput {
     pub location: String,
     /// The push's state (the execution's output).
     pub verdict: Verdict,
-    /// The notice for sns-notify.
-    pub notice: PushNotice,
+    /// The key of the notice for sns-notify in the results bucket
+    /// (`results/<push id>/notice.json`): it grows with the destinations, the state must not.
+    pub notice: String,
 }
 
 /// How a push ended, in a few fields whatever its size: the execution's output. The

@@ -191,8 +191,9 @@ fn summarize_and_notify() {
     round_trip::<SummaryOutput>(json!({"location": "s3://r/results/p1/",
         "verdict": {"push_id": "p1", "workflow": "community", "state": "FAILED", "error": null,
                     "location": "s3://r/results/p1/"},
-        "notice": notice}));
+        "notice": "results/p1/notice.json"}));
     round_trip::<NotifyInput>(json!({"notice": notice, "per_failure": true}));
+    round_trip::<NotifyRequest>(json!({"notice": "results/p1/notice.json", "per_failure": true}));
     round_trip::<NotifyOutput>(json!({"delivered": true, "message_ids": ["m-1"], "error": null}));
 }
 

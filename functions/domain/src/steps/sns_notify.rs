@@ -10,14 +10,14 @@
 //! message already recorded for the push is not sent again: a retried step sends only what
 //! it had not sent, and a re-run with the same outcome notifies no one twice. (A step that
 //! dies between publishing and recording sends that one message again: SNS itself delivers
-//! at least once.)
+//! at least once.) The notice is read from the results bucket, where summarize stored it.
 
 use std::fmt::Write as _;
 
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use crate::payloads::{NotifyInput, NotifyOutput, PushNotice};
+use crate::payloads::{NotifyInput, NotifyOutput, NotifyRequest, PushNotice};
 use crate::ports::{Attribute, Message, ObjectReader, ObjectWriter, Topic};
 use crate::steps::{ErrorKind, StepError};
 
@@ -224,6 +224,33 @@ pub async fn run<T: Topic, O: ObjectReader + ObjectWriter>(
         message_ids: ids,
         error: None,
     })
+}
+
+/// The notices are read up to this size (SNS takes a message of 256 KiB).
+const MAX_NOTICE_BYTES: u64 = 16 << 20;
+
+/// The step as the state machine calls it: the notice stored at `request.notice` of the
+/// ledger's bucket, notified as [`run`] does.
+pub async fn notify<T: Topic, O: ObjectReader + ObjectWriter>(
+    topic: &T,
+    ledger: &Ledger<'_, O>,
+    request: &NotifyRequest,
+) -> Result<NotifyOutput, StepError> {
+    let bytes = ledger
+        .objects
+        .read_small(ledger.bucket, &request.notice, MAX_NOTICE_BYTES)
+        .await?;
+    let notice: PushNotice = serde_json::from_slice(&bytes).map_err(|e| {
+        StepError::invalid(format!(
+            "s3://{}/{}: not a push notice: {e}",
+            ledger.bucket, request.notice
+        ))
+    })?;
+    let input = NotifyInput {
+        notice,
+        per_failure: request.per_failure,
+    };
+    run(topic, ledger, &input).await
 }
 
 #[cfg(test)]

@@ -332,8 +332,8 @@ async fn read_stored<R: ObjectReader>(
 }
 
 /// Summarises a push (its stored work and outcomes read back) and writes `result.json`,
-/// `images.json` (awspub's shape), `clouds.json` and `pushitems.jsonl` under
-/// `results/<push id>/` of `bucket`.
+/// `images.json` (awspub's shape), `clouds.json`, `pushitems.jsonl` and the notice for
+/// sns-notify (`notice.json`) under `results/<push id>/` of `bucket`.
 pub async fn write<S: ObjectReader + ObjectWriter>(
     store: &S,
     bucket: &str,
@@ -350,6 +350,7 @@ pub async fn write<S: ObjectReader + ObjectWriter>(
     let document = pretty(&serde_json::to_value(&result).unwrap_or_default());
     let images = pretty(&json!({"images": result.images}));
     let clouds = pretty(&sorted(&Value::Array(result.clouds.clone())));
+    let notice_json = serde_json::to_vec(&notice).unwrap_or_default();
     for (name, body, content_type) in [
         ("result.json", document, "application/json"),
         ("images.json", images, "application/json"),
@@ -359,6 +360,7 @@ pub async fn write<S: ObjectReader + ObjectWriter>(
             pushitems_jsonl(&result).into_bytes(),
             "application/x-ndjson",
         ),
+        ("notice.json", notice_json, "application/json"),
     ] {
         store
             .put(bucket, &format!("{prefix}{name}"), body, content_type)
@@ -374,7 +376,7 @@ pub async fn write<S: ObjectReader + ObjectWriter>(
             location: location.clone(),
         },
         location,
-        notice,
+        notice: format!("{prefix}notice.json"),
     })
 }
 

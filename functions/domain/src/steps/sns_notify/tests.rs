@@ -215,3 +215,43 @@ async fn a_retried_or_repeated_notice_sends_each_message_once() {
     let out = run(&sns, &ledger(&objects), &pushed).await.unwrap();
     assert_eq!(out.message_ids, ["m-3"]);
 }
+
+#[tokio::test]
+async fn the_stored_notice_is_read_from_the_results_bucket_and_notified() {
+    let body = serde_json::to_vec(&notice()).unwrap();
+    let objects = MemoryObjects::with("results", "results/p1/notice.json", &body);
+    let sns = Sns::default();
+    let request = NotifyRequest {
+        notice: "results/p1/notice.json".into(),
+        per_failure: false,
+    };
+    let out = notify(&sns, &ledger(&objects), &request).await.unwrap();
+    assert!(out.delivered);
+    let published = sns.published.lock().unwrap().clone();
+    assert_eq!(published.len(), 1);
+    let direct = messages(&NotifyInput {
+        notice: notice(),
+        per_failure: false,
+    });
+    assert_eq!(published[0], direct[0]);
+    // a key holding no notice is an error naming it
+    let request = NotifyRequest {
+        notice: "results/p1/notified/x.json".into(),
+        per_failure: false,
+    };
+    objects
+        .put(
+            "results",
+            &request.notice,
+            b"{}".to_vec(),
+            "application/json",
+        )
+        .await
+        .unwrap();
+    let err = notify(&sns, &ledger(&objects), &request).await.unwrap_err();
+    assert!(
+        err.message
+            .starts_with("s3://results/results/p1/notified/x.json: not a push notice"),
+        "{err}"
+    );
+}

@@ -329,7 +329,8 @@ async fn the_result_is_written_under_the_push_id_from_the_stored_work_and_outcom
             "vmpush-results/results/p1/result.json",
             "vmpush-results/results/p1/images.json",
             "vmpush-results/results/p1/clouds.json",
-            "vmpush-results/results/p1/pushitems.jsonl"
+            "vmpush-results/results/p1/pushitems.jsonl",
+            "vmpush-results/results/p1/notice.json"
         ]
     );
     // the same result as from the outcomes inline
@@ -342,7 +343,9 @@ async fn the_result_is_written_under_the_push_id_from_the_stored_work_and_outcom
             ..inline
         }
     );
-    assert_eq!(out.notice, notice);
+    assert_eq!(out.notice, "results/p1/notice.json");
+    let stored: PushNotice = serde_json::from_str(&written[4].1).unwrap();
+    assert_eq!(stored, notice);
     // clouds.json: Appendix A.1's element, sorted keys, top-level nulls dropped
     let clouds: Value = serde_json::from_str(&written[2].1).unwrap();
     assert_eq!(clouds.as_array().unwrap().len(), 3);
@@ -379,6 +382,7 @@ async fn an_upload_whose_execution_stored_no_outcomes_is_uploadfailed_with_the_k
     assert_eq!(out.verdict.state, "FAILED");
     let written = bucket.written.lock().unwrap();
     assert_eq!(written[0].0, "vmpush-results/results/p1/result.json");
+    assert_eq!(written.len(), 5);
     let result: PushResult = serde_json::from_str(&written[0].1).unwrap();
     let states: Vec<(&str, Option<&str>)> = result
         .destinations
