@@ -12,6 +12,12 @@ use crate::aws::SdkResultExt;
 mod error;
 pub mod watch;
 
+/// The ARN the execution `name` of the state machine `state_machine_arn` has.
+pub(crate) fn execution_arn(state_machine_arn: &str, name: &str) -> String {
+    let machine = state_machine_arn.replacen(":stateMachine:", ":execution:", 1);
+    format!("{machine}:{name}")
+}
+
 /// Starts executions of one state machine, get-or-create by execution name.
 #[derive(Debug, Clone)]
 pub struct SfnExecutions {
@@ -30,11 +36,7 @@ impl SfnExecutions {
 
     /// The ARN an execution of this state machine has for a name.
     fn execution_arn(&self, name: &str) -> String {
-        format!(
-            "{}:{name}",
-            self.state_machine_arn
-                .replacen(":stateMachine:", ":execution:", 1)
-        )
+        execution_arn(&self.state_machine_arn, name)
     }
 
     async fn exists(&self, arn: &str) -> Result<bool, StepError> {

@@ -37,10 +37,7 @@ impl PushWatch {
 
     /// The ARN of the execution called `name`.
     pub fn execution_arn(&self, name: &str) -> String {
-        let machine = self
-            .state_machine_arn
-            .replacen(":stateMachine:", ":execution:", 1);
-        format!("{machine}:{name}")
+        super::execution_arn(&self.state_machine_arn, name)
     }
 
     /// The ARN of the upload-flow state machine: the push one's, `-upload` appended.
@@ -194,10 +191,7 @@ impl ExecutionHistory for PushWatch {
     }
 
     fn flow_arn(&self, name: &str) -> String {
-        let machine = self
-            .flow_machine_arn()
-            .replacen(":stateMachine:", ":execution:", 1);
-        format!("{machine}:{name}")
+        super::execution_arn(&self.flow_machine_arn(), name)
     }
 }
 

@@ -261,19 +261,20 @@ pub fn check_state_size(list: &WorkList) -> Result<(), StepError> {
     // the push's own execution: the index (an execution name is at most 80 characters)
     let index = crate::plan::stored::WorkIndex::of(list, &"x".repeat(80));
     let work = serde_json::to_vec(&index).map_or(0, |v| v.len());
-    let outcomes = (list.uploads.len() + list.azure_leaves().count()) * OUTCOME_BYTES;
+    let azure = list.azure_leaves().count();
+    let nodes = list.uploads.len() + azure;
+    let outcomes = nodes * OUTCOME_BYTES;
     let total = work + outcomes + STATE_OVERHEAD_BYTES;
     if total <= STATE_LIMIT_BYTES {
         return Ok(());
     }
-    let nodes = list.uploads.len() + list.azure_leaves().count();
     let fits =
         nodes * (STATE_LIMIT_BYTES - STATE_OVERHEAD_BYTES) / (work + outcomes).max(1) * 95 / 100;
     Err(StepError::invalid(format!(
         "push {}: {} uploads and {} Azure destinations need about {total} bytes of execution state: over Step Functions' limit of {STATE_LIMIT_BYTES} bytes (256 KiB) per state; split it into pushes of at most {fits} images per account",
         list.push_id,
         list.uploads.len(),
-        list.azure_leaves().count()
+        azure
     )))
 }
 
