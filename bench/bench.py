@@ -75,6 +75,10 @@ import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PROFILE = "perf"
+# The functions streaming images, whose memory target is 128 MiB (the others': 32 MiB).
+UPLOADERS = ("vmpush-upload", "vmpush-azure-upload")
+# Every function's memory setting in infra/template.yaml (Globals and the uploaders alike).
+MEMORY_MIB = 256
 FUNCTIONS = (
     "vmpush-start-push",
     "vmpush-push-status",
@@ -808,6 +812,14 @@ WHY = [
 ]
 
 
+def peak_function(runs, exclude=(), only=None):
+    """The largest median peak RSS (MiB) over the functions (those of `only`, else all but
+    `exclude`) in `runs`, and the function's name."""
+    names = [n for n in FUNCTIONS if (n in only if only else n not in exclude)]
+    peaks = [(median([r.get("function_peaks_kib", {}).get(n, 0) / 1024 for r in runs]), n) for n in names]
+    return max(peaks, default=(0, "-"))
+
+
 def spread(values, fmt="{:.2f}"):
     if not values:
         return "-"
@@ -952,8 +964,8 @@ def report(args, kit, runs):
             top.update({k: n / len(v_runs) for k, n in r["aws_by_action"].items()
                         if k not in POLLING and not k.startswith(ORCHESTRATION)})
         largest_actions = ", ".join(f"{k} {n / amis:.2f}" for k, n in top.most_common(5))
-        v_fn_rss = max((median([r["function_peaks_kib"].get(n, 0) / 1024 for r in v_runs])
-                        for n in FUNCTIONS), default=0)
+        v_fn_rss, v_fn = peak_function(v_runs, exclude=UPLOADERS)
+        v_up_rss, _ = peak_function(v_runs, only=UPLOADERS)
         if case == "img1":
             targets.append(("CPU per AMI ≤ 1/20 of the peer's", f"{v_cpu / p_cpu:.3f} of the peer's", v_cpu * 20 <= p_cpu))
             targets.append(("AWS calls ≤ 8 per AMI on a first push",
@@ -977,7 +989,9 @@ def report(args, kit, runs):
                             f"{v_calls / amis:.2f} per AMI; most per AMI: {largest_actions}",
                             v_calls / amis <= 1.5))
         if v_runs:
-            targets.append((f"peak RSS of any function ≤ 64 MiB ({case})", f"{v_fn_rss:.1f} MiB", v_fn_rss <= 64))
+            targets.append((f"peak RSS of every function but upload ≤ 32 MiB ({case})",
+                            f"{v_fn_rss:.1f} MiB ({v_fn})", v_fn_rss <= 32))
+            targets.append((f"peak RSS of upload ≤ 128 MiB ({case})", f"{v_up_rss:.1f} MiB", v_up_rss <= 128))
 
     base = [r for r in runs if r["tool"] == "aws-cli" and r["case"] == "upload"]
     ups = [r for r in runs if r["tool"] == "vmpush" and r["case"] == "upload"]
@@ -1001,8 +1015,9 @@ def report(args, kit, runs):
         ]
         rss = median([r["upload_rss_kib"] / 1024 for r in ups])
         targets.append((f"the {args.upload_gib} GiB upload with ≤ 128 MiB RSS", f"{rss:.1f} MiB", rss <= 128))
-        fn_rss = max((median([r["function_peaks_kib"].get(n, 0) / 1024 for r in ups]) for n in FUNCTIONS), default=0)
-        targets.append(("peak RSS of any function ≤ 64 MiB (upload)", f"{fn_rss:.1f} MiB", fn_rss <= 64))
+        fn_rss, fn = peak_function(ups, exclude=UPLOADERS)
+        targets.append(("peak RSS of every function but upload ≤ 32 MiB (upload)",
+                        f"{fn_rss:.1f} MiB ({fn})", fn_rss <= 32))
 
     vhds = [r for r in runs if r["tool"] == "vmpush" and r["case"] == "vhd"]
     if vhds:
@@ -1054,11 +1069,14 @@ def report(args, kit, runs):
         state = median([r.get("largest_state_bytes", 0) for r in scaled])
         targets.append(("1,000 destinations: largest state < 128 KiB", f"{state:.0f} bytes",
                         ok and 0 < state < 128 * 1024))
+        fn_rss, fn = peak_function(scaled)
+        targets.append((f"1,000 destinations: no function above its memory setting ({MEMORY_MIB} MiB)",
+                        f"largest {fn_rss:.1f} MiB ({fn})", ok and fn_rss <= MEMORY_MIB))
         forty = [r for r in runs if r["tool"] == "vmpush" and r["case"] == "img5"]
         if forty:
             many, few = median([r["aws_calls"] / 1000 for r in scaled]), median([r["aws_calls"] / 40 for r in forty])
-            targets.append(("1,000 destinations: AWS calls per AMI within 10% of the 40-destination case",
-                            f"{many:.2f} (40 destinations: {few:.2f})", ok and abs(many - few) <= 0.1 * few))
+            targets.append(("1,000 destinations: AWS calls per AMI at most 10% above the 40-destination case",
+                            f"{many:.2f} (40 destinations: {few:.2f})", ok and many <= 1.1 * few))
 
     if targets:
         lines += ["## Targets", "", "| target | measured | met |", "|---|---|---|"]

@@ -20,7 +20,8 @@ Runs moto in-process with:
     mode, ENA, SR-IOV, TPM, IMDS, billing products, block device mappings pointing at the given
     snapshot, ``TagSpecifications``) and refuses a duplicate name (``InvalidAMIName.Duplicate``).
   - ``ModifySnapshotAttribute`` honours the ``CreateVolumePermission.Add/Remove`` form.
-  - ``Get/Enable/DisableImageBlockPublicAccess`` (per region; ``unblocked`` by default).
+  - ``Get/Enable/DisableImageBlockPublicAccess`` (per region; ``unblocked`` by default), and
+    ``ModifyImageAttribute`` refusing a public grant where the region blocks public sharing.
 * S3 ``ListParts`` answers with AWS's root element ``ListPartsResult`` (moto 5.2.5 writes
   ``ListPartsResponse``, which the AWS SDKs for Rust and Go refuse).
 * S3 ``UploadPartCopy`` honours ``x-amz-copy-source-if-match`` (412 when the source's ETag
@@ -595,6 +596,26 @@ def enable_image_block_public_access(self):
     return ActionResult({"ImageBlockPublicAccessState": state})
 
 
+_orig_modify_image_attribute = EC2Response.modify_image_attribute
+
+
+def modify_image_attribute(self):
+    """A public grant (``Group: all``) in a region blocking public sharing is refused, as EC2
+    refuses any attempt to share an AMI publicly there; other grants go through."""
+    adds = (self._get_param("LaunchPermission", {}) or {}).get("Add", []) or []
+    public = any(p.get("Group") == "all" for p in adds) or (
+        self._get_param("OperationType") == "add" and "all" in (self._get_param("UserGroups", []) or [])
+    )
+    with _LOCK:
+        blocked = _STATE["block_public_access"].get(_bpa_key(self), "unblocked") == "block-new-sharing"
+    if public and blocked:
+        raise EC2ClientError(
+            "OperationNotPermitted",
+            "Public sharing of AMIs is blocked in this Region: image block public access is enabled",
+        )
+    return _orig_modify_image_attribute(self)
+
+
 def disable_image_block_public_access(self):
     with _LOCK:
         _STATE["block_public_access"][_bpa_key(self)] = "unblocked"
@@ -657,6 +678,7 @@ EC2Response.modify_snapshot_attribute = modify_snapshot_attribute
 EC2Response.get_image_block_public_access_state = get_image_block_public_access_state
 EC2Response.enable_image_block_public_access = enable_image_block_public_access
 EC2Response.disable_image_block_public_access = disable_image_block_public_access
+EC2Response.modify_image_attribute = modify_image_attribute
 
 
 # ---------------------------------------------------------------------------------------------

@@ -194,6 +194,34 @@ async fn a_drop_becomes_eight_amis_best_effort_and_re_runs_create_nothing() {
             assert_eq!(tag(image, "awspub:source:filename"), Some(FILE));
         }
     }
+    // every snapshot carries its AMI's tags: the imports' tagged on completion and by publish
+    // in the home region, the copies at creation (publish tags no new copy again)
+    for region in REGIONS {
+        let found = stack.aws(&[
+            "ec2",
+            "describe-snapshots",
+            "--owner-ids",
+            "self",
+            "--region",
+            region,
+        ]);
+        let mut billing: Vec<&str> = found["Snapshots"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                assert_eq!(tag(s, "awspub:source:sha256"), Some(sum.as_str()), "{s}");
+                tag(s, "billing_type").unwrap_or_else(|| panic!("{region}: {s}"))
+            })
+            .collect();
+        billing.sort_unstable();
+        assert_eq!(billing, ["access", "hourly"], "{region}");
+    }
+    assert_eq!(
+        stack.aws_counts(&["CreateTags"]).await,
+        [2 + 2],
+        "the two imports' snapshots on completion and by their home region's publish"
+    );
     let failed = result["destinations"]
         .as_array()
         .unwrap()

@@ -2,7 +2,8 @@
 //! with every attribute of the plan, shared with the planned accounts (the snapshot with the
 //! snapshot accounts); an hourly image becomes public only in the release invocation (which the
 //! state machine runs after RHSM), and a re-run modifies nothing; a region whose image block
-//! public access is on fails a public destination with a clear error.
+//! public access is on fails a public destination with a clear error, before registering it or,
+//! when it was shared before the block, when EC2 refuses its release.
 
 mod support;
 
@@ -15,6 +16,7 @@ const BUCKET: &str = "redhat-cloudimg-us-east-1";
 const SHA: &str = "6b6f4c3e35fde47c2f8470f651141cb3b4052bf9183524f47c9a60260efa8d5b";
 const HOURLY: &str = "RHEL-9.0.0_HVM_GA-20250101-x86_64-10-Hourly2-GP3";
 const ACCESS: &str = "RHEL-9.0.0_HVM_GA-20250101-x86_64-10-Access2-GP3";
+const LATE: &str = "RHEL-9.0.0_HVM_GA-20250101-x86_64-10-Hourly2-GP2";
 
 /// A destination as resolve-mapping plans it (the peer kit's push).
 fn destination(name: &str, billing: &str, code: &str, public: bool) -> Value {
@@ -228,6 +230,13 @@ async fn publish_registers_shares_then_releases_once() {
         [before[0], before[1], 1]
     );
 
+    // shared before the region blocks public sharing, released after: EC2 refuses the grant,
+    // the release names the block and the image stays private
+    let late = publish(destination(LATE, "hourly", "bp-6fa54006", true));
+    let shared = invoke(&stack, "vmpush-publish", &late);
+    assert_eq!(shared["release"].as_bool(), Some(true), "{shared}");
+    let late_ami = shared["ami"].as_str().unwrap().to_string();
+
     // image block public access on: a public destination fails, clearly, before registering
     stack.aws(&[
         "ec2",
@@ -259,4 +268,19 @@ async fn publish_registers_shares_then_releases_once() {
         "Name=name,Values=RHEL-9.0.0-beta-Hourly2-GP3",
     ]);
     assert_eq!(found["Images"], json!([]));
+
+    let mut late_release = late;
+    late_release["action"] = json!("release");
+    let (error, body) = stack.invoke("vmpush-publish", &late_release);
+    assert!(error.is_some(), "{body}");
+    assert_eq!(
+        (&body["errorType"], &body["errorMessage"]),
+        (
+            &json!("Conflict"),
+            &json!(format!(
+                "{LATE} in us-east-1: image block public access is on in this region; the image stays private"
+            ))
+        )
+    );
+    assert_eq!(launch_permissions(&late_ami), ["111122223333"]);
 }

@@ -305,6 +305,50 @@ async fn an_image_with_too_many_destinations_for_one_execution_is_refused_when_p
 }
 
 #[tokio::test]
+async fn a_copy_carries_the_tags_its_destinations_share_and_the_home_region_none() {
+    let (source, tree) = dropped(&["x86_64"]);
+    let mut plan = plan_with(&tree, community_mapping(), None, &PlanOptions::default())
+        .await
+        .unwrap();
+    let hourly = plan.items[0]
+        .destinations
+        .iter()
+        .find(|d| d.billing_type.as_deref() == Some("hourly"))
+        .unwrap()
+        .clone();
+    let home = hourly.region.clone().unwrap();
+    // two destinations of the hourly snapshot in us-west-2: the same tags but one
+    for (n, extra) in [("a", None), ("b", Some("only-b"))] {
+        let mut d = hourly.clone();
+        d.region = Some("us-west-2".into());
+        d.destination = format!("us-west-2-hourly-{n}");
+        d.ami_name = Some(format!("{}-{n}", hourly.ami_name.as_deref().unwrap()));
+        if let Some(value) = extra {
+            d.tags.insert("extra".into(), json!(value));
+        }
+        plan.items[0].destinations.push(d);
+    }
+    let list = work_list("p1", &plan, std::slice::from_ref(&source)).unwrap();
+    let import = list.uploads[0]
+        .imports
+        .iter()
+        .find(|i| i.copies.iter().any(|c| c.region == "us-west-2"))
+        .unwrap();
+    let copy = |region: &str| import.copies.iter().find(|c| c.region == region).unwrap();
+    assert_eq!(copy("us-west-2").destinations.len(), 2);
+    assert_eq!(copy("us-west-2").snapshot_tags, hourly.own_tags());
+    assert!(
+        hourly
+            .own_tags()
+            .contains(&("billing_type".into(), "hourly".into()))
+    );
+    assert!(
+        copy(&home).snapshot_tags.is_empty(),
+        "the home region's snapshot is the import's"
+    );
+}
+
+#[tokio::test]
 async fn a_thousand_destinations_of_25_images_fit_one_push() {
     let (source, tree) = dropped(&["x86_64"]);
     let plan = plan_with(&tree, community_mapping(), None, &PlanOptions::default())
@@ -320,6 +364,8 @@ async fn a_thousand_destinations_of_25_images_fit_one_push() {
             id: format!("cp-{r:012x}"),
             region: format!("region-{r}"),
             surveyed: None,
+            absent: true,
+            snapshot_tags: destination.destination.own_tags(),
             destinations: (0..2)
                 .map(|t| DestinationWork {
                     id: format!("ds-{r:06x}{t:06x}"),

@@ -34,6 +34,10 @@ pub struct CopyInput {
     /// Provenance tags of the copy (besides `Name`).
     #[serde(default)]
     pub tags: Vec<(String, String)>,
+    /// `start`: the tags every destination of the copy puts on its snapshot (the work list's),
+    /// set at creation.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub snapshot_tags: Vec<(String, String)>,
     /// The copy `start` returned, for `check` (without it, `check` is `start`).
     #[serde(default)]
     pub copy_snapshot_id: Option<String>,
@@ -41,6 +45,14 @@ pub struct CopyInput {
     /// region (the work list's), taken without a look-up.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub surveyed: Option<String>,
+    /// `start`: the survey found no snapshot of the name in the region (the work list's), so a
+    /// first attempt starts without a look-up.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub absent: bool,
+    /// `start`: the attempt, from 0 (Step Functions' `$$.State.RetryCount`): a retried attempt
+    /// looks up what the first may have started, whatever the survey found.
+    #[serde(default, skip_serializing_if = "super::is_zero")]
+    pub attempt: u32,
     /// Whether `start` started the copy (echoed).
     #[serde(default)]
     pub started: bool,

@@ -37,6 +37,14 @@ pub struct ImportInput {
     /// list's), taken without a look-up.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub surveyed: Option<String>,
+    /// `start`: the survey found no snapshot of the name in the region (the work list's), so a
+    /// first attempt starts without a look-up.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub absent: bool,
+    /// `start`: the attempt, from 0 (Step Functions' `$$.State.RetryCount`): a retried attempt
+    /// looks up what the first may have started, whatever the survey found.
+    #[serde(default, skip_serializing_if = "super::is_zero")]
+    pub attempt: u32,
     /// How the next check is paced.
     #[serde(default)]
     pub pacing: crate::payloads::Pacing,

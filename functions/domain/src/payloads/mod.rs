@@ -54,5 +54,10 @@ pub use crate::plan::worklist::{
     UploadWork, WorkList,
 };
 
+/// Whether a count is zero (serde: a first attempt is not written).
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
 #[cfg(test)]
 mod tests;

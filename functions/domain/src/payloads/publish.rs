@@ -50,6 +50,11 @@ pub struct PublishInput {
     /// For a share: the snapshot was made by this push's copy, so it is shared with no one yet.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub new_snapshot: bool,
+    /// For a share from a new copy: the tags the copy was created with besides its name and
+    /// the provenance tags (the work list's `snapshot_tags`); a snapshot carrying every tag of
+    /// the AMI is not tagged again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub copy_tags: Vec<(String, String)>,
     /// For a release: whether the share step found the AMI public already.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub public: bool,

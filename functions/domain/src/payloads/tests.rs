@@ -42,9 +42,9 @@ fn upload_work() -> Value {
            "format": "raw", "tags": [["awspub:source:filename", "x.raw.xz"]],
            "build": {"name": "rhel-ec2", "version": "9.0", "release": "10"},
            "imports": [{"id": "im-0a1b2c3d4e5f", "billing_codes": ["bp-6fa54006"],
-                        "surveyed": "snap-1", "copies": [
-               {"id": "cp-0a1b2c3d4e5f", "region": "us-east-1", "surveyed": "snap-1",
-                "destinations": [
+                        "surveyed": "snap-1", "absent": false, "copies": [
+               {"id": "cp-0a1b2c3d4e5f", "region": "us-east-1", "surveyed": "snap-1", "absent": false,
+                "snapshot_tags": [], "destinations": [
                    {"id": "ds-0a1b2c3d4e5f", "source": "x.raw.xz", "destination": destination(),
                     "surveyed": {"image": {"id": "ami-1", "state": "available",
                                            "snapshot_id": "snap-1", "public": false},

@@ -277,6 +277,26 @@ pub struct PlannedDestination {
     pub features: ImageFeatures,
 }
 
+impl PlannedDestination {
+    /// The destination's own tags of its AMI and snapshot: the plan's `tags` (strings as they
+    /// are, other values as JSON) and `billing_type`; publish adds the push's provenance tags.
+    pub fn own_tags(&self) -> Vec<(String, String)> {
+        let mut tags: Vec<(String, String)> = self
+            .tags
+            .iter()
+            .map(|(k, v)| {
+                let value = v.as_str().map_or_else(|| v.to_string(), str::to_string);
+                (k.clone(), value)
+            })
+            .collect();
+        if let Some(billing) = &self.billing_type {
+            tags.retain(|(key, _)| key != "billing_type");
+            tags.push(("billing_type".into(), billing.clone()));
+        }
+        tags
+    }
+}
+
 /// EC2 image features pushsource has no attribute for, read from a destination's StArMap
 /// `meta` under awspub's names: `tpm_support` and `imds_support` (`v2.0`), `uefi_data`
 /// (the base64 UEFI variable store, at most 64 KiB) and `root_device_volume_size` (GiB).

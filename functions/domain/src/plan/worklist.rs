@@ -68,6 +68,10 @@ pub struct ImportWork {
     /// passes it on by path.
     #[serde(default)]
     pub surveyed: Option<String>,
+    /// Whether the survey found no snapshot of this import's name at all in the upload's
+    /// region (`false`: one was found, or the region was not surveyed). Always written.
+    #[serde(default)]
+    pub absent: bool,
     /// The snapshot's regions: one copy each (the home region's is the snapshot itself).
     pub copies: Vec<CopyWork>,
 }
@@ -84,6 +88,16 @@ pub struct CopyWork {
     /// by path.
     #[serde(default)]
     pub surveyed: Option<String>,
+    /// Whether the survey found no snapshot of the import's name at all in the region
+    /// (`false`: one was found, or the region was not surveyed). Always written.
+    #[serde(default)]
+    pub absent: bool,
+    /// The tags every destination of the copy puts on its snapshot
+    /// ([`PlannedDestination::own_tags`] they have in common): the copy is created with them,
+    /// so a destination registered from it tags nothing more. Empty in the upload's own
+    /// region, whose snapshot is the import's. Always written.
+    #[serde(default)]
+    pub snapshot_tags: Vec<(String, String)>,
     /// Its destinations.
     pub destinations: Vec<DestinationWork>,
 }
@@ -510,6 +524,7 @@ pub fn work_list(
                         id: node_id("im", &[&upload.id, &codes.join(",")]),
                         billing_codes: codes,
                         surveyed: None,
+                        absent: false,
                         copies: Vec::new(),
                     });
                     upload.imports.last_mut().expect("just pushed")
@@ -522,6 +537,8 @@ pub fn work_list(
                         id: node_id("cp", &[&import.id, &region]),
                         region,
                         surveyed: None,
+                        absent: false,
+                        snapshot_tags: Vec::new(),
                         destinations: Vec::new(),
                     });
                     import.copies.last_mut().expect("just pushed")
@@ -536,6 +553,25 @@ pub fn work_list(
             });
         }
     }
+    for upload in &mut list.uploads {
+        let home = upload.region.clone();
+        for import in &mut upload.imports {
+            for copy in import.copies.iter_mut().filter(|c| c.region != home) {
+                copy.snapshot_tags = common_tags(&copy.destinations);
+            }
+        }
+    }
     check_state_size(&list)?;
     Ok(list)
+}
+
+/// The own tags every one of `destinations` has, with the same value.
+fn common_tags(destinations: &[DestinationWork]) -> Vec<(String, String)> {
+    let mut each = destinations.iter().map(|w| w.destination.own_tags());
+    let first = each.next().unwrap_or_default();
+    let rest: Vec<Vec<(String, String)>> = each.collect();
+    first
+        .into_iter()
+        .filter(|t| rest.iter().all(|tags| tags.contains(t)))
+        .collect()
 }

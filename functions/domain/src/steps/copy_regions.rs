@@ -1,7 +1,9 @@
 //! Bringing an imported snapshot to one destination region, get-or-create by the snapshot's
 //! name: a snapshot tagged `Name=<name>` in the region is reused (the one resolve-mapping's
 //! survey found completed, else one looked up), otherwise `CopySnapshot`
-//! starts, tagged at creation. `CopySnapshot` takes no client token: a retry after a lost
+//! starts, tagged at creation with its name, the tags its destinations share and the
+//! provenance tags (without a look-up where the survey found the name absent, on the first
+//! attempt). `CopySnapshot` takes no client token: a retry after a lost
 //! answer (the SDK's, or the state machine's) can start a second copy, so when several copies
 //! of this very source carry the name, at `start` or at any `check`, the first by id is kept
 //! and the others deleted; snapshots of the name from elsewhere are a conflict. `start` starts it; the state machine then loops `check` with a
@@ -88,11 +90,16 @@ async fn start<S: RegionSnapshots>(
             wait_seconds: None,
         });
     }
-    match ours(snapshots, input).await? {
+    // the survey saw no snapshot of the name here: a first attempt has nothing to find
+    let found = if input.absent && input.attempt == 0 {
+        None
+    } else {
+        ours(snapshots, input).await?
+    };
+    match found {
         Some(copy) => settled(input, &copy, false),
         None => {
-            let mut tags = vec![("Name".to_string(), name.clone())];
-            tags.extend(input.tags.iter().filter(|(k, _)| k != "Name").cloned());
+            let tags = copy_tags(name, &input.snapshot_tags, &input.tags);
             let id = snapshots
                 .copy(&CopyRequest {
                     region: region.clone(),
@@ -114,6 +121,21 @@ async fn start<S: RegionSnapshots>(
             })
         }
     }
+}
+
+/// The tags a copy is created with: `Name` first, then the tags its destinations have in
+/// common (the work list's `snapshot_tags`, so that publish need not tag a new copy again),
+/// then the provenance tags, which win over a destination's tag of the same key.
+pub(crate) fn copy_tags(
+    name: &str,
+    snapshot_tags: &[(String, String)],
+    provenance: &[(String, String)],
+) -> Vec<(String, String)> {
+    let mut tags = vec![("Name".to_string(), name.to_string())];
+    let keyed = |k: &str| k == "Name" || provenance.iter().any(|(p, _)| p == k);
+    tags.extend(snapshot_tags.iter().filter(|(k, _)| !keyed(k)).cloned());
+    tags.extend(provenance.iter().filter(|(k, _)| k != "Name").cloned());
+    tags
 }
 
 /// The description of a copy: it names the source, which tells a copy of it from another

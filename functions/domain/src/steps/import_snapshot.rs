@@ -1,6 +1,7 @@
 //! Importing an uploaded image as an EBS snapshot, get-or-create by a deterministic name
 //! (awspub §A3): a completed snapshot tagged `Name=<name>` is reused (the one resolve-mapping's
-//! survey found, else one looked up); an in-flight import task
+//! survey found, else one looked up, unless the survey found none and this is the first
+//! attempt); an in-flight import task
 //! tagged so at creation is resumed; otherwise an import starts, tagged at creation, with the
 //! name as its client token. The state machine loops `check` with a `Wait` in between: no
 //! step ever sleeps.
@@ -78,7 +79,12 @@ async fn step<S: Snapshots>(snapshots: &S, input: &ImportInput) -> Result<Import
                     ..out(ImportStatus::Completed, None)
                 });
             }
-            let existing = snapshots.find_snapshots(&name).await?;
+            // the survey saw no snapshot of the name: a first attempt has nothing to find
+            let existing = if input.absent && input.attempt == 0 {
+                Vec::new()
+            } else {
+                snapshots.find_snapshots(&name).await?
+            };
             match existing.as_slice() {
                 [] => {}
                 [id] => {

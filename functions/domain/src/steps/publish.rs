@@ -13,26 +13,21 @@
 //!   one and the push is not a pre-push). A due release first checks the region's image block
 //!   public access: when it blocks, the destination fails before anything is registered.
 //! - **release**, once RHSM knows the image: the AMI becomes public (`Group: all`); its
-//!   snapshot stays private (Red Hat's rule) unless asked otherwise.
+//!   snapshot stays private (Red Hat's rule) unless asked otherwise. The region's block
+//!   state is not read again first: EC2 refuses a public grant where it blocks, and only a
+//!   refused grant reads it, to name the block as the cause (one call per AMI saved).
 
 use tracing::info;
 
 use crate::payloads::{PublishAction, PublishInput, PublishOutput};
 use crate::plan::sharing::{self, PUBLIC_GROUP};
 use crate::ports::{Image, Images, LaunchPermissions, RegisterRequest, Registered};
+use crate::steps::copy_regions::copy_tags;
 use crate::steps::{ErrorKind, StepError};
 
-/// The AMI and snapshot tags: the destination's tags, the provenance tags, `billing_type`.
+/// The AMI and snapshot tags: the destination's own tags, the provenance tags, `billing_type`.
 fn tags_of(input: &PublishInput) -> Vec<(String, String)> {
-    let mut tags: Vec<(String, String)> = input
-        .destination
-        .tags
-        .iter()
-        .map(|(k, v)| {
-            let value = v.as_str().map_or_else(|| v.to_string(), str::to_string);
-            (k.clone(), value)
-        })
-        .collect();
+    let mut tags = input.destination.own_tags();
     for (k, v) in &input.tags {
         tags.retain(|(key, _)| key != k);
         tags.push((k.clone(), v.clone()));
@@ -42,6 +37,15 @@ fn tags_of(input: &PublishInput) -> Vec<(String, String)> {
         tags.push(("billing_type".into(), billing.clone()));
     }
     tags
+}
+
+/// Whether the snapshot carries `tags` already: a copy this push made was created with the
+/// tags its destinations have in common ([`copy_tags`]).
+fn tagged_at_copy(input: &PublishInput, tags: &[(String, String)]) -> bool {
+    input.new_snapshot && {
+        let made = copy_tags("", &input.copy_tags, &input.tags);
+        tags.iter().all(|t| made.contains(t))
+    }
 }
 
 /// The one AMI of `name`, if any; several are a conflict.
@@ -226,7 +230,9 @@ async fn share<I: Images>(images: &I, input: &PublishInput) -> Result<PublishOut
             };
             match images.register(&request).await? {
                 Registered::Created(id) => {
-                    images.tag_snapshot(snapshot_id, &tags).await?;
+                    if !tagged_at_copy(input, &tags) {
+                        images.tag_snapshot(snapshot_id, &tags).await?;
+                    }
                     info!(ami = %id, %name, %region, "registered");
                     (
                         Image {
@@ -345,13 +351,16 @@ async fn release<I: Images>(images: &I, input: &PublishInput) -> Result<PublishO
         }
     };
     if !public {
-        check_public_sharing(images, &name, &region, "the image stays private").await?;
-        // adding `all` to an image that has it already changes nothing
+        // adding `all` to an image that has it already changes nothing; a region blocking
+        // public sharing refuses it, and only then is the block state read, to say so
         let public = LaunchPermissions {
             groups: vec![PUBLIC_GROUP.into()],
             ..LaunchPermissions::default()
         };
-        images.add_launch_permissions(&ami, &public).await?;
+        if let Err(refused) = images.add_launch_permissions(&ami, &public).await {
+            check_public_sharing(images, &name, &region, "the image stays private").await?;
+            return Err(refused);
+        }
         info!(%ami, %name, %region, "released publicly");
     }
     let snapshot_id = &input.snapshot_id;

@@ -12,6 +12,8 @@ struct Ec2 {
     copies: Mutex<Vec<CopyRequest>>,
     deleted: Mutex<Vec<String>>,
     fail: Vec<(&'static str, ErrorKind)>,
+    /// Look-ups by name (`DescribeSnapshots` with a `Name` tag filter).
+    lookups: Mutex<usize>,
 }
 
 impl Ec2 {
@@ -43,6 +45,7 @@ impl Ec2 {
 impl RegionSnapshots for Ec2 {
     async fn find(&self, region: &str, name: &str) -> Result<Vec<SnapshotState>, StepError> {
         self.failure(region)?;
+        *self.lookups.lock().unwrap() += 1;
         Ok(self
             .snapshots
             .lock()
@@ -92,6 +95,9 @@ fn input(action: CopyAction, region: &str) -> CopyInput {
         tags: vec![("nvra".into(), "rhel-9.4-1.x86_64".into())],
         copy_snapshot_id: None,
         surveyed: None,
+        absent: false,
+        attempt: 0,
+        snapshot_tags: Vec::new(),
         started: false,
         pacing: Pacing {
             poll_seconds: Some(30),
@@ -121,6 +127,60 @@ async fn a_copy_the_survey_found_is_taken_without_a_look_up() {
         .await
         .unwrap_err();
     assert_eq!(err.kind, ErrorKind::Fatal);
+}
+
+#[tokio::test]
+async fn a_copy_the_survey_found_absent_starts_without_a_look_up_on_its_first_attempt_only() {
+    let ec2 = Ec2::default();
+    let mut i = input(CopyAction::Start, "eu-west-1");
+    i.absent = true;
+    let first = run(&ec2, &i).await.unwrap();
+    assert_eq!(
+        (first.status, first.snapshot_id.as_str(), first.started),
+        (CopyStatus::Active, "snap-eu-west-1", true)
+    );
+    assert_eq!(
+        (
+            *ec2.lookups.lock().unwrap(),
+            ec2.copies.lock().unwrap().len()
+        ),
+        (0, 1)
+    );
+    // the retried attempt (the first's answer lost) finds the copy the first started
+    i.attempt = 1;
+    let again = run(&ec2, &i).await.unwrap();
+    assert_eq!(
+        (again.snapshot_id.as_str(), again.started),
+        ("snap-eu-west-1", false)
+    );
+    assert_eq!(
+        (
+            *ec2.lookups.lock().unwrap(),
+            ec2.copies.lock().unwrap().len()
+        ),
+        (1, 1),
+        "no second copy"
+    );
+}
+
+#[tokio::test]
+async fn a_copy_is_created_with_the_tags_its_destinations_share_and_provenance_wins() {
+    let ec2 = Ec2::default();
+    let mut i = input(CopyAction::Start, "eu-west-1");
+    i.snapshot_tags = vec![
+        ("Name".into(), "not-the-name".into()),
+        ("billing_type".into(), "hourly".into()),
+        ("nvra".into(), "from-the-mapping".into()),
+    ];
+    run(&ec2, &i).await.unwrap();
+    assert_eq!(
+        ec2.copies.lock().unwrap()[0].tags,
+        [
+            ("Name".to_string(), "abc".to_string()),
+            ("billing_type".into(), "hourly".into()),
+            ("nvra".into(), "rhel-9.4-1.x86_64".into())
+        ]
+    );
 }
 
 /// The `check` after a `start` that returned `out`.

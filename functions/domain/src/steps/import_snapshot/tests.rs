@@ -11,6 +11,8 @@ type Tagging = (String, Vec<(String, String)>);
 #[derive(Default)]
 struct Ec2 {
     snapshots: Mutex<Vec<(String, String)>>,
+    /// Snapshot look-ups by name.
+    lookups: Mutex<usize>,
     tasks: Mutex<Vec<(ImportTask, String)>>,
     tagged: Mutex<Vec<Tagging>>,
     started: Mutex<Vec<ImportRequest>>,
@@ -18,6 +20,7 @@ struct Ec2 {
 
 impl Snapshots for Ec2 {
     async fn find_snapshots(&self, name: &str) -> Result<Vec<String>, StepError> {
+        *self.lookups.lock().unwrap() += 1;
         Ok(self
             .snapshots
             .lock()
@@ -97,6 +100,8 @@ fn input(action: ImportAction) -> ImportInput {
         ],
         task_id: None,
         surveyed: None,
+        absent: false,
+        attempt: 0,
         pacing: Pacing {
             poll_seconds: Some(30),
             ..Pacing::default()
@@ -122,6 +127,33 @@ async fn a_snapshot_the_survey_found_is_taken_without_a_look_up() {
     assert_eq!(out.snapshot_name, name);
     assert!(!out.started && out.wait_seconds.is_none());
     assert!(ec2.started.lock().unwrap().is_empty() && ec2.tagged.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_snapshot_the_survey_found_absent_is_imported_without_a_look_up_on_the_first_attempt() {
+    let ec2 = Ec2::default();
+    let mut i = input(ImportAction::Start);
+    i.absent = true;
+    let out = run(&ec2, &i).await.unwrap();
+    assert_eq!(
+        (out.status, out.task_id.as_deref(), out.started),
+        (ImportStatus::Active, Some("import-snap-new"), true)
+    );
+    assert_eq!(*ec2.lookups.lock().unwrap(), 0);
+    // a retried attempt looks up again, then resumes the task the first started
+    i.attempt = 2;
+    let again = run(&ec2, &i).await.unwrap();
+    assert_eq!(
+        (again.task_id.as_deref(), again.started),
+        (Some("import-snap-new"), false)
+    );
+    assert_eq!(
+        (
+            *ec2.lookups.lock().unwrap(),
+            ec2.started.lock().unwrap().len()
+        ),
+        (1, 1)
+    );
 }
 
 #[test]

@@ -94,6 +94,12 @@ impl Images for Region {
         add: &LaunchPermissions,
     ) -> Result<(), StepError> {
         self.log("ModifyImageAttribute");
+        if self.blocked && add.groups.iter().any(|g| g == "all") {
+            return Err(StepError::new(
+                ErrorKind::Fatal,
+                "ModifyImageAttribute: OperationNotPermitted: public sharing is blocked",
+            ));
+        }
         let mut launch = self.launch.lock().unwrap();
         launch.users.extend_from_slice(&add.users);
         launch.groups.extend_from_slice(&add.groups);
@@ -149,6 +155,7 @@ fn input(public: bool) -> PublishInput {
         public: false,
         surveyed: None,
         new_snapshot: false,
+        copy_tags: Vec::new(),
     }
 }
 
@@ -407,7 +414,15 @@ async fn blocked_public_access_fails_the_destination_before_sharing() {
     let err = run(&blocked, &release(input(true))).await.unwrap_err();
     assert_eq!(err.kind, ErrorKind::Conflict);
     assert!(err.message.ends_with("the image stays private"), "{err}");
-    assert_eq!(blocked.count("ModifyImageAttribute"), 0);
+    // the refused grant, then the block state naming the cause; the image stays private
+    assert_eq!(
+        (
+            blocked.count("ModifyImageAttribute"),
+            blocked.count("GetImageBlockPublicAccessState")
+        ),
+        (1, 1)
+    );
+    assert!(blocked.launch.lock().unwrap().groups.is_empty());
 }
 
 #[tokio::test]
@@ -480,8 +495,8 @@ async fn a_release_of_the_share_steps_ami_looks_nothing_up_and_a_public_one_call
     assert_eq!((out.ami.as_str(), out.public), ("ami-new", true));
     assert_eq!(
         region.calls.lock().unwrap()[before..],
-        ["GetImageBlockPublicAccessState", "ModifyImageAttribute"],
-        "no lookup by name, no read of the launch permissions"
+        ["ModifyImageAttribute"],
+        "no lookup by name, no read of the launch permissions, no block state read again"
     );
     assert_eq!(region.launch.lock().unwrap().groups, ["all"]);
 
@@ -534,6 +549,24 @@ async fn a_surveyed_destination_is_not_looked_up_again() {
         ],
         "only writes"
     );
+
+    // the new copy was created with every tag of the AMI: its snapshot is not tagged again
+    let region = Region::default();
+    let mut tagged = i.clone();
+    tagged.copy_tags = tagged.destination.own_tags();
+    run(&region, &tagged).await.unwrap();
+    assert_eq!(region.count("CreateTags"), 0);
+    // one tag the copy lacks (its destinations disagree on it): tagged as before
+    let region = Region::default();
+    tagged.copy_tags.retain(|(k, _)| k != "billing_type");
+    run(&region, &tagged).await.unwrap();
+    assert_eq!(region.count("CreateTags"), 1);
+    // a copy found, not made by this push: whatever it was created with, tagged
+    let region = Region::default();
+    tagged.copy_tags = tagged.destination.own_tags();
+    tagged.new_snapshot = false;
+    run(&region, &tagged).await.unwrap();
+    assert_eq!(region.count("CreateTags"), 1);
 
     // found by the survey, this image's and public already: shares looked up, nothing else
     let region = Region::default();

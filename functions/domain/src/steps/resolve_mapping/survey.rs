@@ -2,10 +2,11 @@
 //! destination there (one `DescribeImages` for all their AMI names, paginated, one
 //! `DescribeSnapshots` for all their snapshot names where the staged `sha256sum` gives them,
 //! and one image block public access state where an image is still to become public), instead
-//! of once per destination by each publish, import and copy. Snapshots are looked up only in
-//! regions holding some of the AMIs already (a first push costs no more than without survey). A snapshot found completed is
+//! of once per destination by each publish, import and copy. A snapshot found completed is
 //! taken by its import or copy without a look-up, and an upload whose every snapshot was found
-//! uploads nothing. Where AMIs were found, their permissions are read in batches
+//! uploads nothing; one found absent (no snapshot of the name at all, pending or completed) is
+//! started by its import or copy without a look-up on the step's first attempt (a retried
+//! attempt looks again: the first may have started it). Where AMIs were found, their permissions are read in batches
 //! too: one `DescribeImages` (`ExecutableUsers`) per account they are to be shared with, one
 //! `DescribeSnapshots` (`RestorableByUserIds`) per snapshot account, so a re-push reads no
 //! attribute destination by destination. Each destination carries what was found
@@ -72,6 +73,12 @@ fn completed(findings: Option<&Findings>, name: &str) -> Option<String> {
         [one] if one.state == "completed" => Some(one.id.clone()),
         _ => None,
     }
+}
+
+/// Whether a surveyed region holds no snapshot of `name` at all (`false` where the region
+/// was not surveyed).
+fn absent(findings: Option<&Findings>, name: &str) -> bool {
+    findings.is_some_and(|f| f.snapshots.get(name).is_none_or(Vec::is_empty))
 }
 
 /// The accounts a destination shares its AMI with, when it shares with accounts alone (an
@@ -148,8 +155,11 @@ pub async fn survey<S: Surveys>(surveys: &S, list: &mut WorkList, pre_push: bool
         let home = found.get(&(account.clone(), upload.region.clone()));
         for (import, name) in upload.imports.iter_mut().zip(&names) {
             import.surveyed = completed(home, name);
+            import.absent = absent(home, name);
             for copy in &mut import.copies {
-                copy.surveyed = completed(found.get(&(account.clone(), copy.region.clone())), name);
+                let there = found.get(&(account.clone(), copy.region.clone()));
+                copy.surveyed = completed(there, name);
+                copy.absent = absent(there, name);
             }
         }
         for import in &mut upload.imports {
@@ -226,11 +236,11 @@ async fn look<S: Surveys>(
             }
         }
     }
-    // a region without any of the AMIs is most likely new to the push (a first push): its
-    // snapshots are left to their steps, which would look them up anyway
+    // every region's snapshots: one call for all the names, where each import and copy would
+    // look its own up
     let snapshot_names: Vec<String> = group.snapshot_names.iter().cloned().collect();
     let mut snapshots: BTreeMap<String, Vec<SnapshotState>> = BTreeMap::new();
-    if !snapshot_names.is_empty() && (!images.is_empty() || names.is_empty()) {
+    if !snapshot_names.is_empty() {
         for (name, snapshot) in survey.snapshots_named(&snapshot_names).await? {
             if group.snapshot_names.contains(&name) {
                 snapshots.entry(name).or_default().push(snapshot);

@@ -582,6 +582,22 @@ async fn the_survey_looks_each_region_up_once_and_each_destination_carries_its_f
         (None, regions([None; 4])),
         "pending, or another account's"
     );
+    // a snapshot found (completed or pending) is never taken as absent
+    let hourly = list
+        .leaves()
+        .find(|l| l.work.destination.billing_type.as_deref() == Some("hourly"))
+        .unwrap();
+    assert!(!hourly.import.absent);
+    assert_eq!(
+        hourly
+            .import
+            .copies
+            .iter()
+            .filter(|c| c.surveyed.is_some())
+            .map(|c| c.absent)
+            .collect::<Vec<_>>(),
+        [false, false]
+    );
 
     // a pre-push makes nothing public: no block state anywhere
     let ec2 = Ec2::default();
@@ -592,14 +608,17 @@ async fn the_survey_looks_each_region_up_once_and_each_destination_carries_its_f
     let list = run(&pre, with_survey).await.unwrap();
     assert_eq!(
         ec2.calls.lock().unwrap().len(),
-        4,
-        "per region the AMI names; none found (a first push): neither the snapshots nor the \
-         permissions are looked up"
+        8,
+        "per region the AMI names and the snapshot names; none found (a first push): no \
+         permission is looked up"
     );
+    // nothing found anywhere: every import and copy starts without a look-up of its own
     assert!(list.uploads.iter().all(|u| {
-        u.imports
-            .iter()
-            .all(|i| i.surveyed.is_none() && i.copies.iter().all(|c| c.surveyed.is_none()))
+        u.imports.iter().all(|i| {
+            i.surveyed.is_none()
+                && i.absent
+                && i.copies.iter().all(|c| c.surveyed.is_none() && c.absent)
+        })
     }));
     assert!(list.leaves().all(|l| l.work.surveyed
         == Some(Surveyed {

@@ -386,6 +386,7 @@ async fn an_image_whose_every_snapshot_the_survey_found_is_neither_uploaded_nor_
         id: id.into(),
         billing_codes: Vec::new(),
         surveyed: surveyed.map(Into::into),
+        absent: false,
         copies: Vec::new(),
     };
     let mut i = input("d/disk.raw", Some(&sum.to_ascii_uppercase()));
